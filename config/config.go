@@ -1,0 +1,110 @@
+// Package config holds every environment knob of lore and the folders it uses,
+// in one place, so that the daemon, the CLIs and the tests agree on them.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Environment variables read by lore. Each one is documented in the README.
+const (
+	EnvModel     = "LORE_MODEL"      // path of the GGUF model the daemon loads
+	EnvLlamaLib  = "LORE_LLAMA_LIB"  // folder holding libllama.so, libggml.so, libggml-base.so
+	EnvContext   = "LORE_CTX"        // context size in tokens (0: the model's, capped)
+	EnvThreads   = "LORE_THREADS"    // CPU threads for the engine (0: all cores)
+	EnvGPULayers = "LORE_GPU_LAYERS" // layers offloaded to a GPU build (default 0)
+	EnvStateDir  = "LORE_STATE_DIR"  // overrides the state folder (caches, snapshots, logs)
+	EnvRuntime   = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
+)
+
+// String returns the value of an environment variable, or def when it is unset or empty.
+func String(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Int returns an integer environment variable, or def when unset; a malformed
+// value is an error that names the variable.
+func Int(name string, def int) (int, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not an integer", name, v)
+	}
+	return n, nil
+}
+
+// StateDir is lore's per-user state folder: $LORE_STATE_DIR, else
+// $XDG_STATE_HOME/lore, else ~/.local/state/lore.
+func StateDir() string {
+	if v := os.Getenv(EnvStateDir); v != "" {
+		return v
+	}
+	if v := os.Getenv("XDG_STATE_HOME"); v != "" {
+		return filepath.Join(v, "lore")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), fmt.Sprintf("lore-state-%d", os.Getuid()))
+	}
+	return filepath.Join(home, ".local", "state", "lore")
+}
+
+// DataDir is lore's per-user data folder (models, engine libraries):
+// $XDG_DATA_HOME/lore, else ~/.local/share/lore.
+func DataDir() string {
+	if v := os.Getenv("XDG_DATA_HOME"); v != "" {
+		return filepath.Join(v, "lore")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), fmt.Sprintf("lore-data-%d", os.Getuid()))
+	}
+	return filepath.Join(home, ".local", "share", "lore")
+}
+
+// RuntimeDir holds the daemons' sockets: $LORE_RUNTIME_DIR, else
+// $XDG_RUNTIME_DIR/lore, else a per-user folder in the temp dir. Kept short
+// because a unix socket path is limited to 108 bytes.
+func RuntimeDir() string {
+	if v := os.Getenv(EnvRuntime); v != "" {
+		return v
+	}
+	if v := os.Getenv("XDG_RUNTIME_DIR"); v != "" {
+		return filepath.Join(v, "lore")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("lore-%d", os.Getuid()))
+}
+
+// RepoID names a repository in lore's folders: its base name and a short hash
+// of its absolute path, so two checkouts of one project never share state.
+func RepoID(root string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(root)))
+	base := filepath.Base(root)
+	if len(base) > 32 {
+		base = base[:32]
+	}
+	return base + "-" + hex.EncodeToString(sum[:6])
+}
+
+// RepoStateDir is the state folder of one repository.
+func RepoStateDir(root string) string {
+	return filepath.Join(StateDir(), "repos", RepoID(root))
+}
+
+// SocketPath is where the daemon of a repository listens.
+func SocketPath(root string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(root)))
+	return filepath.Join(RuntimeDir(), hex.EncodeToString(sum[:8])+".sock")
+}

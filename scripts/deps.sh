@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the pinned prebuilt llama.cpp CPU libraries that lore's engine loads.
+# The libraries come from the npm package @node-llama-cpp/linux-x64 (fetched with
+# `npm pack`; Node.js is not needed at run time) and are verified against the
+# checksum recorded below before anything is unpacked.
+set -euo pipefail
+
+PKG="@node-llama-cpp/linux-x64"
+VERSION="3.22.1"
+TARBALL="node-llama-cpp-linux-x64-${VERSION}.tgz"
+SHA256="0d953e1503d5ab4608d8ed5b739132308c81ac05ffeb760d2a7f30e08a9f90e0"
+
+DEST="${1:-third_party/llama}"
+STAMP="$DEST/.installed-$VERSION"
+
+if [[ -f "$STAMP" && -e "$DEST/libllama.so" ]]; then
+  echo "deps: llama.cpp libraries $VERSION already in $DEST"
+  exit 0
+fi
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "deps: '$1' is required ($2)" >&2; exit 1; }
+}
+need npm "install it with: sudo apt-get install -y npm"
+need sha256sum "install coreutils"
+
+# Runtime needs libffi (purego's callbacks) and glibc >= 2.34.
+if ! ldconfig -p 2>/dev/null | grep -q 'libffi\.so\.8'; then
+  echo "deps: libffi8 is missing; install it with: sudo apt-get install -y libffi8" >&2
+  exit 1
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+echo "deps: fetching $PKG@$VERSION"
+(cd "$tmp" && npm pack --silent "$PKG@$VERSION" >/dev/null)
+got="$(sha256sum "$tmp/$TARBALL" | cut -d' ' -f1)"
+if [[ "$got" != "$SHA256" ]]; then
+  echo "deps: checksum mismatch for $TARBALL: got $got, want $SHA256" >&2
+  exit 1
+fi
+tar -xzf "$tmp/$TARBALL" -C "$tmp"
+
+rm -rf "$DEST"
+mkdir -p "$DEST"
+cp "$tmp"/package/bins/linux-x64/*.so "$DEST"/
+cp "$tmp"/package/LICENSE "$DEST"/LICENSE.node-llama-cpp
+# yzma opens exactly these names; ggml picks the CPU variant library itself.
+ln -sf libllama.v0.5.0.so "$DEST/libllama.so"
+ln -sf libggml.v0.5.0.so "$DEST/libggml.so"
+touch "$STAMP"
+echo "deps: llama.cpp libraries $VERSION installed in $DEST"
