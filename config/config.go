@@ -108,3 +108,9 @@ func SocketPath(root string) string {
 	sum := sha256.Sum256([]byte(filepath.Clean(root)))
 	return filepath.Join(RuntimeDir(), hex.EncodeToString(sum[:8])+".sock")
 }
+
+// DefaultModelPath is the model used when neither --model nor LORE_MODEL is
+// given; `lore model synth` writes there by default.
+func DefaultModelPath() string {
+	return filepath.Join(DataDir(), "models", "default.gguf")
+}

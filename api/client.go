@@ -1,0 +1,147 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sourcegraph/jsonrpc2"
+)
+
+// Client talks to one daemon. It is safe for concurrent use.
+type Client struct {
+	conn *jsonrpc2.Conn
+
+	mu      sync.Mutex
+	streams map[string]*stream
+	next    atomic.Uint64
+}
+
+type stream struct {
+	onToken    func(string)
+	onProgress func(Progress)
+}
+
+// ErrNotRunning means no daemon listens on the socket.
+var ErrNotRunning = errors.New("no lore daemon is running for this repository")
+
+// Dial connects to the daemon listening on socket.
+func Dial(ctx context.Context, socket string) (*Client, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			return nil, fmt.Errorf("%w (socket %s)", ErrNotRunning, socket)
+		}
+		return nil, err
+	}
+	c := &Client{streams: map[string]*stream{}}
+	c.conn = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewPlainObjectStream(nc), jsonrpc2.HandlerWithError(c.handle))
+	return c, nil
+}
+
+// Close closes the connection; the daemon cancels this client's work.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Done is closed when the connection is gone.
+func (c *Client) Done() <-chan struct{} { return c.conn.DisconnectNotify() }
+
+func (c *Client) handle(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
+	if req.Params == nil {
+		return nil, nil
+	}
+	switch req.Method {
+	case NotifyToken:
+		var p TokenParams
+		if err := json.Unmarshal(*req.Params, &p); err == nil {
+			if s := c.stream(p.Stream); s != nil && s.onToken != nil {
+				s.onToken(p.Text)
+			}
+		}
+	case NotifyProgress:
+		var p ProgressParams
+		if err := json.Unmarshal(*req.Params, &p); err == nil {
+			if s := c.stream(p.Stream); s != nil && s.onProgress != nil {
+				s.onProgress(p.Progress)
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (c *Client) stream(id string) *stream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streams[id]
+}
+
+// Status returns the daemon's state.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var st Status
+	if err := c.call(ctx, MethodStatus, nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Ask asks a question. Answer text goes to onToken as it is generated and
+// prefill progress (when the pack must be brought up to date first) to
+// onProgress; either may be nil. Cancelling ctx abandons the request.
+func (c *Client) Ask(ctx context.Context, p AskParams, onToken func(string), onProgress func(Progress)) (*AskResult, error) {
+	id := strconv.FormatUint(c.next.Add(1), 10)
+	p.Stream = id
+	c.mu.Lock()
+	c.streams[id] = &stream{onToken: onToken, onProgress: onProgress}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.streams, id)
+		c.mu.Unlock()
+	}()
+	var res AskResult
+	if err := c.call(ctx, MethodAsk, p, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Shutdown asks the daemon to save its cache and exit.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.call(ctx, MethodShutdown, nil, nil)
+}
+
+func (c *Client) call(ctx context.Context, method string, params, result any) error {
+	err := c.conn.Call(ctx, method, params, result)
+	var rpcErr *jsonrpc2.Error
+	if errors.As(err, &rpcErr) {
+		return &Error{Code: rpcErr.Code, Message: rpcErr.Message}
+	}
+	if errors.Is(err, jsonrpc2.ErrClosed) {
+		return errors.New("the lore daemon closed the connection (it may have stopped; see `lore status` and its log)")
+	}
+	return err
+}
+
+// Error is an error returned by the daemon.
+type Error struct {
+	Code    int64
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Error codes beyond JSON-RPC's own.
+const (
+	CodeNotReady = 1001 // the daemon failed to start its engine
+	CodeBusy     = 1002
+)
+
+// WaitTimeout bounds how long a client waits for a daemon it started.
+const WaitTimeout = 60 * time.Second

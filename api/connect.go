@@ -1,0 +1,123 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"lore/config"
+)
+
+// ConnectOptions say what to do when no daemon runs for the repository.
+type ConnectOptions struct {
+	// Start launches `lore daemon --repo ROOT` in the background when none
+	// runs. The daemon inherits the environment (LORE_MODEL, LORE_LLAMA_LIB, ...).
+	Start bool
+	// LoreBinary is the lore executable to launch; "" looks next to the
+	// running executable, then in PATH.
+	LoreBinary string
+	// Wait bounds the wait for a started daemon's socket; 0 = 60 s.
+	Wait time.Duration
+	// OnStart is called once when a daemon is launched.
+	OnStart func(logPath string)
+}
+
+// Connect returns a client of the repository's daemon, starting one first if
+// asked to.
+func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, error) {
+	socket := config.SocketPath(root)
+	c, err := Dial(ctx, socket)
+	if err == nil || !opts.Start || !errors.Is(err, ErrNotRunning) {
+		return c, err
+	}
+	bin, err := loreBinary(opts.LoreBinary)
+	if err != nil {
+		return nil, err
+	}
+	stateDir := config.RepoStateDir(root)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(stateDir, "daemon.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	offset, _ := logFile.Seek(0, 2)
+
+	cmd := exec.Command(bin, "daemon", "--repo", root)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlive the client and its terminal
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s daemon: %w", bin, err)
+	}
+	if opts.OnStart != nil {
+		opts.OnStart(logPath)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	wait := opts.Wait
+	if wait <= 0 {
+		wait = 60 * time.Second
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case err := <-exited:
+			// Another client may have won the race to start it.
+			if c, derr := Dial(ctx, socket); derr == nil {
+				return c, nil
+			}
+			return nil, fmt.Errorf("the lore daemon exited (%v):\n%s", err, logTail(logPath, offset))
+		case <-deadline.C:
+			return nil, fmt.Errorf("the lore daemon did not open %s within %s; see its log %s", socket, wait, logPath)
+		case <-tick.C:
+			if c, err := Dial(ctx, socket); err == nil {
+				return c, nil
+			}
+		}
+	}
+}
+
+func loreBinary(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		cand := filepath.Join(filepath.Dir(exe), "lore")
+		if st, err := os.Stat(cand); err == nil && !st.IsDir() {
+			return cand, nil
+		}
+	}
+	if p, err := exec.LookPath("lore"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("cannot find the lore binary to start a daemon: put it next to ask or in PATH (`make build` writes both to bin/)")
+}
+
+// logTail returns what the daemon wrote to its log since offset (at most 4 KiB).
+func logTail(path string, offset int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < offset {
+		return ""
+	}
+	b = b[offset:]
+	if len(b) > 4096 {
+		b = b[len(b)-4096:]
+	}
+	return strings.TrimRight(string(bytes.ToValidUTF8(b, nil)), "\n")
+}

@@ -1,0 +1,99 @@
+// Package api is the daemon's local API: JSON-RPC 2.0 over a unix socket.
+// It holds the wire types and the typed Client that every lore client (the
+// ask CLI, lore status, the LSP bridge, git hooks) uses, so each of them
+// exercises the daemon's real API.
+package api
+
+// JSON-RPC methods served by the daemon.
+const (
+	MethodStatus   = "status"
+	MethodAsk      = "ask"
+	MethodShutdown = "shutdown"
+)
+
+// Notifications the daemon sends to a caller while its request runs.
+const (
+	NotifyToken    = "ask/token"    // TokenParams
+	NotifyProgress = "ask/progress" // ProgressParams
+)
+
+// Daemon states reported by Status.
+const (
+	StateLoading    = "loading"    // opening the model, scanning, restoring
+	StatePrefilling = "prefilling" // computing the prefix KV
+	StateReady      = "ready"
+	StateStopping   = "stopping"
+	StateFailed     = "failed"
+)
+
+// Omitted is a file left out of the pack because the context is full.
+type Omitted struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// Status is the daemon's state. Token counts are exact, in model tokens.
+type Status struct {
+	Repo            string    `json:"repo"`
+	PID             int       `json:"pid"`
+	State           string    `json:"state"`
+	Error           string    `json:"error,omitempty"` // why the daemon failed, when State is failed
+	Model           string    `json:"model"`
+	ModelPath       string    `json:"model_path"`
+	ContextSize     int       `json:"context_size"`
+	PackTokens      int       `json:"pack_tokens"`      // tokens of the current pack
+	PackVersion     string    `json:"pack_version"`     // chain hash of the pack's last segment (short)
+	KVTokens        int       `json:"kv_tokens"`        // valid tokens in sequence 0
+	PrefilledTokens int       `json:"prefilled_tokens"` // pack tokens prefilled since this daemon started
+	RestoredTokens  int       `json:"restored_tokens"`  // tokens restored from a snapshot at start
+	Segments        int       `json:"segments"`
+	Files           int       `json:"files"`   // files in full in the pack
+	Skipped         int       `json:"skipped"` // files the scan skipped (binary, too large, ...)
+	Omitted         []Omitted `json:"omitted"` // files left out to fit the context
+	Progress        *Progress `json:"progress,omitempty"`
+	SnapshotBytes   int64     `json:"snapshot_bytes"`
+	UptimeSeconds   float64   `json:"uptime_seconds"`
+}
+
+// Progress of a prefill: Done of Total tokens of the target prefix.
+type Progress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+}
+
+// AskParams is one question against the repository.
+type AskParams struct {
+	Question    string  `json:"question"`
+	MaxTokens   int     `json:"max_tokens,omitempty"`
+	Temperature float32 `json:"temperature,omitempty"`
+	TopP        float32 `json:"top_p,omitempty"`
+	Seed        uint32  `json:"seed,omitempty"`
+	// Stream names this request in its notifications; the client sets it.
+	Stream string `json:"stream,omitempty"`
+}
+
+// TokenParams carries answer text, whole UTF-8 characters.
+type TokenParams struct {
+	Stream string `json:"stream"`
+	Text   string `json:"text"`
+}
+
+// ProgressParams reports prefill progress while a question waits for it.
+type ProgressParams struct {
+	Stream string `json:"stream"`
+	Progress
+}
+
+// AskResult ends an answer with its statistics.
+type AskResult struct {
+	Text            string    `json:"text"`
+	TTFTMillis      float64   `json:"ttft_ms"` // from the request to the first answer text
+	PromptTokens    int       `json:"prompt_tokens"`
+	CachedTokens    int       `json:"cached_tokens"`    // prompt tokens served from the KV cache
+	PrefilledTokens int       `json:"prefilled_tokens"` // pack tokens this question had to prefill first
+	GeneratedTokens int       `json:"generated_tokens"`
+	StopReason      string    `json:"stop_reason"`
+	ElapsedMillis   float64   `json:"elapsed_ms"`
+	PackVersion     string    `json:"pack_version"`
+	Omitted         []Omitted `json:"omitted"` // files left out of the pack
+}

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+
+	"lore/api"
+)
+
+const askUsage = `Usage: ask [--repo DIR] [--json] [flags] "question"
+
+Asks the repository's lore daemon a question and streams the answer. The
+daemon is started in the background when none runs (the first start prefills
+the whole repository; progress is shown on a terminal). Every answer sees the
+working tree as it is at the moment of the question.
+
+With --json, the answer is still streamed, and the last line of stdout is one
+JSON object with the answer and its statistics (ttft_ms, prompt_tokens,
+cached_tokens, prefilled_tokens, generated_tokens, ...).
+
+Exit codes: 0 answered, 1 failed, 2 usage, 3 no daemon (with --no-start),
+130 interrupted.
+`
+
+// Ask runs the ask command line and returns its exit code.
+func Ask(args []string, stdout, stderr io.Writer) int {
+	return finish("ask", stderr, runAsk(args, stdout, stderr))
+}
+
+func runAsk(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ask", askUsage, stderr)
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
+	asJSON := fs.Bool("json", false, "end with one JSON object of the answer and its statistics")
+	maxTokens := fs.Int("max-tokens", 256, "answer length limit in tokens")
+	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 = greedy")
+	topP := fs.Float64("top-p", 0.95, "nucleus sampling threshold (with --temperature)")
+	seed := fs.Uint("seed", 0, "sampling seed")
+	noStart := fs.Bool("no-start", false, "fail instead of starting a daemon")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	question := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	if question == "-" {
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return err
+		}
+		question = strings.TrimSpace(string(b))
+	}
+	if question == "" {
+		fs.Usage()
+		return usageErr("no question given")
+	}
+	if *maxTokens <= 0 {
+		return usageErr("--max-tokens must be positive")
+	}
+	root, err := repoRoot(*repo)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := signalContext()
+	defer cancel()
+	tty := isTerminal(stderr)
+	c, err := api.Connect(ctx, root, api.ConnectOptions{Start: !*noStart, OnStart: func(log string) {
+		if tty {
+			fmt.Fprintf(stderr, "starting the lore daemon for %s (log: %s)\n", root, log)
+		}
+	}})
+	if err != nil {
+		if !*noStart {
+			return err
+		}
+		return withCode(ExitNotRunning, err)
+	}
+	defer c.Close()
+
+	prog := &progressLine{w: stderr, on: tty}
+	var outMu sync.Mutex
+	res, err := c.Ask(ctx, api.AskParams{
+		Question:    question,
+		MaxTokens:   *maxTokens,
+		Temperature: float32(*temperature),
+		TopP:        float32(*topP),
+		Seed:        uint32(*seed),
+	}, func(text string) {
+		prog.clear()
+		outMu.Lock()
+		io.WriteString(stdout, text)
+		outMu.Unlock()
+	}, prog.show)
+	prog.clear()
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(res.Text, "\n") {
+		fmt.Fprintln(stdout)
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	if tty {
+		fmt.Fprintf(stderr, "[%d prompt tokens, %d cached, %d prefilled, %d generated, first token %.0f ms]\n",
+			res.PromptTokens, res.CachedTokens, res.PrefilledTokens, res.GeneratedTokens, res.TTFTMillis)
+	}
+	if n := len(res.Omitted); n > 0 {
+		fmt.Fprintf(stderr, "note: %d files did not fit the context and were left out (see `lore status`)\n", n)
+	}
+	return nil
+}
+
+// progressLine draws prefill progress on one terminal line.
+type progressLine struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	shown bool
+}
+
+func (p *progressLine) show(pr api.Progress) {
+	if !p.on || pr.Total == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\r\033[Kprefilling the repository: %d/%d tokens (%d%%)", pr.Done, pr.Total, 100*pr.Done/pr.Total)
+	p.shown = true
+}
+
+func (p *progressLine) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"lore/api"
+	"lore/config"
+	"lore/daemon"
+)
+
+const loreUsage = `lore keeps a whole repository in a local model's context.
+
+Usage:
+  lore <command> [flags]
+
+Commands:
+  daemon   run the repository's daemon (foreground; --detach for background)
+  status   show the daemon's pack, cache and engine state
+  stop     stop the repository's daemon (it saves its KV snapshot first)
+  model    generate test models (lore model synth)
+  bench    run lore's benchmarks (lore bench spine)
+
+Run 'lore <command> --help' for a command's flags. Questions are asked with
+the ask command: ask "how does X work?"
+`
+
+// Lore runs the lore command line and returns its exit code.
+func Lore(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, loreUsage)
+		return ExitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "daemon":
+		err = runDaemon(rest, stdout, stderr)
+	case "status":
+		err = runStatus(rest, stdout, stderr)
+	case "stop":
+		err = runStop(rest, stdout, stderr)
+	case "model":
+		err = runModel(rest, stdout, stderr)
+	case "bench":
+		err = runBench(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, loreUsage)
+		return ExitOK
+	default:
+		fmt.Fprint(stderr, loreUsage)
+		err = usageErr("unknown command %q", cmd)
+	}
+	return finish("lore", stderr, err)
+}
+
+func runDaemon(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore daemon", `Usage: lore daemon [--repo DIR] [--detach] [engine flags]
+
+Runs the repository's daemon in the foreground: it scans the repository,
+prefills the pack into the model's KV cache (restoring the saved snapshot
+first), and serves questions on a unix socket until SIGINT/SIGTERM or
+'lore stop', saving the snapshot on the way out. Logs go to stderr.
+`, stderr)
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
+	detach := fs.Bool("detach", false, "start the daemon in the background and return once it listens")
+	var ef engineFlags
+	ef.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q (the repository is given with --repo)", fs.Args())
+	}
+	root, err := repoRoot(*repo)
+	if err != nil {
+		return err
+	}
+	cfg, err := ef.config()
+	if err != nil {
+		return err
+	}
+	if *detach {
+		return detachDaemon(root, stdout)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d, err := daemon.New(daemon.Options{Repo: root, Engine: cfg, Logger: log})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	if err := d.Run(ctx); err != nil {
+		if errors.Is(err, daemon.ErrAlreadyRunning) {
+			return withCode(ExitRunning, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func detachDaemon(root string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), api.WaitTimeout)
+	defer cancel()
+	started := false
+	c, err := api.Connect(ctx, root, api.ConnectOptions{Start: true, OnStart: func(log string) {
+		started = true
+		fmt.Fprintf(stdout, "lore daemon starting for %s (log: %s)\n", root, log)
+	}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if !started {
+		return withCode(ExitRunning, fmt.Errorf("%w: %s", daemon.ErrAlreadyRunning, root))
+	}
+	return nil
+}
+
+func runStatus(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore status", `Usage: lore status [--repo DIR] [--json]
+
+Shows the state of the repository's daemon: the model, the pack (tokens,
+segments, files left out to fit the context), the KV prefix (valid tokens,
+tokens prefilled since start, tokens restored from the snapshot) and any
+prefill in progress. Exits 3 when no daemon runs.
+`, stderr)
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	root, err := repoRoot(*repo)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := api.Connect(ctx, root, api.ConnectOptions{})
+	if err != nil {
+		if errors.Is(err, api.ErrNotRunning) {
+			if *asJSON {
+				json.NewEncoder(stdout).Encode(map[string]string{"repo": root, "state": "stopped"})
+			}
+			return withCode(ExitNotRunning, fmt.Errorf("no lore daemon runs for %s (start one with `lore daemon --repo %s`, or just ask a question)", root, root))
+		}
+		return err
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st *api.Status) {
+	fmt.Fprintf(w, "repository   %s\n", st.Repo)
+	fmt.Fprintf(w, "daemon       pid %d, %s, up %s\n", st.PID, st.State, time.Duration(st.UptimeSeconds*float64(time.Second)).Round(time.Second))
+	if st.Error != "" {
+		fmt.Fprintf(w, "error        %s\n", st.Error)
+	}
+	fmt.Fprintf(w, "model        %s (%s), context %d tokens\n", st.Model, st.ModelPath, st.ContextSize)
+	fmt.Fprintf(w, "pack         %d tokens, %d segments, %d files, version %s\n", st.PackTokens, st.Segments, st.Files, st.PackVersion)
+	fmt.Fprintf(w, "kv prefix    %d valid tokens; %d prefilled since start, %d restored from snapshot\n", st.KVTokens, st.PrefilledTokens, st.RestoredTokens)
+	if st.SnapshotBytes > 0 {
+		fmt.Fprintf(w, "snapshot     %.1f MiB\n", float64(st.SnapshotBytes)/(1<<20))
+	}
+	if st.Progress != nil && st.Progress.Total > 0 {
+		fmt.Fprintf(w, "prefilling   %d/%d tokens (%d%%)\n", st.Progress.Done, st.Progress.Total, 100*st.Progress.Done/st.Progress.Total)
+	}
+	if st.Skipped > 0 {
+		fmt.Fprintf(w, "skipped      %d files (binary, too large, unreadable)\n", st.Skipped)
+	}
+	if len(st.Omitted) > 0 {
+		paths := make([]string, 0, len(st.Omitted))
+		for _, o := range st.Omitted {
+			paths = append(paths, o.Path)
+		}
+		fmt.Fprintf(w, "left out     %d files do not fit the context: %s\n", len(st.Omitted), strings.Join(paths, ", "))
+	}
+}
+
+func runStop(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore stop", `Usage: lore stop [--repo DIR]
+
+Stops the repository's daemon; it saves its KV snapshot first. Exits 3 when
+no daemon runs.
+`, stderr)
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the daemon to exit")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	root, err := repoRoot(*repo)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *wait)
+	defer cancel()
+	c, err := api.Connect(ctx, root, api.ConnectOptions{})
+	if err != nil {
+		if errors.Is(err, api.ErrNotRunning) {
+			return withCode(ExitNotRunning, fmt.Errorf("no lore daemon runs for %s", root))
+		}
+		return err
+	}
+	defer c.Close()
+	if err := c.Shutdown(ctx); err != nil {
+		return err
+	}
+	// The daemon closes the connection once it has saved and exited.
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		return fmt.Errorf("the daemon did not exit within %s", *wait)
+	}
+	for {
+		if _, err := os.Stat(config.SocketPath(root)); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the daemon did not exit within %s", *wait)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(stdout, "lore daemon for %s stopped\n", root)
+	return nil
+}

@@ -1,0 +1,290 @@
+// Package daemon is lore's per-repository daemon: it owns the engine and the
+// cache, keeps the repository's pack in sequence 0 of the engine, persists
+// that KV prefix across restarts, and serves questions over a unix socket
+// (JSON-RPC 2.0, see package api).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"lore/api"
+	"lore/cache"
+	"lore/config"
+	"lore/engine"
+)
+
+// Options configure a daemon.
+type Options struct {
+	Repo     string        // repository root (absolute)
+	Engine   engine.Config // library, model, context settings
+	StateDir string        // "" = config.RepoStateDir(Repo)
+	Socket   string        // "" = config.SocketPath(Repo)
+	Logger   *slog.Logger  // nil = slog.Default()
+}
+
+// Daemon serves one repository.
+type Daemon struct {
+	opts  Options
+	log   *slog.Logger
+	start time.Time
+
+	store *cache.Store
+	eng   *engine.Engine
+
+	ready    chan struct{} // closed once the first sync finished (or failed)
+	stopOnce sync.Once
+	stop     chan struct{} // closed by the shutdown method
+
+	// prefixMu orders the prefix: a sync holds it exclusively, a question
+	// holds it shared while it generates so its prefix stays put.
+	prefixMu sync.RWMutex
+
+	mu        sync.Mutex // guards the fields below
+	state     string
+	failure   error
+	pack      *packState
+	progress  *api.Progress
+	prefilled int
+	restored  int
+	snapBytes int64
+	savedAt   []engine.Token // tokens covered by the last snapshot
+
+	saveMu sync.Mutex     // one snapshot write at a time
+	bg     sync.WaitGroup // background snapshot writes
+}
+
+// snapshotName is the snapshot slot of the working tree's prefix.
+const snapshotName = "main"
+
+// New checks options and fills defaults; Run does the work.
+func New(opts Options) (*Daemon, error) {
+	if opts.Repo == "" {
+		return nil, errors.New("no repository given")
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = config.RepoStateDir(opts.Repo)
+	}
+	if opts.Socket == "" {
+		opts.Socket = config.SocketPath(opts.Repo)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Daemon{
+		opts:  opts,
+		log:   opts.Logger,
+		ready: make(chan struct{}),
+		stop:  make(chan struct{}),
+		state: api.StateLoading,
+	}, nil
+}
+
+// Run serves until ctx is cancelled or a client calls shutdown, then saves
+// the prefix snapshot and returns. Errors that stop the daemon from starting
+// (lock held, no model, no library) are returned.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.start = time.Now()
+	if err := os.MkdirAll(d.opts.StateDir, 0o700); err != nil {
+		return err
+	}
+	lock, err := acquireLock(d.opts.StateDir, d.opts.Repo, d.opts.Socket)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
+	ln, err := listen(d.opts.Socket)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-d.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	var conns sync.WaitGroup
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		d.accept(ctx, ln, &conns)
+	}()
+	defer func() {
+		ln.Close()
+		<-acceptDone
+		conns.Wait()
+		os.Remove(d.opts.Socket)
+	}()
+	d.log.Info("daemon listening", "repo", d.opts.Repo, "socket", d.opts.Socket, "pid", os.Getpid())
+
+	if err := d.load(ctx); err != nil {
+		d.fail(err)
+		return err
+	}
+	defer d.close()
+
+	if err := d.initialSync(ctx); err != nil && ctx.Err() == nil {
+		d.bg.Wait()
+		d.fail(err)
+		return err
+	}
+	d.setState(api.StateReady)
+	close(d.ready)
+	d.log.Info("ready", "pack_tokens", d.Status().PackTokens, "restored_tokens", d.restoredTokens())
+
+	<-ctx.Done()
+	d.setState(api.StateStopping)
+	d.bg.Wait()
+	d.log.Info("stopping: saving the prefix snapshot")
+	// The serving context is gone; the final snapshot gets its own deadline.
+	saveCtx, cancelSave := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancelSave()
+	d.prefixMu.Lock()
+	err = d.saveSnapshot(saveCtx)
+	d.prefixMu.Unlock()
+	if err != nil {
+		d.log.Error("final snapshot failed", "err", err)
+	}
+	return nil
+}
+
+func (d *Daemon) load(ctx context.Context) error {
+	store, err := cache.Open(d.opts.StateDir)
+	if err != nil {
+		return fmt.Errorf("opening the cache in %s: %w", d.opts.StateDir, err)
+	}
+	d.store = store
+	eng, err := engine.Open(d.opts.Engine)
+	if err != nil {
+		store.Close()
+		d.store = nil
+		return err
+	}
+	d.eng = eng
+	info := eng.Info()
+	d.log.Info("model loaded", "model", info.Name, "params", info.Params, "experts", info.Experts, "context", info.ContextSize)
+	return ctx.Err()
+}
+
+func (d *Daemon) close() {
+	if d.eng != nil {
+		d.eng.Close()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
+}
+
+func (d *Daemon) fail(err error) {
+	d.log.Error("daemon failed", "err", err)
+	d.mu.Lock()
+	d.state = api.StateFailed
+	d.failure = err
+	d.mu.Unlock()
+	select {
+	case <-d.ready:
+	default:
+		close(d.ready)
+	}
+}
+
+func (d *Daemon) setState(s string) {
+	d.mu.Lock()
+	d.state = s
+	d.mu.Unlock()
+}
+
+func (d *Daemon) restoredTokens() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.restored
+}
+
+// Shutdown stops the daemon as the shutdown method does.
+func (d *Daemon) Shutdown() { d.stopOnce.Do(func() { close(d.stop) }) }
+
+// waitReady blocks until the first sync is done.
+func (d *Daemon) waitReady(ctx context.Context) error {
+	select {
+	case <-d.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failure != nil {
+		return &api.Error{Code: api.CodeNotReady, Message: "the lore daemon failed to start: " + d.failure.Error()}
+	}
+	return nil
+}
+
+// Status reports the daemon's state without waiting for the engine.
+func (d *Daemon) Status() *api.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := &api.Status{
+		Repo:            d.opts.Repo,
+		PID:             os.Getpid(),
+		State:           d.state,
+		PrefilledTokens: d.prefilled,
+		RestoredTokens:  d.restored,
+		SnapshotBytes:   d.snapBytes,
+		Omitted:         []api.Omitted{},
+		UptimeSeconds:   time.Since(d.start).Seconds(),
+		ModelPath:       d.opts.Engine.ModelPath,
+	}
+	if d.failure != nil {
+		st.Error = d.failure.Error()
+	}
+	if d.progress != nil {
+		p := *d.progress
+		st.Progress = &p
+	}
+	if d.eng != nil {
+		info := d.eng.Info()
+		st.Model = info.Name
+		st.ContextSize = info.ContextSize
+		st.KVTokens = d.eng.PrefixLen()
+	}
+	if p := d.pack; p != nil {
+		st.PackTokens = len(p.tokens)
+		st.PackVersion = p.version
+		st.Segments = len(p.pack.Segments)
+		st.Files = p.files
+		st.Skipped = len(p.pack.Skipped)
+		st.Omitted = p.omitted
+	}
+	return st
+}
+
+func (d *Daemon) accept(ctx context.Context, ln net.Listener, conns *sync.WaitGroup) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				d.log.Error("accept failed", "err", err)
+			}
+			return
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			d.serveConn(ctx, nc)
+		}()
+	}
+}

@@ -1,0 +1,148 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/jsonrpc2"
+
+	"lore/api"
+	"lore/engine"
+)
+
+// serveConn serves one client until it disconnects; its requests run
+// concurrently and are cancelled when it goes away, which frees their
+// engine sequences at once.
+func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	h := jsonrpc2.HandlerWithError(func(_ context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
+		return d.handle(ctx, conn, req)
+	})
+	h.SuppressErrClosed()
+	conn := jsonrpc2.NewConn(ctx, jsonrpc2.NewPlainObjectStream(nc), jsonrpc2.AsyncHandler(h))
+	select {
+	case <-conn.DisconnectNotify():
+	case <-ctx.Done():
+		conn.Close()
+	}
+}
+
+func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
+	switch req.Method {
+	case api.MethodStatus:
+		return d.Status(), nil
+	case api.MethodShutdown:
+		d.log.Info("shutdown requested by a client")
+		d.Shutdown()
+		return struct{}{}, nil
+	case api.MethodAsk:
+		var p api.AskParams
+		if req.Params == nil {
+			return nil, invalidParams("ask needs params {\"question\": ...}")
+		}
+		if err := json.Unmarshal(*req.Params, &p); err != nil {
+			return nil, invalidParams("ask params: " + err.Error())
+		}
+		if strings.TrimSpace(p.Question) == "" {
+			return nil, invalidParams("the question is empty")
+		}
+		res, err := d.ask(ctx, conn, p)
+		if err != nil {
+			return nil, rpcError(err)
+		}
+		return res, nil
+	default:
+		return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeMethodNotFound, Message: "unknown method " + req.Method}
+	}
+}
+
+func invalidParams(msg string) error {
+	return &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: msg}
+}
+
+func rpcError(err error) error {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return &jsonrpc2.Error{Code: ae.Code, Message: ae.Message}
+	}
+	return &jsonrpc2.Error{Code: jsonrpc2.CodeInternalError, Message: err.Error()}
+}
+
+// ask brings the prefix up to date with the working tree, then answers on
+// top of it, streaming text as notifications.
+func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) (*api.AskResult, error) {
+	start := time.Now()
+	if err := d.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	notify := func(method string, params any) {
+		// A slow or vanished client must not stall the engine forever.
+		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		conn.Notify(nctx, method, params)
+	}
+	progress := func(done, total int) {
+		notify(api.NotifyProgress, api.ProgressParams{Stream: p.Stream, Progress: api.Progress{Done: done, Total: total}})
+	}
+
+	d.prefixMu.Lock()
+	prefilled, err := d.refreshLocked(ctx, progress)
+	d.prefixMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+
+	d.prefixMu.RLock()
+	defer d.prefixMu.RUnlock()
+	d.mu.Lock()
+	ps := d.pack
+	d.mu.Unlock()
+
+	prompt := d.eng.Tokenize(questionText(p.Question))
+	res := &api.AskResult{PrefilledTokens: prefilled, PackVersion: ps.version, Omitted: ps.omitted}
+	var text strings.Builder
+	var first time.Time
+	st, err := d.eng.Generate(ctx, engine.GenerateRequest{
+		Prompt:      prompt,
+		MaxTokens:   p.MaxTokens,
+		Temperature: p.Temperature,
+		TopP:        p.TopP,
+		Seed:        p.Seed,
+	}, func(s string) error {
+		if first.IsZero() {
+			first = time.Now()
+		}
+		text.WriteString(s)
+		notify(api.NotifyToken, api.TokenParams{Stream: p.Stream, Text: s})
+		return ctx.Err()
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			d.log.Info("question cancelled by its client")
+		}
+		return nil, err
+	}
+	res.Text = text.String()
+	if !first.IsZero() {
+		res.TTFTMillis = millis(first.Sub(start))
+	}
+	res.PromptTokens = st.PromptTokens
+	res.CachedTokens = st.CachedTokens
+	res.GeneratedTokens = st.GeneratedTokens
+	res.StopReason = st.StopReason
+	res.ElapsedMillis = millis(time.Since(start))
+	return res, nil
+}
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// questionText wraps a question so the model reads it as one, after the
+// repository. Kept out of the prefix: it changes with every question.
+func questionText(q string) string {
+	return "\n<question>\n" + strings.TrimSpace(q) + "\n</question>\n<answer>\n"
+}

@@ -1,0 +1,482 @@
+// Package engine runs the local model: llama.cpp in process (through yzma's
+// purego bindings, no cgo), one long-lived context with a unified KV cache.
+//
+// Sequence 0 holds the repository prefix. A question copies that prefix into
+// a sequence of its own (the cells are shared, not copied), decodes its own
+// tokens after it and samples the answer; when it ends the sequence is freed.
+// Sync moves sequence 0 to a new token array by cutting at the first token that
+// differs and prefilling only the rest, so an edit costs about the tokens from
+// the edited segment on.
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/hybridgroup/yzma/pkg/llama"
+)
+
+// Token is a model token id.
+type Token = int32
+
+// Defaults chosen for a 2-core laptop-class machine and long repository prefixes.
+const (
+	DefaultContextSize = 131072 // cap on the model's own context when none is configured
+	DefaultBatchSize   = 512
+	DefaultSequences   = 4 // sequence 0 (the prefix) and three concurrent questions
+)
+
+// Config selects the library, the model and the context settings.
+type Config struct {
+	LibDir         string // folder with libllama.so etc.; "" searches LibraryCandidates
+	ModelPath      string // GGUF file
+	ContextSize    int    // tokens; 0 = min(model's training context, DefaultContextSize)
+	BatchSize      int    // tokens per decode call while prefilling; 0 = DefaultBatchSize
+	Sequences      int    // sequences incl. the prefix; 0 = DefaultSequences
+	Threads        int    // 0 = all cores
+	GPULayers      int    // layers offloaded by a GPU build of llama.cpp
+	FlashAttention bool   // off by default: with it, logits depend slightly on batch grouping
+}
+
+// ModelInfo describes the loaded model.
+type ModelInfo struct {
+	Name          string `json:"name"`
+	Path          string `json:"path"`
+	Fingerprint   string `json:"fingerprint"`
+	Architecture  string `json:"architecture"`
+	Params        uint64 `json:"params"`
+	Layers        int    `json:"layers"`
+	Experts       int    `json:"experts,omitempty"`
+	ExpertsUsed   int    `json:"experts_used,omitempty"`
+	VocabSize     int    `json:"vocab_size"`
+	TrainContext  int    `json:"train_context"`
+	ContextSize   int    `json:"context_size"`
+	SlidingWindow int    `json:"sliding_window,omitempty"`
+}
+
+// Engine is one loaded model with one context. Its methods are safe for
+// concurrent use; llama.cpp calls are serialised, one decode at a time.
+type Engine struct {
+	cfg    Config
+	info   ModelInfo
+	model  llama.Model
+	lctx   llama.Context
+	vocab  llama.Vocab
+	mem    llama.Memory
+	batch  llama.Batch
+	nVoc   int
+	bos    Token
+	addBOS bool
+
+	mu     sync.Mutex // guards every llama call and the fields below
+	prefix []Token    // tokens held by sequence 0, in order
+	closed bool
+
+	slots chan llama.SeqId // free question sequences
+}
+
+// Open loads the library (once per process), the model and a context.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.ModelPath == "" {
+		return nil, errors.New("no model configured: pass --model or set LORE_MODEL to a GGUF file (`lore model synth --size demo -o FILE` generates a test model)")
+	}
+	st, err := os.Stat(cfg.ModelPath)
+	if err != nil {
+		return nil, fmt.Errorf("model file %s: %w: pass --model or set LORE_MODEL to a GGUF file (`lore model synth --size demo -o FILE` generates a test model)", cfg.ModelPath, errors.Unwrap(err))
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("model path %s is a directory, not a GGUF file", cfg.ModelPath)
+	}
+	libDir, err := FindLibrary(cfg.LibDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadLibrary(libDir); err != nil {
+		return nil, err
+	}
+	cfg.LibDir = libDir
+	fp, err := Fingerprint(cfg.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+
+	mp := llama.ModelDefaultParams()
+	mp.NGpuLayers = int32(cfg.GPULayers)
+	model, err := llama.ModelLoadFromFile(cfg.ModelPath, mp)
+	if err != nil || model == 0 {
+		return nil, fmt.Errorf("llama.cpp could not load %s as a GGUF model (is it a complete, supported model file?): %v", cfg.ModelPath, err)
+	}
+	e := &Engine{cfg: cfg, model: model}
+	e.vocab = llama.ModelGetVocab(model)
+	e.nVoc = int(llama.VocabNTokens(e.vocab))
+	e.bos = Token(llama.VocabBOS(e.vocab))
+	e.addBOS = llama.VocabGetAddBOS(e.vocab)
+	e.info = e.describe(fp)
+
+	if cfg.ContextSize <= 0 {
+		cfg.ContextSize = min(e.info.TrainContext, DefaultContextSize)
+		if cfg.ContextSize <= 0 {
+			cfg.ContextSize = DefaultContextSize
+		}
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.Sequences <= 0 {
+		cfg.Sequences = DefaultSequences
+	}
+	if cfg.Sequences < 2 {
+		cfg.Sequences = 2
+	}
+	if cfg.Threads <= 0 {
+		cfg.Threads = runtime.NumCPU()
+	}
+
+	cp := llama.ContextDefaultParams()
+	cp.NCtx = uint32(cfg.ContextSize)
+	cp.NBatch = uint32(cfg.BatchSize)
+	cp.NUbatch = uint32(cfg.BatchSize)
+	cp.NSeqMax = uint32(cfg.Sequences)
+	cp.NThreads = int32(cfg.Threads)
+	cp.NThreadsBatch = int32(cfg.Threads)
+	cp.KVUnified = 1 // otherwise each sequence gets only n_ctx / n_seq_max cells
+	cp.NoPerf = 1
+	if e.info.SlidingWindow > 0 {
+		// Sliding-window layers drop old KV; cutting the prefix in the middle
+		// then needs the full-size cache to stay exact.
+		cp.SwaFull = 1
+	}
+	if cfg.FlashAttention {
+		cp.FlashAttentionType = llama.FlashAttentionTypeEnabled
+	} else {
+		cp.FlashAttentionType = llama.FlashAttentionTypeDisabled
+	}
+	lctx, err := llama.InitFromModel(model, cp)
+	if err != nil || lctx == 0 {
+		llama.ModelFree(model)
+		return nil, fmt.Errorf("llama.cpp could not create a context of %d tokens for %s (too little memory? lower LORE_CTX): %v", cfg.ContextSize, cfg.ModelPath, err)
+	}
+	e.lctx = lctx
+	e.cfg = cfg
+	e.info.ContextSize = int(llama.NCtx(lctx))
+	if e.mem, err = llama.GetMemory(lctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.batch = llama.BatchInit(int32(cfg.BatchSize), 0, 1)
+	e.slots = make(chan llama.SeqId, cfg.Sequences-1)
+	for s := 1; s < cfg.Sequences; s++ {
+		e.slots <- llama.SeqId(s)
+	}
+	return e, nil
+}
+
+func (e *Engine) describe(fp string) ModelInfo {
+	arch, _ := llama.ModelMetaValStr(e.model, "general.architecture")
+	name, ok := llama.ModelMetaValStr(e.model, "general.name")
+	if !ok || name == "" {
+		name = filepath.Base(e.cfg.ModelPath)
+	}
+	info := ModelInfo{
+		Name:          name,
+		Path:          e.cfg.ModelPath,
+		Fingerprint:   fp,
+		Architecture:  arch,
+		Params:        llama.ModelNParams(e.model),
+		Layers:        int(llama.ModelNLayer(e.model)),
+		VocabSize:     e.nVoc,
+		TrainContext:  int(llama.ModelNCtxTrain(e.model)),
+		SlidingWindow: int(llama.ModelNSWA(e.model)),
+	}
+	if v, ok := llama.ModelMetaValStr(e.model, arch+".expert_count"); ok {
+		fmt.Sscan(v, &info.Experts)
+	}
+	if v, ok := llama.ModelMetaValStr(e.model, arch+".expert_used_count"); ok {
+		fmt.Sscan(v, &info.ExpertsUsed)
+	}
+	return info
+}
+
+// Info describes the model and the context.
+func (e *Engine) Info() ModelInfo { return e.info }
+
+// Settings returns the effective configuration (defaults filled in).
+func (e *Engine) Settings() Config { return e.cfg }
+
+// Close frees the context and the model. It waits for running calls.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	llama.BatchFree(e.batch)
+	if e.lctx != 0 {
+		llama.Free(e.lctx)
+	}
+	return llama.ModelFree(e.model)
+}
+
+// Fingerprint identifies a model file by its size and sampled content, so that
+// a KV snapshot is never restored into a different model. Sampling (the first
+// MiB and 64 KiB at 32 spread offsets) keeps it fast on multi-GB files.
+func Fingerprint(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "size:%d;", st.Size())
+	if _, err := io.Copy(h, io.LimitReader(f, 1<<20)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 64<<10)
+	for i := int64(1); i <= 32; i++ {
+		off := st.Size() * i / 33
+		n, err := f.ReadAt(buf, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		h.Write(buf[:n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// Tokenize turns text into tokens without adding BOS/EOS and without parsing
+// special-token text, so file contents can never inject control tokens.
+func (e *Engine) Tokenize(text string) []Token {
+	if text == "" {
+		return nil
+	}
+	return fromLlama(llama.Tokenize(e.vocab, text, false, false))
+}
+
+// BOS returns the token that starts every prompt, if the model wants one.
+func (e *Engine) BOS() (Token, bool) { return e.bos, e.addBOS && e.bos >= 0 }
+
+// TokenizerFingerprint identifies the tokenizer, to key cached token arrays.
+// Token arrays depend only on the vocabulary, which the model fingerprint covers.
+func (e *Engine) TokenizerFingerprint() string { return e.info.Fingerprint }
+
+// Piece returns the bytes of one token as it appears in generated text.
+func (e *Engine) Piece(t Token) []byte {
+	buf := make([]byte, 64)
+	n := llama.TokenToPiece(e.vocab, llama.Token(t), buf, 0, false)
+	if n < 0 {
+		buf = make([]byte, -n)
+		n = llama.TokenToPiece(e.vocab, llama.Token(t), buf, 0, false)
+	}
+	if n <= 0 {
+		return nil
+	}
+	return buf[:n]
+}
+
+// PrefixLen is the number of tokens held by sequence 0.
+func (e *Engine) PrefixLen() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.prefix)
+}
+
+// Prefix returns a copy of the tokens held by sequence 0.
+func (e *Engine) Prefix() []Token {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Token(nil), e.prefix...)
+}
+
+// ErrClosed is returned by calls on a closed engine.
+var ErrClosed = errors.New("engine is closed")
+
+// SyncStats tells what a Sync reused and computed.
+type SyncStats struct {
+	Reused    int           // tokens of sequence 0 kept
+	Prefilled int           // tokens decoded
+	Elapsed   time.Duration // wall time
+}
+
+// Progress reports prefill progress: done of total tokens of the target.
+type Progress func(done, total int)
+
+// Sync makes sequence 0 hold exactly tokens: it keeps the common prefix,
+// removes the rest and prefills what is missing in batches, calling progress
+// after each. Cancelling ctx stops between batches and leaves a valid, shorter
+// prefix.
+func (e *Engine) Sync(ctx context.Context, tokens []Token, progress Progress) (SyncStats, error) {
+	start := time.Now()
+	var st SyncStats
+	if max := e.info.ContextSize - 1; len(tokens) > max {
+		return st, fmt.Errorf("prefix of %d tokens does not fit the context of %d", len(tokens), e.info.ContextSize)
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return st, ErrClosed
+	}
+	common := 0
+	for common < len(e.prefix) && common < len(tokens) && e.prefix[common] == tokens[common] {
+		common++
+	}
+	if err := e.truncateLocked(common); err != nil {
+		e.mu.Unlock()
+		return st, err
+	}
+	st.Reused = len(e.prefix)
+	e.mu.Unlock()
+
+	for {
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			return st, ErrClosed
+		}
+		pos := len(e.prefix)
+		if pos >= len(tokens) {
+			e.mu.Unlock()
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			e.mu.Unlock()
+			return st, err
+		}
+		end := min(pos+e.cfg.BatchSize, len(tokens))
+		err := e.decodeLocked(tokens[pos:end], pos, 0, false)
+		if err == nil {
+			e.prefix = append(e.prefix, tokens[pos:end]...)
+			st.Prefilled += end - pos
+		}
+		e.mu.Unlock()
+		if err != nil {
+			return st, err
+		}
+		if progress != nil {
+			progress(end, len(tokens))
+		}
+	}
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// Truncate keeps only the first n tokens of sequence 0.
+func (e *Engine) Truncate(n int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	return e.truncateLocked(n)
+}
+
+func (e *Engine) truncateLocked(n int) error {
+	if n >= len(e.prefix) {
+		return nil
+	}
+	ok, err := llama.MemorySeqRm(e.mem, 0, llama.Pos(n), -1)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// The memory cannot cut this sequence in the middle (a recurrent
+		// state, say): start it over, which is slow but exact.
+		if _, err := llama.MemorySeqRm(e.mem, 0, -1, -1); err != nil {
+			return err
+		}
+		n = 0
+	}
+	e.prefix = e.prefix[:n]
+	return nil
+}
+
+// decodeLocked decodes toks at positions pos.. into seq, in one call; with
+// lastLogits the last token's logits are computed.
+func (e *Engine) decodeLocked(toks []Token, pos int, seq llama.SeqId, lastLogits bool) error {
+	e.batch.Clear()
+	ids := []llama.SeqId{seq}
+	for i, t := range toks {
+		if err := e.batch.Add(llama.Token(t), llama.Pos(pos+i), ids, lastLogits && i == len(toks)-1); err != nil {
+			return err
+		}
+	}
+	rc, err := llama.Decode(e.lctx, e.batch)
+	if err != nil {
+		return err
+	}
+	switch {
+	case rc == 0:
+		return nil
+	case rc == 1:
+		return fmt.Errorf("llama.cpp found no KV cache slot for %d tokens at position %d: the context of %d tokens is full", len(toks), pos, e.info.ContextSize)
+	case rc == 2:
+		return errors.New("llama.cpp aborted the decode")
+	default:
+		return fmt.Errorf("llama.cpp decode failed with code %d", rc)
+	}
+}
+
+// SaveState returns the KV state of sequence 0 and the tokens it holds.
+func (e *Engine) SaveState() ([]byte, []Token, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, nil, ErrClosed
+	}
+	size := llama.StateSeqGetSize(e.lctx, 0)
+	buf := make([]byte, size)
+	n := llama.StateSeqGetData(e.lctx, buf, 0)
+	if n == 0 && size > 0 {
+		return nil, nil, errors.New("llama.cpp returned no state for sequence 0")
+	}
+	return buf[:n], append([]Token(nil), e.prefix...), nil
+}
+
+// LoadState replaces sequence 0 with a saved state that holds tokens. On
+// failure sequence 0 is left empty, never half-restored.
+func (e *Engine) LoadState(state []byte, tokens []Token) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if len(tokens) > e.info.ContextSize-1 {
+		return fmt.Errorf("snapshot holds %d tokens, more than the context of %d", len(tokens), e.info.ContextSize)
+	}
+	if _, err := llama.MemorySeqRm(e.mem, 0, -1, -1); err != nil {
+		return err
+	}
+	e.prefix = nil
+	if n := llama.StateSeqSetData(e.lctx, state, 0); n == 0 {
+		return errors.New("llama.cpp rejected the saved state (different model or context settings?)")
+	}
+	maxPos, err := llama.MemorySeqPosMax(e.mem, 0)
+	if err != nil || int(maxPos) != len(tokens)-1 {
+		llama.MemorySeqRm(e.mem, 0, -1, -1)
+		return fmt.Errorf("restored state ends at position %d, but its header lists %d tokens", maxPos, len(tokens))
+	}
+	e.prefix = append([]Token(nil), tokens...)
+	return nil
+}
+
+// fromLlama reinterprets yzma's token slice; both are int32 arrays.
+func fromLlama(t []llama.Token) []Token {
+	if len(t) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*Token)(unsafe.Pointer(&t[0])), len(t))
+}
