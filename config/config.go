@@ -14,12 +14,12 @@ import (
 
 // Environment variables read by lore. Each one is documented in the README.
 const (
-	EnvModel     = "LORE_MODEL"      // path of the GGUF model the daemon loads
-	EnvLlamaLib  = "LORE_LLAMA_LIB"  // folder holding libllama.so, libggml.so, libggml-base.so
-	EnvContext   = "LORE_CTX"        // context size in tokens (0: the model's, capped)
-	EnvThreads   = "LORE_THREADS"    // CPU threads for the engine (0: all cores)
-	EnvGPULayers = "LORE_GPU_LAYERS" // layers offloaded to a GPU build (default 0)
-	EnvStateDir  = "LORE_STATE_DIR"  // overrides the state folder (caches, snapshots, logs)
+	EnvModel     = "LORE_MODEL"       // path of the GGUF model the daemon loads
+	EnvLlamaLib  = "LORE_LLAMA_LIB"   // folder holding libllama.so, libggml.so, libggml-base.so
+	EnvContext   = "LORE_CTX"         // context size in tokens (0: the model's, capped)
+	EnvThreads   = "LORE_THREADS"     // CPU threads for the engine (0: all cores)
+	EnvGPULayers = "LORE_GPU_LAYERS"  // layers offloaded to a GPU build (default 0)
+	EnvStateDir  = "LORE_STATE_DIR"   // overrides the state folder (caches, snapshots, logs)
 	EnvRuntime   = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
 )
 

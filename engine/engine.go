@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -260,10 +261,13 @@ func Fingerprint(path string) (string, error) {
 
 // Tokenize turns text into tokens without adding BOS/EOS and without parsing
 // special-token text, so file contents can never inject control tokens.
+// NUL bytes become U+FFFD: the C API takes the text as a C string and
+// llama.cpp aborts the process on an embedded NUL.
 func (e *Engine) Tokenize(text string) []Token {
 	if text == "" {
 		return nil
 	}
+	text = strings.ReplaceAll(text, "\x00", "\uFFFD")
 	return fromLlama(llama.Tokenize(e.vocab, text, false, false))
 }
 
