@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"lore/api"
-	"lore/config"
 	"lore/daemon"
 )
 
@@ -218,22 +217,19 @@ no daemon runs.
 		return err
 	}
 	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
 	if err := c.Shutdown(ctx); err != nil {
 		return err
 	}
-	// The daemon closes the connection once it has saved and exited.
-	select {
-	case <-c.Done():
-	case <-ctx.Done():
-		return fmt.Errorf("the daemon did not exit within %s", *wait)
-	}
-	for {
-		if _, err := os.Stat(config.SocketPath(root)); errors.Is(err, os.ErrNotExist) {
-			break
-		}
+	// The daemon saves its snapshot after closing its socket: wait for the
+	// process itself to exit.
+	for syscall.Kill(st.PID, 0) == nil {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the daemon did not exit within %s", *wait)
+			return fmt.Errorf("the daemon (pid %d) did not exit within %s", st.PID, *wait)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

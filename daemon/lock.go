@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofrs/flock"
 )
@@ -15,17 +16,30 @@ import (
 // ErrAlreadyRunning is returned when another daemon serves the repository.
 var ErrAlreadyRunning = errors.New("a lore daemon is already running for this repository")
 
+// stoppingGrace is how long a new daemon waits for one that is shutting down
+// (its socket already gone, its snapshot still being written) to let go.
+const stoppingGrace = 2 * time.Minute
+
 // acquireLock takes the repository's daemon lock (an flock, released by the
 // kernel when the process dies, so a killed daemon never leaves it stale) and
 // records our pid in it.
 func acquireLock(stateDir, repo, socket string) (*flock.Flock, error) {
 	path := filepath.Join(stateDir, "daemon.lock")
 	fl := flock.New(path)
-	ok, err := fl.TryLock()
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	if !ok {
+	deadline := time.Now().Add(stoppingGrace)
+	for {
+		ok, err := fl.TryLock()
+		if err != nil {
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if ok {
+			break
+		}
+		// A daemon that holds the lock without a socket is stopping: wait.
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		pid := "unknown"
 		if b, err := os.ReadFile(path + ".pid"); err == nil {
 			pid = strings.TrimSpace(string(b))

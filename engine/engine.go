@@ -259,6 +259,8 @@ func Fingerprint(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 
+// Tokenize and Piece must not be called after Close.
+
 // Tokenize turns text into tokens without adding BOS/EOS and without parsing
 // special-token text, so file contents can never inject control tokens.
 // NUL bytes become U+FFFD: the C API takes the text as a C string and
@@ -450,8 +452,9 @@ func (e *Engine) SaveState() ([]byte, []Token, error) {
 	return buf[:n], append([]Token(nil), e.prefix...), nil
 }
 
-// LoadState replaces sequence 0 with a saved state that holds tokens. On
-// failure sequence 0 is left empty, never half-restored.
+// LoadState replaces sequence 0 with a saved state that holds tokens. A state
+// too long for the context is refused before anything changes; any other
+// failure leaves sequence 0 empty, never half-restored.
 func (e *Engine) LoadState(state []byte, tokens []Token) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -471,7 +474,7 @@ func (e *Engine) LoadState(state []byte, tokens []Token) error {
 	maxPos, err := llama.MemorySeqPosMax(e.mem, 0)
 	if err != nil || int(maxPos) != len(tokens)-1 {
 		llama.MemorySeqRm(e.mem, 0, -1, -1)
-		return fmt.Errorf("restored state ends at position %d, but its header lists %d tokens", maxPos, len(tokens))
+		return fmt.Errorf("restored state holds %d tokens, but its header lists %d", int(maxPos)+1, len(tokens))
 	}
 	e.prefix = append([]Token(nil), tokens...)
 	return nil

@@ -64,12 +64,17 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 
 	// Sampling reads the logits of the last decode, so decode and sample
 	// happen under one lock: another question may decode in between steps.
+	// The piece is read under the lock too: a concurrent Close frees the vocabulary.
 	var tok Token
 	var eog bool
+	var piece []byte
 	sample := func() {
 		tok = Token(llama.SamplerSample(smpl, e.lctx, -1))
 		llama.SamplerAccept(smpl, llama.Token(tok))
 		eog = llama.VocabIsEOG(e.vocab, llama.Token(tok))
+		if !eog {
+			piece = e.Piece(tok)
+		}
 	}
 	if err := e.decodeChunked(ctx, req.Prompt, pos, seq, sample); err != nil {
 		return st, err
@@ -94,7 +99,7 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 			break
 		}
 		st.GeneratedTokens++
-		pending = append(pending, e.Piece(tok)...)
+		pending = append(pending, piece...)
 		if err := flush(false); err != nil {
 			st.StopReason = "cancelled"
 			return st, err

@@ -18,16 +18,21 @@ if [[ -f "$STAMP" && -e "$DEST/libllama.so" ]]; then
   exit 0
 fi
 
-need() {
-  command -v "$1" >/dev/null 2>&1 || { echo "deps: '$1' is required ($2)" >&2; exit 1; }
-}
-need npm "install it with: sudo apt-get install -y npm"
-need sha256sum "install coreutils"
-
-# Runtime needs libffi (purego's callbacks) and glibc >= 2.34.
-if ! ldconfig -p 2>/dev/null | grep -q 'libffi\.so\.8'; then
-  echo "deps: libffi8 is missing; install it with: sudo apt-get install -y libffi8" >&2
-  exit 1
+# Debian packages: npm (to fetch the package; not needed at run time) and
+# libffi8 (yzma's callbacks). Installed when missing and we may use apt-get.
+missing=()
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+ldconfig -p 2>/dev/null | grep -q 'libffi\.so\.8' || missing+=(libffi8)
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing ${missing[*]} with apt-get"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"
+  else
+    echo "deps: please install ${missing[*]} (Debian: apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
 fi
 
 tmp="$(mktemp -d)"

@@ -1,0 +1,362 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"lore/api"
+	"lore/config"
+	"lore/engine"
+	"lore/ingest"
+	"lore/internal/testenv"
+)
+
+// These tests run the real lore daemon process on a real unix socket with
+// real llama.cpp on the generated tiny model, against a fixture git repository.
+
+type env struct {
+	t    *testing.T
+	bin  string
+	vars []string
+	repo string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, bin: testenv.Binaries(t), vars: testenv.Env(t), repo: testenv.FixtureRepo(t)}
+	return e
+}
+
+func (e *env) get(name string) string {
+	v := ""
+	for _, kv := range e.vars {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
+}
+
+func (e *env) socket() string {
+	return filepath.Join(e.get(config.EnvRuntime), filepath.Base(config.SocketPath(e.repo)))
+}
+
+func (e *env) stateDir() string {
+	return filepath.Join(e.get(config.EnvStateDir), "repos", config.RepoID(e.repo))
+}
+
+// daemon is a running `lore daemon` process.
+type daemon struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error
+	client *api.Client
+}
+
+func (e *env) start(extra ...string) *daemon {
+	e.t.Helper()
+	d := &daemon{stderr: &syncBuffer{}, done: make(chan error, 1)}
+	d.cmd = exec.Command(filepath.Join(e.bin, "lore"), append([]string{"daemon", "--repo", e.repo}, extra...)...)
+	d.cmd.Env = e.vars
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	e.t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-d.done
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		c, err := api.Dial(ctx, e.socket())
+		if err == nil {
+			d.client = c
+			e.t.Cleanup(func() { c.Close() })
+			return d
+		}
+		select {
+		case err := <-d.done:
+			d.done <- err
+			e.t.Fatalf("daemon exited (%v) before listening:\n%s", err, d.stderr)
+		case <-ctx.Done():
+			e.t.Fatalf("daemon did not listen on %s:\n%s", e.socket(), d.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// ready waits until the daemon's first sync is done and returns its status.
+func (d *daemon) ready(t *testing.T) *api.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		st, err := d.client.Status(ctx)
+		if err != nil {
+			t.Fatalf("status: %v\n%s", err, d.stderr)
+		}
+		switch st.State {
+		case api.StateReady:
+			return st
+		case api.StateFailed:
+			t.Fatalf("daemon failed: %s", st.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		d.done <- err
+		if err != nil {
+			t.Fatalf("daemon exited with %v:\n%s", err, d.stderr)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("daemon did not stop:\n%s", d.stderr)
+	}
+}
+
+func (d *daemon) ask(t *testing.T, q string) (*api.AskResult, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var pieces []string
+	res, err := d.client.Ask(ctx, api.AskParams{Question: q, MaxTokens: 12}, func(s string) { pieces = append(pieces, s) }, nil)
+	if err != nil {
+		t.Fatalf("ask: %v\n%s", err, d.stderr)
+	}
+	return res, pieces
+}
+
+// segmentSpan returns where the segment of path starts and ends in the
+// daemon's prefix (BOS included), computed independently with the same
+// tokenizer: a restart after path changed may restore exactly up to start.
+func segmentSpan(t *testing.T, e *env, path string) (start, end int) {
+	t.Helper()
+	eng, err := engine.Open(engine.Config{LibDir: testenv.LibDir(t), ModelPath: testenv.TinyModel(t), ContextSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	res, err := ingest.Scan(context.Background(), e.repo, ingest.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ingest.BuildPack(res, ingest.PackOptions{RepoName: filepath.Base(e.repo)})
+	n := 0
+	if _, ok := eng.BOS(); ok {
+		n = 1
+	}
+	for _, s := range p.Segments {
+		k := len(eng.Tokenize(s.Text))
+		if s.Path == path {
+			return n, n + k
+		}
+		n += k
+	}
+	t.Fatalf("%s is not in the pack", path)
+	return 0, 0
+}
+
+func TestDaemonAskRestartEdit(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	st := d.ready(t)
+	if st.PackTokens == 0 || st.KVTokens != st.PackTokens || st.PrefilledTokens != st.PackTokens || st.RestoredTokens != 0 {
+		t.Fatalf("first start: %+v", st)
+	}
+	if st.Segments != len(testenv.FixtureFiles)+2 || st.Files != len(testenv.FixtureFiles) || st.Model != "lore-synth-tiny" {
+		t.Fatalf("pack shape: segments %d files %d model %q", st.Segments, st.Files, st.Model)
+	}
+
+	res, pieces := d.ask(t, "What does Gamma do?")
+	if len(pieces) == 0 || strings.Join(pieces, "") != res.Text {
+		t.Fatalf("streamed %q, result text %q", pieces, res.Text)
+	}
+	if res.GeneratedTokens == 0 || res.CachedTokens != st.PackTokens || res.PromptTokens <= res.CachedTokens || res.PrefilledTokens != 0 || res.TTFTMillis <= 0 {
+		t.Fatalf("answer stats: %+v", res)
+	}
+	if res.PackVersion != st.PackVersion {
+		t.Fatalf("answer used pack %s, status says %s", res.PackVersion, st.PackVersion)
+	}
+	after, _ := d.client.Status(context.Background())
+	if after.PrefilledTokens != st.PackTokens || after.KVTokens != st.PackTokens {
+		t.Fatalf("a question's own tokens must not count as prefilled: %+v", after)
+	}
+	d.stop(t)
+
+	// Unchanged repository: everything is restored, nothing prefilled.
+	d = e.start()
+	st2 := d.ready(t)
+	if st2.RestoredTokens != st.KVTokens || st2.PrefilledTokens != 0 || st2.KVTokens != st.KVTokens {
+		t.Fatalf("restart: restored %d prefilled %d kv %d, want restored %d prefilled 0", st2.RestoredTokens, st2.PrefilledTokens, st2.KVTokens, st.KVTokens)
+	}
+	d.stop(t)
+
+	// One file edited while stopped: restore up to its segment, prefill from there.
+	edit := filepath.Join(e.repo, "beta", "beta.go")
+	if err := os.WriteFile(edit, []byte(strings.Replace(testenv.FixtureFiles["beta/beta.go"], "a + b", "b + a + 0", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := segmentSpan(t, e, "beta/beta.go")
+	d = e.start()
+	st3 := d.ready(t)
+	if st3.RestoredTokens != want || st3.PrefilledTokens != st3.PackTokens-want {
+		t.Fatalf("after editing beta.go: restored %d prefilled %d of %d, want restored %d", st3.RestoredTokens, st3.PrefilledTokens, st3.PackTokens, want)
+	}
+
+	// An edit while running: the next question sees it and prefills only from
+	// the edited file on (the engine keeps even the edited segment's unchanged
+	// leading tokens, so the cut lies inside that segment).
+	edit = filepath.Join(e.repo, "gamma", "gamma.go")
+	if err := os.WriteFile(edit, []byte(strings.Replace(testenv.FixtureFiles["gamma/gamma.go"], "!", "?!", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start, end := segmentSpan(t, e, "gamma/gamma.go")
+	res, _ = d.ask(t, "What does Gamma return now?")
+	st4, _ := d.client.Status(context.Background())
+	kept := st4.PackTokens - res.PrefilledTokens
+	if kept < start || kept >= end || res.PackVersion == st3.PackVersion || res.PackVersion != st4.PackVersion {
+		t.Fatalf("live edit: kept %d tokens, want a cut inside gamma.go's segment [%d, %d); versions %s -> %s (status %s)", kept, start, end, st3.PackVersion, res.PackVersion, st4.PackVersion)
+	}
+	d.stop(t)
+}
+
+func TestCorruptSnapshotIsDiscarded(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	st := d.ready(t)
+	d.stop(t)
+
+	snap := filepath.Join(e.stateDir(), "snapshots", "main.kv")
+	b, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatalf("no snapshot after shutdown: %v", err)
+	}
+	for i := len(b) / 2; i < len(b)/2+64; i++ {
+		b[i] ^= 0xA5
+	}
+	if err := os.WriteFile(snap, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d = e.start()
+	st2 := d.ready(t)
+	if st2.RestoredTokens != 0 || st2.PrefilledTokens != st.PackTokens {
+		t.Fatalf("corrupt snapshot: restored %d prefilled %d", st2.RestoredTokens, st2.PrefilledTokens)
+	}
+	d.stop(t)
+	if !strings.Contains(d.stderr.String(), "snapshot discarded") {
+		t.Fatalf("no log line about the discarded snapshot:\n%s", d.stderr)
+	}
+	// The rebuilt snapshot is valid again.
+	d = e.start()
+	if st3 := d.ready(t); st3.RestoredTokens != st.PackTokens {
+		t.Fatalf("rebuilt snapshot not restored: %+v", st3)
+	}
+	d.stop(t)
+}
+
+func TestSecondDaemonRefused(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	d.ready(t)
+	cmd := exec.Command(filepath.Join(e.bin, "lore"), "daemon", "--repo", e.repo)
+	cmd.Env = e.vars
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.Contains(string(out), "already running") || !strings.Contains(string(out), "lore stop") {
+		t.Fatalf("second daemon: %v\n%s", err, out)
+	}
+	d.stop(t)
+}
+
+func TestStartErrorsAreActionable(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name, env string
+		want      []string
+	}{
+		{"missing library", config.EnvLlamaLib + "=" + filepath.Join(t.TempDir(), "nolib"), []string{"make deps", config.EnvLlamaLib}},
+		{"missing model", config.EnvModel + "=" + filepath.Join(t.TempDir(), "none.gguf"), []string{"none.gguf", config.EnvModel, "lore model synth"}},
+	} {
+		cmd := exec.Command(filepath.Join(e.bin, "lore"), "daemon", "--repo", e.repo)
+		cmd.Env = append(append([]string{}, e.vars...), tc.env)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("%s: exit %v\n%s", tc.name, err, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+	}
+}
+
+func TestDisconnectFreesWork(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	d.ready(t)
+	// Each of these clients disconnects after its first answer text; the
+	// daemon must free their sequences, or later questions would wait forever.
+	for i := 0; i < 5; i++ {
+		c, err := api.Dial(context.Background(), e.socket())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan struct{}, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		go c.Ask(ctx, api.AskParams{Question: "Explain everything", MaxTokens: 4000}, func(string) {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+		}, nil)
+		select {
+		case <-got:
+		case <-time.After(time.Minute):
+			t.Fatal("no answer text")
+		}
+		cancel()
+		c.Close()
+	}
+	res, _ := d.ask(t, "Still there?")
+	if res.GeneratedTokens == 0 {
+		t.Fatalf("no answer after disconnects: %+v", res)
+	}
+	d.stop(t)
+}
+
+// syncBuffer lets the test read a daemon's stderr while it writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
