@@ -1,0 +1,143 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"lore/internal/testenv"
+)
+
+// run executes one of the built binaries in dir and returns stdout, stderr
+// and the exit code.
+func run(t *testing.T, vars []string, dir, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(testenv.Binaries(t), bin), args...)
+	cmd.Env = vars
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestAskStartsDaemonAndReports drives the CLIs as a user does: ask from a
+// subfolder starts the repository's daemon in the background, streams the
+// answer and ends with the JSON statistics; status and stop work on it.
+func TestAskStartsDaemonAndReports(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	sub := filepath.Join(repo, "alpha")
+	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
+
+	out, errOut, code := run(t, vars, sub, "ask", "--json", "--max-tokens", "16", "What does Alpha do?")
+	if code != 0 {
+		t.Fatalf("ask exit %d:\n%s", code, errOut)
+	}
+	if !utf8.ValidString(out) {
+		t.Fatalf("ask wrote invalid UTF-8: %q", out)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	var res map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, out)
+	}
+	for _, k := range []string{"ttft_ms", "prompt_tokens", "cached_tokens", "generated_tokens", "prefilled_tokens", "text"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("ask --json lacks %q: %v", k, res)
+		}
+	}
+	if text := res["text"].(string); !strings.HasPrefix(out, text) {
+		t.Errorf("streamed text %q does not match the result's %q", out, text)
+	}
+	if res["generated_tokens"].(float64) <= 0 || res["cached_tokens"].(float64) <= 0 {
+		t.Errorf("implausible stats: %v", res)
+	}
+
+	out, errOut, code = run(t, vars, repo, "lore", "status", "--json")
+	if code != 0 {
+		t.Fatalf("status exit %d:\n%s", code, errOut)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	for _, k := range []string{"model", "pack_tokens", "kv_tokens", "prefilled_tokens", "restored_tokens", "segments"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("status --json lacks %q", k)
+		}
+	}
+	if st["kv_tokens"] != st["pack_tokens"] || st["state"] != "ready" {
+		t.Errorf("status: %v", st)
+	}
+	if out, _, code := run(t, vars, repo, "lore", "status"); code != 0 || !strings.Contains(out, "kv prefix") {
+		t.Errorf("human status (exit %d):\n%s", code, out)
+	}
+
+	if _, errOut, code := run(t, vars, repo, "lore", "stop"); code != 0 {
+		t.Fatalf("stop exit %d:\n%s", code, errOut)
+	}
+	if _, _, code := run(t, vars, repo, "lore", "status"); code != 3 {
+		t.Errorf("status after stop: exit %d, want 3", code)
+	}
+	if _, errOut, code := run(t, vars, repo, "ask", "--no-start", "hello"); code != 3 || !strings.Contains(errOut, "no lore daemon") {
+		t.Errorf("ask --no-start without a daemon: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	vars := testenv.Env(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		bin  string
+		args []string
+		code int
+		want string
+	}{
+		{"ask", nil, 2, "no question"},
+		{"ask", []string{"--max-tokens", "0", "q"}, 2, "--max-tokens"},
+		{"ask", []string{"--bogus", "q"}, 2, "bogus"},
+		{"ask", []string{"--help"}, 0, "Usage: ask"},
+		{"lore", nil, 2, "Commands:"},
+		{"lore", []string{"frobnicate"}, 2, "unknown command"},
+		{"lore", []string{"status", "--help"}, 0, "Usage: lore status"},
+		{"lore", []string{"model", "synth", "--size", "huge"}, 2, "tiny"},
+		{"lore", []string{"daemon", "extra"}, 2, "unexpected arguments"},
+		{"lore", []string{"status", "--repo", filepath.Join(dir, "missing")}, 1, "missing"},
+	} {
+		_, errOut, code := run(t, vars, dir, tc.bin, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s %v: exit %d, want %d with %q:\n%s", tc.bin, tc.args, code, tc.code, tc.want, errOut)
+		}
+	}
+}
+
+func TestModelSynth(t *testing.T) {
+	vars := testenv.Env(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.gguf")
+	if out, errOut, code := run(t, vars, dir, "lore", "model", "synth", "--size", "tiny", "-o", path); code != 0 || !strings.Contains(out, "wrote tiny model") {
+		t.Fatalf("synth exit %d:\n%s%s", code, out, errOut)
+	}
+	want, _ := os.ReadFile(testenv.TinyModel(t))
+	got, _ := os.ReadFile(path)
+	if !bytes.Equal(got, want) {
+		t.Fatal("lore model synth differs from synth.WriteFile with the default seed")
+	}
+	if out, _, code := run(t, vars, dir, "lore", "model", "synth", "--size", "tiny", "-o", path); code != 0 || !strings.Contains(out, "exists") {
+		t.Fatalf("second synth should keep the file: exit %d %s", code, out)
+	}
+}
