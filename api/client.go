@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -36,11 +37,11 @@ func Dial(ctx context.Context, socket string) (*Client, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) {
+		// No socket, or a socket nobody listens on (a killed daemon's).
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, fmt.Errorf("%w (socket %s)", ErrNotRunning, socket)
 		}
-		return nil, err
+		return nil, fmt.Errorf("connecting to the lore daemon at %s: %w", socket, err)
 	}
 	c := &Client{streams: map[string]*stream{}}
 	c.conn = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewPlainObjectStream(nc), jsonrpc2.HandlerWithError(c.handle))
@@ -112,13 +113,22 @@ func (c *Client) Ask(ctx context.Context, p AskParams, onToken func(string), onP
 	return &res, nil
 }
 
-// Shutdown asks the daemon to save its cache and exit.
+// Shutdown asks the daemon to save its cache and exit. The daemon may close
+// the connection before its reply arrives; that, too, means it is stopping.
 func (c *Client) Shutdown(ctx context.Context) error {
-	return c.call(ctx, MethodShutdown, nil, nil)
+	err := c.conn.Call(ctx, MethodShutdown, nil, nil)
+	if errors.Is(err, jsonrpc2.ErrClosed) {
+		return nil
+	}
+	return callError(err)
 }
 
 func (c *Client) call(ctx context.Context, method string, params, result any) error {
-	err := c.conn.Call(ctx, method, params, result)
+	return callError(c.conn.Call(ctx, method, params, result))
+}
+
+// callError turns the transport's errors into ones that say what happened.
+func callError(err error) error {
 	var rpcErr *jsonrpc2.Error
 	if errors.As(err, &rpcErr) {
 		return &Error{Code: rpcErr.Code, Message: rpcErr.Message}

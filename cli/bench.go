@@ -78,7 +78,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	keep := true // kept when the benchmark fails, for its daemon log
+	defer func() {
+		if keep {
+			fmt.Fprintf(stderr, "benchmark files kept in %s\n", tmp)
+		} else {
+			os.RemoveAll(tmp)
+		}
+	}()
 	b := &spineBench{exe: exe, root: root, model: modelPath, state: filepath.Join(tmp, "state"), run: filepath.Join(tmp, "run"), log: stderr}
 
 	ctx, cancel := signalContext()
@@ -107,6 +114,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	res.ColdTTFTMs, res.WarmTTFTMs = median(cold), median(warm)
 	res.RestoreMs, res.RefillMs = median(restore), median(refill)
+	keep = false
 	res.WarmOverCold = res.WarmTTFTMs / res.ColdTTFTMs
 	res.RestoreOverRe = res.RestoreMs / res.RefillMs
 	if *asJSON {
@@ -131,7 +139,7 @@ func (b *spineBench) env() []string {
 func (b *spineBench) start(ctx context.Context) (*exec.Cmd, *api.Client, error) {
 	cmd := exec.Command(b.exe, "daemon", "--repo", b.root)
 	cmd.Env = b.env()
-	logf, err := os.Create(filepath.Join(filepath.Dir(b.state), "daemon.log"))
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(b.state), "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, err
 	}

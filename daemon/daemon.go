@@ -218,12 +218,26 @@ func (d *Daemon) restoredTokens() int {
 // Shutdown stops the daemon as the shutdown method does.
 func (d *Daemon) Shutdown() { d.stopOnce.Do(func() { close(d.stop) }) }
 
-// waitReady blocks until the first sync is done.
-func (d *Daemon) waitReady(ctx context.Context) error {
-	select {
-	case <-d.ready:
-	case <-ctx.Done():
-		return ctx.Err()
+// waitReady blocks until the first sync is done, passing the progress of
+// the startup prefill to progress meanwhile.
+func (d *Daemon) waitReady(ctx context.Context, progress engine.Progress) error {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-d.ready:
+			break wait
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			d.mu.Lock()
+			p := d.progress
+			d.mu.Unlock()
+			if p != nil && progress != nil {
+				progress(p.Done, p.Total)
+			}
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -77,9 +77,6 @@ func rpcError(err error) error {
 // top of it, streaming text as notifications.
 func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) (*api.AskResult, error) {
 	start := time.Now()
-	if err := d.waitReady(ctx); err != nil {
-		return nil, err
-	}
 	notify := func(method string, params any) {
 		// A slow or vanished client must not stall the engine forever.
 		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -88,6 +85,9 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	}
 	progress := func(done, total int) {
 		notify(api.NotifyProgress, api.ProgressParams{Stream: p.Stream, Progress: api.Progress{Done: done, Total: total}})
+	}
+	if err := d.waitReady(ctx, progress); err != nil {
+		return nil, err
 	}
 
 	d.prefixMu.Lock()

@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -81,7 +82,9 @@ type Engine struct {
 
 	mu     sync.Mutex // guards every llama call and the fields below
 	prefix []Token    // tokens held by sequence 0, in order
-	closed bool
+	// prefixLen mirrors len(prefix) for readers that must not wait for e.mu.
+	prefixLen atomic.Int64
+	closed    bool
 
 	slots chan llama.SeqId // free question sequences
 }
@@ -294,11 +297,13 @@ func (e *Engine) Piece(t Token) []byte {
 	return buf[:n]
 }
 
-// PrefixLen is the number of tokens held by sequence 0.
-func (e *Engine) PrefixLen() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.prefix)
+// PrefixLen is the number of tokens held by sequence 0. It does not wait for
+// a running decode, so status queries stay instant during a long prefill.
+func (e *Engine) PrefixLen() int { return int(e.prefixLen.Load()) }
+
+func (e *Engine) setPrefix(p []Token) {
+	e.prefix = p
+	e.prefixLen.Store(int64(len(p)))
 }
 
 // Prefix returns a copy of the tokens held by sequence 0.
@@ -365,7 +370,7 @@ func (e *Engine) Sync(ctx context.Context, tokens []Token, progress Progress) (S
 		end := min(pos+e.cfg.BatchSize, len(tokens))
 		err := e.decodeLocked(tokens[pos:end], pos, 0, false)
 		if err == nil {
-			e.prefix = append(e.prefix, tokens[pos:end]...)
+			e.setPrefix(append(e.prefix, tokens[pos:end]...))
 			st.Prefilled += end - pos
 		}
 		e.mu.Unlock()
@@ -406,7 +411,7 @@ func (e *Engine) truncateLocked(n int) error {
 		}
 		n = 0
 	}
-	e.prefix = e.prefix[:n]
+	e.setPrefix(e.prefix[:n])
 	return nil
 }
 
@@ -467,7 +472,7 @@ func (e *Engine) LoadState(state []byte, tokens []Token) error {
 	if _, err := llama.MemorySeqRm(e.mem, 0, -1, -1); err != nil {
 		return err
 	}
-	e.prefix = nil
+	e.setPrefix(nil)
 	if n := llama.StateSeqSetData(e.lctx, state, 0); n == 0 {
 		return errors.New("llama.cpp rejected the saved state (different model or context settings?)")
 	}
@@ -476,7 +481,7 @@ func (e *Engine) LoadState(state []byte, tokens []Token) error {
 		llama.MemorySeqRm(e.mem, 0, -1, -1)
 		return fmt.Errorf("restored state holds %d tokens, but its header lists %d", int(maxPos)+1, len(tokens))
 	}
-	e.prefix = append([]Token(nil), tokens...)
+	e.setPrefix(append([]Token(nil), tokens...))
 	return nil
 }
 
