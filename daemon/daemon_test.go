@@ -237,6 +237,21 @@ func TestDaemonAskRestartEdit(t *testing.T) {
 	d.stop(t)
 }
 
+func TestPackLeavesOutWhatDoesNotFit(t *testing.T) {
+	e := newEnv(t)
+	e.vars = append(e.vars, config.EnvContext+"=1024") // 512 tokens are kept for the question
+	d := e.start()
+	st := d.ready(t)
+	if len(st.Omitted) == 0 || st.Files+len(st.Omitted) != len(testenv.FixtureFiles) || st.PackTokens > 1024-512 {
+		t.Fatalf("status: files %d, omitted %v, pack %d tokens", st.Files, st.Omitted, st.PackTokens)
+	}
+	res, _ := d.ask(t, "What is left out?")
+	if len(res.Omitted) != len(st.Omitted) || res.Omitted[0] != st.Omitted[0] {
+		t.Fatalf("answer statistics omit %v, status %v", res.Omitted, st.Omitted)
+	}
+	d.stop(t)
+}
+
 func TestCorruptSnapshotIsDiscarded(t *testing.T) {
 	e := newEnv(t)
 	d := e.start()

@@ -54,6 +54,9 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 	budget := d.eng.Info().ContextSize - questionReserve(d.eng.Info().ContextSize) - len(prefix)
 	p := full.Fit(budget, func(i int) int { return counts[i] })
 
+	if counts[0] > budget {
+		return nil, fmt.Errorf("a context of %d tokens is too small for lore's %d-token preamble: raise LORE_CTX or --ctx", d.eng.Info().ContextSize, counts[0])
+	}
 	ps := &packState{pack: p, tokens: prefix, omitted: []api.Omitted{}}
 	for _, s := range p.Segments {
 		ps.tokens = append(ps.tokens, byHash[s.Hash]...)

@@ -160,19 +160,28 @@ func (p *Pack) rechain() {
 
 // Fit returns a copy of the pack cut down to budget tokens. tokens(i) is the
 // token count of p.Segments[i]; it is called once per segment. The preamble
-// and the map are always kept (the map is small and tells the model what
-// exists); every other segment is kept, in order, while it still fits what is
+// is always kept; the map comes next in priority (it is small and tells the
+// model what exists) and is left out, as MapOmitted, only when it alone does
+// not fit; every other segment is kept, in order, while it still fits what is
 // left of the budget: one too large is left out and the next ones are tried.
 // The path of each segment left out is appended to Omitted, and the chain
-// hashes are recomputed. If the preamble and map alone exceed the budget they
-// are still kept; p itself is not changed.
+// hashes are recomputed; p itself is not changed.
 func (p *Pack) Fit(budget int, tokens func(i int) int) *Pack {
 	counts := make([]int, len(p.Segments))
 	used := 0
 	for i, s := range p.Segments {
 		counts[i] = max(tokens(i), 0)
-		if alwaysKept(s.Kind) {
+		if s.Kind == KindPreamble {
 			used += counts[i]
+		}
+	}
+	// The map is budgeted before the files, since it tells the model what
+	// exists, but it is dropped when it alone does not fit.
+	keepMap := false
+	for i, s := range p.Segments {
+		if s.Kind == KindMap && used+counts[i] <= budget {
+			used += counts[i]
+			keepMap = true
 		}
 	}
 	out := &Pack{
@@ -182,7 +191,14 @@ func (p *Pack) Fit(budget int, tokens func(i int) int) *Pack {
 		Omitted:  append([]string(nil), p.Omitted...),
 	}
 	for i, s := range p.Segments {
-		if !alwaysKept(s.Kind) {
+		switch s.Kind {
+		case KindPreamble:
+		case KindMap:
+			if !keepMap {
+				out.Omitted = append(out.Omitted, MapOmitted)
+				continue
+			}
+		default:
 			if used+counts[i] > budget {
 				if s.Path != "" {
 					out.Omitted = append(out.Omitted, s.Path)
@@ -197,7 +213,8 @@ func (p *Pack) Fit(budget int, tokens func(i int) int) *Pack {
 	return out
 }
 
-func alwaysKept(k SegmentKind) bool { return k == KindPreamble || k == KindMap }
+// MapOmitted stands in Pack.Omitted for a repository map that did not fit.
+const MapOmitted = "(repository map)"
 
 // Chains returns the chain hashes in segment order.
 func (p *Pack) Chains() []string {

@@ -179,13 +179,21 @@ func TestFit(t *testing.T) {
 		len(all.Omitted) != 0 || !slices.Equal(all.Chains(), orig) {
 		t.Error("a budget that fits everything changed the pack")
 	}
-	// Nothing but the preamble and the map fits; they are kept even over budget.
-	tiny := p.Fit(5, func(i int) int { return sizes[i] })
+	// Nothing but the preamble and the map fits.
+	tiny := p.Fit(18, func(i int) int { return sizes[i] })
 	if len(tiny.Segments) != 2 || tiny.Segments[0].Kind != KindPreamble || tiny.Segments[1].Kind != KindMap {
 		t.Errorf("tiny budget kept %d segments", len(tiny.Segments))
 	}
 	if !slices.Equal(tiny.Omitted, []string{"a.go", "b.md", "c/c.go", "d.txt"}) {
 		t.Errorf("tiny Omitted = %q", tiny.Omitted)
+	}
+	// The map does not fit: it is left out too; the preamble always stays.
+	none := p.Fit(5, func(i int) int { return sizes[i] })
+	if len(none.Segments) != 1 || none.Segments[0].Kind != KindPreamble {
+		t.Errorf("budget below the preamble kept %d segments", len(none.Segments))
+	}
+	if !slices.Equal(none.Omitted, []string{"a.go", "b.md", "c/c.go", "d.txt", MapOmitted}) {
+		t.Errorf("none Omitted = %q", none.Omitted)
 	}
 }
 
