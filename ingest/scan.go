@@ -46,7 +46,8 @@ type File struct {
 	Size    int64
 	Hash    string // hex sha256 of Content
 	Content []byte
-	Symbols []Symbol // top-level definitions; Go files only for now
+	Symbols []Symbol // definitions (tree-sitter), in source order
+	Refs    []string // identifiers the file uses (tree-sitter), sorted, unique
 	Tracked bool     // listed in the git index (false for untracked files and outside git)
 }
 
