@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build demo test bench vet clean
+.PHONY: all deps build demo test bench bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -46,6 +46,15 @@ bench: deps build
 	@mkdir -p $(DEMO)
 	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
 	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench spine --model $(DEMO)/bench.gguf --repo . --runs 3
+
+# Ingest speed and memory against repomix on GOROOT/src (or DIR=...).
+bench-ingest: deps build
+	./scripts/bench-ingest.sh $(DIR)
+
+# Freshness replay of a repository with history: make bench-freshness REPO=path
+bench-freshness: build
+	@test -n "$(REPO)" || { echo "usage: make bench-freshness REPO=path/to/repository [COMMITS=200]"; exit 2; }
+	$(BIN)/lore bench freshness --repo $(REPO) --commits $(or $(COMMITS),200)
 
 vet:
 	gofmt -l . | (! grep .)

@@ -115,33 +115,6 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// progressLine draws prefill progress on one terminal line.
-type progressLine struct {
-	mu    sync.Mutex
-	w     io.Writer
-	on    bool
-	shown bool
-}
-
-func (p *progressLine) show(pr api.Progress) {
-	if !p.on || pr.Total == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\r\033[Kprefilling the repository: %d/%d tokens (%d%%)", pr.Done, pr.Total, 100*pr.Done/pr.Total)
-	p.shown = true
-}
-
-func (p *progressLine) clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.shown = false
-	}
-}
-
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))

@@ -16,16 +16,31 @@ import (
 	"lore/config"
 )
 
-const benchUsage = `Usage: lore bench spine --model FILE [--repo DIR] [--runs N] [--json]
+const benchUsage = `Usage:
+  lore bench spine --model FILE [--repo DIR] [--runs N] [--json]
+  lore bench freshness --repo DIR [--commits N] [--json]
+  lore bench ingest --dir DIR [--repomix PATH] [--json]
 
-Measures, on real daemons over a private state folder, with ratios taken in
-one run:
+spine measures, on real daemons over a private state folder, with ratios
+taken in one run:
   cold    time from starting a daemon with no snapshot to the first answer
           token (model load + full prefill + question)
   warm    time to first token of a question on the ready daemon
   restore time from starting a daemon to ready when its snapshot is valid
   refill  time from starting a daemon to ready with the snapshot deleted
           (full re-prefill)
+
+freshness replays the last N first-parent commits of a repository (a work
+tree or a bare clone) and reports, for lore's tiered layout and for two
+exact-prefix orders (alphabetical, repomix's change count), the tokens that
+must be prefilled per commit divided by the tokens of the changed files:
+the median in the foreground (before the next question can be answered) and
+the total including background rebuilds, with the largest share of stale
+(superseded) text the pack held.
+
+ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
+parse cache, and warm, and the same tree with repomix plain and --compress
+when repomix is installed, with each run's peak resident memory.
 `
 
 type benchSpineResult struct {
@@ -44,19 +59,30 @@ type benchSpineResult struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "spine" {
-		fmt.Fprint(stderr, benchUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
+	if len(args) > 0 {
+		switch args[0] {
+		case "freshness":
+			return runBenchFreshness(args[1:], stdout, stderr)
+		case "spine":
+			return runBenchSpine(args[1:], stdout, stderr)
+		case "ingest":
+			return runBenchIngest(args[1:], stdout, stderr)
 		}
-		return usageErr("lore bench needs a benchmark name: spine")
 	}
+	fmt.Fprint(stderr, benchUsage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return nil
+	}
+	return usageErr("lore bench needs a benchmark name: spine, freshness, ingest")
+}
+
+func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lore bench spine", benchUsage, stderr)
 	repo := fs.String("repo", "", "repository to pack (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
 	runs := fs.Int("runs", 3, "repetitions; medians are reported")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *model == "" {

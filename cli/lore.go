@@ -24,8 +24,9 @@ Commands:
   daemon   run the repository's daemon (foreground; --detach for background)
   status   show the daemon's pack, cache and engine state
   stop     stop the repository's daemon (it saves its KV snapshot first)
+  pack     write the repository's pack (xml, markdown or json), optionally within a token budget
   model    generate test models (lore model synth)
-  bench    run lore's benchmarks (lore bench spine)
+  bench    run lore's benchmarks (lore bench spine|freshness)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
@@ -47,6 +48,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runStop(rest, stdout, stderr)
 	case "model":
 		err = runModel(rest, stdout, stderr)
+	case "pack":
+		err = runPack(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -12,12 +12,14 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"lore/api"
 	"lore/cache"
 	"lore/config"
 	"lore/engine"
+	"lore/ingest"
 )
 
 // Options configure a daemon.
@@ -34,6 +36,7 @@ type Daemon struct {
 	opts  Options
 	log   *slog.Logger
 	start time.Time
+	ctx   context.Context // the daemon's lifetime: background work runs in it
 
 	store *cache.Store
 	eng   *engine.Engine
@@ -43,8 +46,11 @@ type Daemon struct {
 	stop     chan struct{} // closed by the shutdown method
 
 	// prefixMu orders the prefix: a sync holds it exclusively, a question
-	// holds it shared while it generates so its prefix stays put.
-	prefixMu sync.RWMutex
+	// holds it shared while it generates so its prefix stays put. It also
+	// guards packer.
+	prefixMu    sync.RWMutex
+	packer      *ingest.Packer
+	maintaining atomic.Bool // a background rebuild is running
 
 	mu        sync.Mutex // guards the fields below
 	state     string
@@ -106,6 +112,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.ctx = ctx
 	go func() {
 		select {
 		case <-d.stop:

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -29,44 +31,95 @@ func questionReserve(ctxSize int) int {
 	return min(max(ctxSize/16, 512), 8192)
 }
 
-// buildPack scans the repository and returns the pack that fits the context.
+// budget is the pack's share of the context: the rest is kept for the
+// question and the answer, and one token for BOS.
+func (d *Daemon) budget() int {
+	n := d.eng.Info().ContextSize
+	return n - questionReserve(n) - 1
+}
+
+// buildPack rescans the repository and brings the packer up to date: the
+// first time it lays the files out coldest first by git history; after that
+// changed files go to the overlay, so the prefix before them stays valid.
+// Callers hold prefixMu exclusively.
 func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
-	res, err := ingest.Scan(ctx, d.opts.Repo, ingest.ScanOptions{})
+	res, err := ingest.Scan(ctx, d.opts.Repo, ingest.ScanOptions{Cache: d.store})
 	if err != nil {
 		return nil, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
 	}
-	full := ingest.BuildPack(res, ingest.PackOptions{RepoName: filepath.Base(d.opts.Repo)})
+	if d.packer == nil {
+		heat, err := d.heat(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.packer = ingest.NewPacker(res, ingest.PackOptions{
+			RepoName: filepath.Base(d.opts.Repo),
+			Order:    heat.Order,
+			Budget:   d.budget(),
+			Count:    d.countTokens,
+		}, ingest.DefaultLayoutPolicy)
+	} else if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
+		// Too much superseded text (a large commit, a branch switch):
+		// compact before answering.
+		if err := d.compactPacker(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return d.packState(d.packer.Pack())
+}
 
-	byHash := make(map[string][]engine.Token, len(full.Segments))
-	counts := make([]int, len(full.Segments))
-	for i, s := range full.Segments {
+// heat reads the git history's churn heat (cached in the store).
+func (d *Daemon) heat(ctx context.Context) (*ingest.Heat, error) {
+	h, err := ingest.LoadHeat(ctx, d.opts.Repo, ingest.HeatOptions{Cache: d.store})
+	if err != nil {
+		return nil, fmt.Errorf("reading the git history of %s: %w", d.opts.Repo, err)
+	}
+	if h.CacheErr != nil {
+		d.log.Warn("heat cache", "err", h.CacheErr)
+	}
+	return h, nil
+}
+
+// compactPacker runs the rebuild the layout policy calls for, with the
+// current heat order. Callers hold prefixMu exclusively.
+func (d *Daemon) compactPacker(ctx context.Context) error {
+	heat, err := d.heat(ctx)
+	if err != nil {
+		return err
+	}
+	if rb := d.packer.Compact(heat.Order); rb.Kind != "" {
+		d.log.Info("pack rebuilt", "kind", rb.Kind, "from", rb.From, "stale_removed", rb.Stale)
+	}
+	return nil
+}
+
+// packState tokenizes a pack (through the cache) into what sequence 0
+// should hold.
+func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
+	ps := &packState{pack: p, omitted: []api.Omitted{}}
+	if bos, ok := d.eng.BOS(); ok {
+		ps.tokens = append(ps.tokens, bos)
+	}
+	for i, s := range p.Segments {
 		toks, err := d.segmentTokens(s)
 		if err != nil {
 			return nil, err
 		}
-		byHash[s.Hash] = toks
-		counts[i] = len(toks)
-	}
-	var prefix []engine.Token
-	if bos, ok := d.eng.BOS(); ok {
-		prefix = append(prefix, bos)
-	}
-	budget := d.eng.Info().ContextSize - questionReserve(d.eng.Info().ContextSize) - len(prefix)
-	p := full.Fit(budget, func(i int) int { return counts[i] })
-
-	if counts[0] > budget {
-		return nil, fmt.Errorf("a context of %d tokens is too small for lore's %d-token preamble: raise LORE_CTX or --ctx", d.eng.Info().ContextSize, counts[0])
-	}
-	ps := &packState{pack: p, tokens: prefix, omitted: []api.Omitted{}}
-	for _, s := range p.Segments {
-		ps.tokens = append(ps.tokens, byHash[s.Hash]...)
+		if i == 0 && len(toks) > d.budget() {
+			return nil, fmt.Errorf("a context of %d tokens is too small for lore's %d-token preamble: raise LORE_CTX or --ctx", d.eng.Info().ContextSize, len(toks))
+		}
+		ps.tokens = append(ps.tokens, toks...)
 		ps.marks = append(ps.marks, cache.SegmentMark{Chain: s.Chain, End: len(ps.tokens)})
-		if s.Kind == ingest.KindFile {
+		if s.Kind == ingest.KindFile || s.Kind == ingest.KindOverlay {
 			ps.files++
 		}
 	}
-	for _, path := range p.Omitted {
-		ps.omitted = append(ps.omitted, api.Omitted{Path: path, Reason: "does not fit the context"})
+	for _, r := range p.Reduced {
+		reason := "reduced to its signatures to fit the context"
+		if r.To == ingest.KindMap {
+			reason = "only in the map: does not fit the context"
+		}
+		ps.omitted = append(ps.omitted, api.Omitted{Path: r.Path, Reason: reason})
 	}
 	if n := len(p.Segments); n > 0 {
 		ps.version = p.Segments[n-1].Chain[:12]
@@ -74,17 +127,29 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 	return ps, nil
 }
 
+// countTokens counts a text's tokens with the model's tokenizer, through the
+// token cache.
+func (d *Daemon) countTokens(text string) int {
+	sum := sha256.Sum256([]byte(text))
+	toks, _ := d.tokens(hex.EncodeToString(sum[:]), text)
+	return len(toks)
+}
+
 // segmentTokens tokenizes a segment, through the cache: a segment's tokens
 // depend only on its text and the tokenizer.
 func (d *Daemon) segmentTokens(s ingest.Segment) ([]engine.Token, error) {
+	return d.tokens(s.Hash, s.Text)
+}
+
+func (d *Daemon) tokens(hash, text string) ([]engine.Token, error) {
 	tk := d.eng.TokenizerFingerprint()
-	if toks, ok, err := d.store.Tokens(tk, s.Hash); err == nil && ok {
+	if toks, ok, err := d.store.Tokens(tk, hash); err == nil && ok {
 		return toks, nil
 	} else if err != nil {
 		d.log.Warn("token cache read failed", "err", err)
 	}
-	toks := d.eng.Tokenize(s.Text)
-	if err := d.store.PutTokens(tk, s.Hash, toks); err != nil {
+	toks := d.eng.Tokenize(text)
+	if err := d.store.PutTokens(tk, hash, toks); err != nil {
 		d.log.Warn("token cache write failed", "err", err)
 	}
 	return toks, nil
@@ -99,15 +164,50 @@ func (d *Daemon) snapshotSettings() cache.Settings {
 // initialSync builds the pack, restores the longest valid prefix from the
 // snapshot and prefills the rest.
 func (d *Daemon) initialSync(ctx context.Context) error {
+	d.prefixMu.Lock()
+	defer d.prefixMu.Unlock()
 	ps, err := d.buildPack(ctx)
 	if err != nil {
 		return err
 	}
 	d.restore(ps)
-	d.prefixMu.Lock()
-	defer d.prefixMu.Unlock()
 	_, err = d.syncLocked(ctx, ps, nil)
 	return err
+}
+
+// maintainAsync runs, in the background, the rebuild the layout policy
+// calls for (folding the overlay into the warm tier, or part of the cold
+// base), and syncs the prefix to it. Questions wait for it only if they come
+// while it prefills.
+func (d *Daemon) maintainAsync(ctx context.Context) {
+	if !d.maintaining.CompareAndSwap(false, true) {
+		return
+	}
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		defer d.maintaining.Store(false)
+		d.prefixMu.Lock()
+		defer d.prefixMu.Unlock()
+		if d.packer == nil {
+			return
+		}
+		v := d.packer.Version()
+		if err := d.compactPacker(ctx); err != nil {
+			d.log.Warn("background rebuild failed", "err", err)
+			return
+		}
+		if d.packer.Version() == v {
+			return
+		}
+		ps, err := d.packState(d.packer.Pack())
+		if err == nil {
+			_, err = d.syncLocked(ctx, ps, nil)
+		}
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("background rebuild failed", "err", err)
+		}
+	}()
 }
 
 // restore loads the snapshot and keeps the segments whose chain still matches.

@@ -99,6 +99,8 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 
 	d.prefixMu.RLock()
 	defer d.prefixMu.RUnlock()
+	// Once this answer is done, tidy the layout if the policy says so.
+	defer d.maintainAsync(d.ctx)
 	d.mu.Lock()
 	ps := d.pack
 	d.mu.Unlock()

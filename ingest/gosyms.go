@@ -1,12 +1,9 @@
 package ingest
 
 import (
-	"context"
-	"errors"
 	"strings"
 
 	sitter "github.com/smacker/go-tree-sitter"
-	"github.com/smacker/go-tree-sitter/golang"
 )
 
 // Symbol kinds.
@@ -18,12 +15,13 @@ const (
 	SymVar    = "var"
 )
 
-// Symbol is one top-level definition in a source file.
+// Symbol is one definition in a source file (for Go: top-level only).
 type Symbol struct {
 	// Name is the identifier; for methods it is "Recv.Name" (receiver
 	// type without pointer or type arguments), so it is unique in a package.
 	Name string
-	// Kind is one of func, method, type, const, var.
+	// Kind is one of func, method, type, const, var for Go; other languages
+	// add class, struct, interface, enum, trait, module, macro, impl.
 	Kind string
 	// StartLine and EndLine are 1-based and inclusive.
 	StartLine, EndLine int
@@ -41,50 +39,8 @@ const maxValueSig = 160
 // not fail it: tree-sitter recovers and the definitions it still recognises
 // are returned. An error means the parser produced no tree at all.
 func ParseGo(src []byte) ([]Symbol, error) {
-	parser := sitter.NewParser()
-	defer parser.Close()
-	parser.SetLanguage(golang.GetLanguage())
-	tree, err := parser.ParseCtx(context.Background(), nil, src)
-	if err != nil {
-		return nil, err
-	}
-	if tree == nil {
-		return nil, errors.New("tree-sitter returned no tree")
-	}
-	defer tree.Close()
-
-	root := tree.RootNode()
-	var syms []Symbol
-	for i := 0; i < int(root.NamedChildCount()); i++ {
-		n := root.NamedChild(i)
-		if n == nil {
-			continue
-		}
-		switch n.Type() {
-		case "function_declaration":
-			if s, ok := goFunc(n, src, SymFunc); ok {
-				syms = append(syms, s)
-			}
-		case "method_declaration":
-			if s, ok := goFunc(n, src, SymMethod); ok {
-				syms = append(syms, s)
-			}
-		case "type_declaration":
-			for j := 0; j < int(n.NamedChildCount()); j++ {
-				c := n.NamedChild(j)
-				if c != nil && (c.Type() == "type_spec" || c.Type() == "type_alias") {
-					if s, ok := goTypeSpec(c, src); ok {
-						syms = append(syms, s)
-					}
-				}
-			}
-		case "const_declaration":
-			syms = goValueSpecs(n, src, SymConst, syms)
-		case "var_declaration":
-			syms = goValueSpecs(n, src, SymVar, syms)
-		}
-	}
-	return syms, nil
+	p, err := Parse("go", src)
+	return p.Symbols, err
 }
 
 func lines(n *sitter.Node) (int, int) {
@@ -163,44 +119,6 @@ func goTypeSpec(n *sitter.Node, src []byte) (Symbol, bool) {
 		EndLine:   last,
 		Signature: "type " + firstLine(text),
 	}, true
-}
-
-// goValueSpecs appends one symbol per name declared in a const or var
-// declaration, grouped or not.
-func goValueSpecs(decl *sitter.Node, src []byte, kind string, syms []Symbol) []Symbol {
-	var specs []*sitter.Node
-	for i := 0; i < int(decl.NamedChildCount()); i++ {
-		c := decl.NamedChild(i)
-		if c == nil {
-			continue
-		}
-		switch c.Type() {
-		case "const_spec", "var_spec":
-			specs = append(specs, c)
-		case "var_spec_list":
-			for j := 0; j < int(c.NamedChildCount()); j++ {
-				if s := c.NamedChild(j); s != nil && s.Type() == "var_spec" {
-					specs = append(specs, s)
-				}
-			}
-		}
-	}
-	for _, spec := range specs {
-		sig := kind + " " + firstLine(string(src[spec.StartByte():spec.EndByte()]))
-		start, last := lines(spec)
-		for j := 0; j < int(spec.NamedChildCount()); j++ {
-			c := spec.NamedChild(j)
-			if c == nil || c.Type() != "identifier" {
-				continue
-			}
-			name := c.Content(src)
-			if name == "_" {
-				continue
-			}
-			syms = append(syms, Symbol{Name: name, Kind: kind, StartLine: start, EndLine: last, Signature: sig})
-		}
-	}
-	return syms
 }
 
 // squash puts a declaration on one line: runs of white space become one

@@ -44,7 +44,7 @@ func (t Tier) String() string {
 // marker of its deletion.
 type Entry struct {
 	Path    string
-	Hash    string // content hash of this version; "" for a deletion marker
+	Hash    string // content hash of this version (or of the deletion marker)
 	Tokens  int
 	Deleted bool // a deletion marker
 	Tier    Tier
@@ -62,11 +62,12 @@ type LayoutPolicy struct {
 	WarmMax    float64 // fold the warm tier into the cold base when it holds more
 	StaleMax   float64 // rebuild part of the cold base when stale text exceeds this
 	StaleKeep  float64 // stale text a cold rebuild may leave in front of its start
+	StaleHard  float64 // never answer with more stale text: compact in the foreground
 }
 
 // DefaultLayoutPolicy keeps stale text under 10% of the pack even right after
 // a large commit, and was tuned with `lore bench freshness` (see BENCHMARKS.md).
-var DefaultLayoutPolicy = LayoutPolicy{OverlayMax: 0.02, WarmMax: 0.15, StaleMax: 0.06, StaleKeep: 0.03}
+var DefaultLayoutPolicy = LayoutPolicy{OverlayMax: 0.04, WarmMax: 0.15, StaleMax: 0.09, StaleKeep: 0.01, StaleHard: 0.10}
 
 // Layout is the tiered order of a pack's file segments.
 type Layout struct {
@@ -153,11 +154,8 @@ func (l *Layout) liveIndex(path string) int {
 // Entries whose content did not change are ignored.
 func (l *Layout) Update(changes []Entry) (appended int) {
 	for _, c := range changes {
-		if c.Deleted {
-			c.Hash = ""
-		}
 		i := l.liveIndex(c.Path)
-		if i >= 0 && l.entries[i].Hash == c.Hash && l.entries[i].Deleted == c.Deleted {
+		if i >= 0 && l.entries[i].Deleted == c.Deleted && (c.Deleted || l.entries[i].Hash == c.Hash) {
 			continue
 		}
 		if i < 0 && c.Deleted {
@@ -171,6 +169,13 @@ func (l *Layout) Update(changes []Entry) (appended int) {
 		appended += c.Tokens
 	}
 	return appended
+}
+
+// MustCompact reports whether stale text exceeds the hard limit, so that the
+// next question must wait for a compaction (a commit that rewrote a large
+// part of the repository).
+func (l *Layout) MustCompact() bool {
+	return l.Policy.StaleHard > 0 && l.Stats().StaleFraction() > l.Policy.StaleHard
 }
 
 // Rebuild describes one background rebuild.

@@ -11,9 +11,9 @@ import (
 // SegmentKind says what a segment of the pack holds.
 type SegmentKind string
 
-// Segment kinds. Only preamble, file and map are produced so far; skeleton
-// (signatures of a file too costly in full) and overlay (current versions of
-// files edited since the base was built) are reserved for later.
+// Segment kinds. A skeleton holds the signatures of a file whose full text
+// did not fit the budget (or all files with Compress); an overlay segment is
+// the current version of a file edited since the base was built.
 const (
 	KindPreamble SegmentKind = "preamble"
 	KindFile     SegmentKind = "file"
@@ -41,7 +41,13 @@ type Pack struct {
 	Root     string
 	Segments []Segment
 	Skipped  []Skipped // files the scan skipped, with reasons
-	Omitted  []string  // paths left out by Fit because they did not fit the budget
+	Reduced  []Reduced // files not in full: skeleton or map entry only
+}
+
+// Reduced is a file the budget did not allow in full.
+type Reduced struct {
+	Path string      `json:"path"`
+	To   SegmentKind `json:"to"` // KindSkeleton, or KindMap: only its map entry remains
 }
 
 // PackOptions tune BuildPack.
@@ -49,6 +55,18 @@ type PackOptions struct {
 	// RepoName is the name shown in the preamble; default the base name of
 	// the scan root.
 	RepoName string
+	// Order sorts the file segments, coldest first (Heat.Order); nil sorts
+	// by path.
+	Order Order
+	// Budget caps the pack's tokens; 0 means no cap. Files are kept in full
+	// in rank order while they fit, then as skeletons, then only in the map.
+	Budget int
+	// Count counts tokens for the budget; nil means EstimateTokens.
+	Count func(string) int
+	// Compress turns every file with definitions into its skeleton.
+	Compress bool
+	// Rank orders files by importance for the budget; nil computes it.
+	Rank []Ranked
 }
 
 // BuildPack lays out a scan as segments: the preamble, one segment per file in
@@ -65,26 +83,108 @@ func BuildPack(res *ScanResult, opts PackOptions) *Pack {
 	if name == "" {
 		name = filepath.Base(res.Root)
 	}
-	files := make([]*File, len(res.Files))
+	byPath := make(map[string]*File, len(res.Files))
+	paths := make([]string, len(res.Files))
 	for i := range res.Files {
-		files[i] = &res.Files[i]
+		byPath[res.Files[i].Path] = &res.Files[i]
+		paths[i] = res.Files[i].Path
 	}
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	if opts.Order != nil {
+		paths = opts.Order(paths)
+	} else {
+		sort.Strings(paths)
+	}
+	files := make([]*File, len(paths))
+	for i, p := range paths {
+		files[i] = byPath[p]
+	}
 
-	segs := make([]Segment, 0, len(files)+2)
-	segs = append(segs, newSegment(KindPreamble, "", "", preambleText(name)))
+	p := &Pack{Root: res.Root, Skipped: append([]Skipped(nil), res.Skipped...)}
+	preamble := newSegment(KindPreamble, "", "", preambleText(name))
+	kinds := make(map[string]SegmentKind, len(files))
 	for _, f := range files {
-		segs = append(segs, newSegment(KindFile, f.Path, f.Lang, fileText(f)))
+		kinds[f.Path] = KindFile
+		if opts.Compress && len(f.Symbols) > 0 {
+			kinds[f.Path] = KindSkeleton
+		}
 	}
-	segs = append(segs, newSegment(KindMap, "", "", mapText(files)))
+	var mapSeg Segment
+	if opts.Budget > 0 {
+		mapSeg = p.budget(files, kinds, preamble, opts)
+	} else {
+		mapSeg = newSegment(KindMap, "", "", mapText(files))
+	}
 
-	p := &Pack{
-		Root:     res.Root,
-		Segments: segs,
-		Skipped:  append([]Skipped(nil), res.Skipped...),
+	p.Segments = append(p.Segments, preamble)
+	for _, f := range files {
+		switch kinds[f.Path] {
+		case KindFile:
+			p.Segments = append(p.Segments, newSegment(KindFile, f.Path, f.Lang, fileText(f)))
+		case KindSkeleton:
+			p.Segments = append(p.Segments, newSegment(KindSkeleton, f.Path, f.Lang, skeletonText(f)))
+		}
+	}
+	if mapSeg.Text != "" {
+		p.Segments = append(p.Segments, mapSeg)
 	}
 	p.rechain()
 	return p
+}
+
+// budget decides, in rank order, which files stay in full, which become
+// skeletons and which remain only in the map, and returns the map segment.
+// A tenth of the budget (at most 8,192 tokens) goes to the map first: it
+// tells the model what exists even where the text did not fit.
+func (p *Pack) budget(files []*File, kinds map[string]SegmentKind, preamble Segment, opts PackOptions) Segment {
+	count := opts.Count
+	if count == nil {
+		count = EstimateTokens
+	}
+	ranked := opts.Rank
+	if ranked == nil {
+		all := make([]File, len(files))
+		for i, f := range files {
+			all[i] = *f
+		}
+		ranked = Rank(all, RankOptions{})
+	}
+	left := opts.Budget - count(preamble.Text)
+	mapText := RepoMap(ranked, min(opts.Budget/10, 8192, max(left, 0)), count)
+	var mapSeg Segment
+	if mapText != "" {
+		mapSeg = newSegment(KindMap, "", "", "<map>\n"+mapText+"</map>\n")
+		left -= count(mapSeg.Text)
+	}
+	byPath := make(map[string]*File, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f
+	}
+	for _, r := range ranked {
+		f := byPath[r.Path]
+		if f == nil {
+			continue
+		}
+		if kinds[f.Path] == KindFile {
+			if n := count(fileText(f)); n <= left {
+				left -= n
+				continue
+			}
+		}
+		if len(f.Symbols) > 0 {
+			if n := count(skeletonText(f)); n <= left {
+				left -= n
+				if kinds[f.Path] == KindFile {
+					p.Reduced = append(p.Reduced, Reduced{Path: f.Path, To: KindSkeleton})
+				}
+				kinds[f.Path] = KindSkeleton
+				continue
+			}
+		}
+		kinds[f.Path] = KindMap
+		p.Reduced = append(p.Reduced, Reduced{Path: f.Path, To: KindMap})
+	}
+	sort.Slice(p.Reduced, func(i, j int) bool { return p.Reduced[i].Path < p.Reduced[j].Path })
+	return mapSeg
 }
 
 func newSegment(kind SegmentKind, path, lang, text string) Segment {
@@ -98,12 +198,22 @@ func preambleText(name string) string {
 	return "The source code of the repository " + name + " follows, one section per file.\n" +
 		"Each section starts with a line <file path=\"PATH\" lang=\"LANGUAGE\">, then holds the file's content, " +
 		"and ends with a line </file>.\n" +
-		"After the files comes a <map> section that lists every file with the signatures of the definitions it holds " +
+		"A file too large for the context is shown as a <skeleton path=\"PATH\"> section that holds only the signatures " +
+		"of its definitions, with their line numbers.\n" +
+		"After the files comes a <map> section that lists the files with the signatures of the definitions they hold " +
 		"(functions, methods, types, constants and variables), so that you know what exists and where.\n" +
+		"When the same path appears again later, the later section is the file's current content and supersedes " +
+		"the earlier one; a <deleted path=\"PATH\"/> line means the file no longer exists.\n" +
 		"Answer questions about this repository from these files.\n\n"
 }
 
 var attrEscaper = strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;", "\n", "&#10;", "\r", "&#13;")
+
+// skeletonText is a file's segment when only its signatures fit.
+func skeletonText(f *File) string {
+	return "<skeleton path=\"" + attrEscaper.Replace(f.Path) + "\" lang=\"" + attrEscaper.Replace(f.Lang) + "\">\n" +
+		Skeleton(f) + "</skeleton>\n"
+}
 
 func fileText(f *File) string {
 	var b strings.Builder
@@ -157,64 +267,6 @@ func (p *Pack) rechain() {
 		prev = sum[:]
 	}
 }
-
-// Fit returns a copy of the pack cut down to budget tokens. tokens(i) is the
-// token count of p.Segments[i]; it is called once per segment. The preamble
-// is always kept; the map comes next in priority (it is small and tells the
-// model what exists) and is left out, as MapOmitted, only when it alone does
-// not fit; every other segment is kept, in order, while it still fits what is
-// left of the budget: one too large is left out and the next ones are tried.
-// The path of each segment left out is appended to Omitted, and the chain
-// hashes are recomputed; p itself is not changed.
-func (p *Pack) Fit(budget int, tokens func(i int) int) *Pack {
-	counts := make([]int, len(p.Segments))
-	used := 0
-	for i, s := range p.Segments {
-		counts[i] = max(tokens(i), 0)
-		if s.Kind == KindPreamble {
-			used += counts[i]
-		}
-	}
-	// The map is budgeted before the files, since it tells the model what
-	// exists, but it is dropped when it alone does not fit.
-	keepMap := false
-	for i, s := range p.Segments {
-		if s.Kind == KindMap && used+counts[i] <= budget {
-			used += counts[i]
-			keepMap = true
-		}
-	}
-	out := &Pack{
-		Root:     p.Root,
-		Segments: make([]Segment, 0, len(p.Segments)),
-		Skipped:  append([]Skipped(nil), p.Skipped...),
-		Omitted:  append([]string(nil), p.Omitted...),
-	}
-	for i, s := range p.Segments {
-		switch s.Kind {
-		case KindPreamble:
-		case KindMap:
-			if !keepMap {
-				out.Omitted = append(out.Omitted, MapOmitted)
-				continue
-			}
-		default:
-			if used+counts[i] > budget {
-				if s.Path != "" {
-					out.Omitted = append(out.Omitted, s.Path)
-				}
-				continue
-			}
-			used += counts[i]
-		}
-		out.Segments = append(out.Segments, s)
-	}
-	out.rechain()
-	return out
-}
-
-// MapOmitted stands in Pack.Omitted for a repository map that did not fit.
-const MapOmitted = "(repository map)"
 
 // Chains returns the chain hashes in segment order.
 func (p *Pack) Chains() []string {

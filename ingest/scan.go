@@ -53,15 +53,32 @@ type File struct {
 
 // Skipped is a path the scan saw but left out, with the reason: "binary",
 // "too large (N bytes > M limit)", "unreadable: ...", "symlink",
-// "not a regular file", "vanished during scan", "nested git repository".
+// "not a regular file", "vanished during scan", "nested git repository",
+// "submodule", "vendored ...", "generated (...)", "secret: KIND".
 type Skipped struct {
 	Path, Reason string
 }
 
-// ScanOptions tune Scan.
+// ScanOptions tune Scan. Secrets are left out whatever they say (see
+// DetectSecret and select.go for every selection rule).
 type ScanOptions struct {
 	// MaxFileSize skips larger files; 0 means DefaultMaxFileSize.
 	MaxFileSize int64
+	// IncludeVendored keeps vendored folders (vendor/, node_modules/,
+	// third_party/, .venv/, ...; see IsVendoredDir), tracked or not.
+	IncludeVendored bool
+	// IncludeGenerated keeps generated files: lock files, minified code,
+	// source maps and files marked "Code generated ... DO NOT EDIT." or
+	// "@generated".
+	IncludeGenerated bool
+	// Exclude holds extra gitignore-style patterns (from configuration) that
+	// leave paths out of the pack, tracked or not, as .loreignore files do;
+	// they apply from the root, below every .loreignore in priority.
+	Exclude []string
+	// Cache, when set, keeps parse results (symbols and references) by
+	// language and content hash, so that an unchanged file is not parsed
+	// again (see syntax_cache.go). cache.Store implements it.
+	Cache KV
 }
 
 // ScanResult is the outcome of a Scan.
@@ -83,6 +100,11 @@ type ScanResult struct {
 // symlinks. Binary, oversized, unreadable and vanished files are reported in
 // Skipped, never silently dropped; tracked files deleted from disk are simply
 // not there. A bare repository is an error.
+//
+// On top of what git ignores, .loreignore files and opts.Exclude leave paths
+// out silently; vendored folders, generated files, secrets and submodules are
+// left out with a reason in Skipped (see select.go). A file holding a secret
+// is never in the result, whatever opts says.
 func Scan(ctx context.Context, root string, opts ScanOptions) (*ScanResult, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -105,10 +127,16 @@ func Scan(ctx context.Context, root string, opts ScanOptions) (*ScanResult, erro
 		max = DefaultMaxFileSize
 	}
 
-	s := &scanner{root: abs, max: max}
+	s := &scanner{root: abs, max: max, sel: newSelector(abs, opts)}
+	s.parses = &parseCache{kv: opts.Cache}
 	var base []gitignore.Pattern
-	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: false, EnableDotGitCommonDir: true})
+	repo, closeRepo, err := OpenRepo(abs)
+	if err == nil {
+		defer closeRepo()
+	}
 	switch {
+	case errors.Is(err, git.ErrRepositoryNotExists) && isBareRepo(abs):
+		return nil, fmt.Errorf("scan: %s is a bare git repository; lore needs a work tree", abs)
 	case errors.Is(err, git.ErrRepositoryNotExists):
 		// A plain folder: walk it, honouring any .gitignore files.
 	case err != nil:
@@ -137,14 +165,18 @@ func Scan(ctx context.Context, root string, opts ScanOptions) (*ScanResult, erro
 	// Tracked files come from the index, so that a tracked file inside an
 	// ignored folder (or matching an ignore rule) is still included.
 	for p, mode := range s.tracked {
+		if s.skipTracked(p) {
+			continue // .loreignore, Exclude or a vendored folder
+		}
 		if mode == filemode.Submodule {
 			if _, err := os.Lstat(s.abs(p)); err == nil {
-				s.skip(p, ReasonNestedGit)
+				s.skip(p, ReasonSubmodule)
 			}
 			continue
 		}
 		s.cands = append(s.cands, cand{path: p, tracked: true})
 	}
+	s.reportVendored()
 	sort.Slice(s.cands, func(i, j int) bool { return s.cands[i].path < s.cands[j].path })
 
 	files, err := s.read(ctx)
@@ -168,6 +200,8 @@ type scanner struct {
 	max     int64
 	git     bool
 	tracked map[string]filemode.FileMode // index entries by path; nil outside git
+	sel     *selector                    // selection rules (select.go); nil: secrets and generated only
+	parses  *parseCache                  // tree-sitter results by content hash (syntax_cache.go)
 
 	mu      sync.Mutex
 	cands   []cand
@@ -222,7 +256,7 @@ func (s *scanner) walk(ctx context.Context, parts []string, ps []gitignore.Patte
 		}
 		typ := e.Type()
 		isDir := typ.IsDir()
-		if m.Match(child, isDir) {
+		if m.Match(child, isDir) || s.skipInWalk(child, p, isDir) {
 			continue
 		}
 		switch {
@@ -321,6 +355,8 @@ func (s *scanner) readOne(c cand) *File {
 	case !lfi.Mode().IsRegular():
 		s.skip(c.path, ReasonNotFile)
 		return nil
+	case s.skipByName(c.path): // key files, lock files, minified
+		return nil
 	case lfi.Size() > s.max:
 		s.skip(c.path, tooLarge(lfi.Size(), s.max))
 		return nil
@@ -353,6 +389,9 @@ func (s *scanner) readOne(c cand) *File {
 		s.skip(c.path, ReasonBinary)
 		return nil
 	}
+	if s.skipByContent(c.path, content) { // secrets, generated code
+		return nil
+	}
 	sum := sha256.Sum256(content)
 	file := &File{
 		Path:    c.path,
@@ -362,11 +401,7 @@ func (s *scanner) readOne(c cand) *File {
 		Content: content,
 		Tracked: c.tracked,
 	}
-	if file.Lang == "go" {
-		if syms, err := ParseGo(content); err == nil {
-			file.Symbols = syms
-		}
-	}
+	s.parses.fill(file)
 	return file
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -121,6 +122,9 @@ var FixtureFiles = map[string]string{
 	"beta/beta.go":    "package beta\n\n// Beta adds.\nfunc Beta(a, b int) int {\n\treturn a + b\n}\n\ntype Point struct{ X, Y int }\n",
 	"gamma/gamma.go":  "package gamma\n\nimport \"strings\"\n\n// Gamma shouts.\nfunc Gamma(s string) string {\n\treturn strings.ToUpper(s) + \"!\"\n}\n",
 	"delta/delta.txt": "notes about delta — ünïcödé text 世界\n",
+	// Large enough that one small file is a few percent of the pack, as in
+	// a real repository, so that an edit stays in the overlay.
+	"docs/guide.md": strings.Repeat("The fixture guide explains alpha, beta and gamma in detail.\n", 60),
 }
 
 // FixtureRepo creates a small committed git repository and returns its root.

@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"lore/cache"
+	"lore/config"
+	"lore/engine"
+	"lore/ingest"
+)
+
+const packUsage = `Usage: lore pack [DIR] [--format xml|markdown|json] [--budget TOKENS] [--compress] [--stats] [-o FILE] [--model FILE]
+
+Packs a repository into one document for a language model, the way the lore
+daemon lays it out: a preamble, the files coldest first (by git history,
+uncommitted changes last), then a map of the definitions. Files are chosen as
+git sees them (.gitignore at every level, .git/info/exclude, the global
+excludes file, .loreignore); binary, oversized, vendored, generated and
+secret-holding files are left out and listed with --stats or in JSON.
+
+With --budget, the most important files (ranked by references between
+files) stay in full and the others are reduced to their signatures
+(skeletons) or to their map entry. Tokens are estimated (about 3.2 bytes per
+token on code), or counted exactly with --model's tokenizer.
+
+The xml format is exactly the text the daemon prefills.
+`
+
+type packJSON struct {
+	Root        string           `json:"root"`
+	TotalTokens int              `json:"total_tokens"`
+	Counter     string           `json:"token_counter"`
+	Segments    []packSegment    `json:"segments"`
+	Excluded    []packExcluded   `json:"excluded"`
+	Reduced     []ingest.Reduced `json:"reduced"`
+}
+
+type packSegment struct {
+	Path   string `json:"path,omitempty"`
+	Kind   string `json:"kind"`
+	Lang   string `json:"lang,omitempty"`
+	Tokens int    `json:"tokens"`
+	Hash   string `json:"hash"`
+	Chain  string `json:"chain"`
+	Text   string `json:"text"`
+}
+
+type packExcluded struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+func runPack(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore pack", packUsage, stderr)
+	format := fs.String("format", "xml", "output format: xml, markdown or json")
+	budget := fs.Int("budget", 0, "token budget for the whole pack (0: no limit)")
+	compress := fs.Bool("compress", false, "reduce every file with definitions to its signatures")
+	stats := fs.Bool("stats", false, "print a summary to stderr")
+	out := fs.String("o", "", "write to FILE instead of stdout")
+	model := fs.String("model", "", "count tokens with this GGUF model's tokenizer")
+	// Accept the folder before or after the flags.
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var dir string
+	if fs.NArg() > 0 {
+		dir = fs.Arg(0)
+		if err := parse(fs, fs.Args()[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usageErr("unexpected arguments %q", fs.Args())
+		}
+	}
+	switch *format {
+	case "xml", "markdown", "json":
+	default:
+		return usageErr("unknown --format %q: use xml, markdown or json", *format)
+	}
+	if *budget < 0 {
+		return usageErr("--budget must not be negative")
+	}
+	root, err := repoRoot(dir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	prog := &progressLine{w: stderr, on: isTerminal(stderr)}
+	defer prog.clear()
+	start := time.Now()
+
+	// The parse and heat caches are shared with the daemon; when it holds
+	// the store, packing works without them.
+	var kv ingest.KV
+	if store, err := cache.Open(config.RepoStateDir(root)); err == nil {
+		defer store.Close()
+		kv = store
+	}
+	count, counter := ingest.EstimateTokens, "estimate"
+	if *model != "" {
+		eng, err := engine.Open(engine.Config{ModelPath: *model, ContextSize: 512, Sequences: 1})
+		if err != nil {
+			return err
+		}
+		defer eng.Close()
+		count = func(s string) int { return len(eng.Tokenize(s)) }
+		counter = eng.Info().Name
+	}
+
+	prog.printf("scanning %s", root)
+	res, err := ingest.Scan(ctx, root, ingest.ScanOptions{Cache: kv})
+	if err != nil {
+		return err
+	}
+	prog.printf("reading git history")
+	heat, err := ingest.LoadHeat(ctx, root, ingest.HeatOptions{Cache: kv})
+	if err != nil {
+		return err
+	}
+	prog.printf("packing %d files", len(res.Files))
+	p := ingest.BuildPack(res, ingest.PackOptions{Order: heat.Order, Budget: *budget, Count: count, Compress: *compress})
+
+	doc := packJSON{Root: root, Counter: counter, Excluded: []packExcluded{}, Reduced: p.Reduced}
+	if doc.Reduced == nil {
+		doc.Reduced = []ingest.Reduced{}
+	}
+	for _, s := range p.Segments {
+		n := count(s.Text)
+		doc.TotalTokens += n
+		doc.Segments = append(doc.Segments, packSegment{Path: s.Path, Kind: string(s.Kind), Lang: s.Lang, Tokens: n, Hash: s.Hash, Chain: s.Chain, Text: s.Text})
+	}
+	for _, s := range p.Skipped {
+		doc.Excluded = append(doc.Excluded, packExcluded{Path: s.Path, Reason: s.Reason})
+	}
+	prog.clear()
+
+	w := stdout
+	var f *os.File
+	if *out != "" {
+		if f, err = os.CreateTemp(filepath.Dir(*out), ".lore-pack-*"); err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		w = f
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(doc)
+	case "markdown":
+		err = writeMarkdown(w, res, p)
+	default:
+		for _, s := range p.Segments {
+			if _, err = io.WriteString(w, s.Text); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(f.Name(), *out); err != nil {
+			return err
+		}
+	}
+	if *stats {
+		printPackStats(stderr, &doc, time.Since(start))
+	}
+	return nil
+}
+
+// writeMarkdown renders the pack for people: one heading per file, its text
+// fenced with enough backticks that the content cannot close the fence.
+func writeMarkdown(w io.Writer, res *ingest.ScanResult, p *ingest.Pack) error {
+	files := make(map[string]*ingest.File, len(res.Files))
+	for i := range res.Files {
+		files[res.Files[i].Path] = &res.Files[i]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n", filepath.Base(p.Root))
+	for _, s := range p.Segments {
+		switch s.Kind {
+		case ingest.KindPreamble:
+			continue
+		case ingest.KindFile:
+			f := files[s.Path]
+			fmt.Fprintf(&b, "## %s\n\n%s\n", s.Path, fence(string(f.Content), f.Lang))
+		case ingest.KindSkeleton:
+			fmt.Fprintf(&b, "## %s (signatures only)\n\n%s\n", s.Path, fence(ingest.Skeleton(files[s.Path]), ""))
+		case ingest.KindMap:
+			body := strings.TrimSuffix(strings.TrimPrefix(s.Text, "<map>\n"), "</map>\n")
+			fmt.Fprintf(&b, "## Map of definitions\n\n%s\n", fence(body, ""))
+		}
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+		b.Reset()
+	}
+	return nil
+}
+
+func fence(text, lang string) string {
+	ticks := "```"
+	for strings.Contains(text, ticks) {
+		ticks += "`"
+	}
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	return ticks + lang + "\n" + text + ticks + "\n"
+}
+
+func printPackStats(w io.Writer, doc *packJSON, took time.Duration) {
+	files, skeletons := 0, 0
+	type sized struct {
+		path   string
+		tokens int
+	}
+	var largest []sized
+	for _, s := range doc.Segments {
+		switch s.Kind {
+		case string(ingest.KindFile):
+			files++
+			largest = append(largest, sized{s.Path, s.Tokens})
+		case string(ingest.KindSkeleton):
+			skeletons++
+		}
+	}
+	sort.Slice(largest, func(i, j int) bool { return largest[i].tokens > largest[j].tokens })
+	fmt.Fprintf(w, "%d tokens (%s) in %d segments: %d files in full, %d skeletons, %d only in the map; %d excluded; %s\n",
+		doc.TotalTokens, doc.Counter, len(doc.Segments), files, skeletons, len(doc.Reduced)-skeletons, len(doc.Excluded), took.Round(time.Millisecond))
+	for _, l := range largest[:min(5, len(largest))] {
+		fmt.Fprintf(w, "  %8d  %s\n", l.tokens, l.path)
+	}
+	reasons := map[string]int{}
+	for _, e := range doc.Excluded {
+		reason, _, _ := strings.Cut(e.Reason, " (")
+		reason, _, _ = strings.Cut(reason, ":")
+		reasons[reason]++
+	}
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  excluded %-22s %d\n", k, reasons[k])
+	}
+}

@@ -1,0 +1,226 @@
+package ingest
+
+import (
+	"path/filepath"
+	"slices"
+)
+
+// Packer keeps a repository's pack up to date as files change, on the tiered
+// layout (see layout.go): edits and unsaved editor buffers go to the overlay
+// at the end, so the prefix before it stays valid, and Compact rebuilds the
+// tiers in the background when the policy says so.
+//
+// The pack is [preamble][cold base][warm tier][map][overlay]. The map is
+// made with the base (and again at a full rebuild), so an edit does not
+// touch it; the files' own current text is always in the pack.
+type Packer struct {
+	opts     PackOptions
+	name     string
+	root     string
+	skipped  []Skipped
+	reduced  []Reduced
+	layout   *Layout
+	files    map[string]*File   // current version of every file
+	segs     map[string]Segment // by hash: every segment the layout holds
+	preamble Segment
+	mapSeg   Segment
+	version  int
+}
+
+// NewPacker lays out a scan as one cold base (in opts.Order, within
+// opts.Budget) under the given policy.
+func NewPacker(res *ScanResult, opts PackOptions, policy LayoutPolicy) *Packer {
+	p := &Packer{opts: opts, root: res.Root, files: map[string]*File{}}
+	p.name = opts.RepoName
+	if p.name == "" {
+		p.name = filepath.Base(res.Root)
+	}
+	for i := range res.Files {
+		f := res.Files[i]
+		p.files[f.Path] = &f
+	}
+	p.skipped = append([]Skipped(nil), res.Skipped...)
+	p.layout = &Layout{Policy: policy}
+	p.rebuildAll()
+	return p
+}
+
+// rebuildAll lays out every current file as a fresh cold base.
+func (p *Packer) rebuildAll() {
+	res := &ScanResult{Root: p.root, Skipped: p.skipped}
+	for _, f := range p.files {
+		res.Files = append(res.Files, *f)
+	}
+	base := BuildPack(res, p.opts)
+	p.reduced = base.Reduced
+	p.segs = map[string]Segment{}
+	var entries []Entry
+	order := make([]string, 0, len(base.Segments))
+	for _, s := range base.Segments {
+		switch s.Kind {
+		case KindPreamble:
+			p.preamble = s
+		case KindMap:
+			p.mapSeg = s
+		default:
+			p.segs[s.Hash] = s
+			entries = append(entries, Entry{Path: s.Path, Hash: s.Hash, Tokens: p.count(s.Text)})
+			order = append(order, s.Path)
+		}
+	}
+	// BuildPack already ordered the segments: keep that order.
+	p.layout = NewLayout(entries, func([]string) []string { return order }, p.layout.Policy)
+	p.version++
+}
+
+func (p *Packer) count(s string) int {
+	if p.opts.Count != nil {
+		return p.opts.Count(s)
+	}
+	return EstimateTokens(s)
+}
+
+// Update records new contents of files (saved or unsaved) and deletions. A
+// changed file's new version goes to the overlay; the returned count is the
+// tokens appended, what the next question must prefill.
+func (p *Packer) Update(changed []File, deleted []string) int {
+	var changes []Entry
+	for i := range changed {
+		f := changed[i]
+		if old, ok := p.files[f.Path]; ok && old.Hash == f.Hash {
+			continue
+		}
+		p.files[f.Path] = &f
+		s := newSegment(KindOverlay, f.Path, f.Lang, fileText(&f))
+		p.segs[s.Hash] = s
+		changes = append(changes, Entry{Path: f.Path, Hash: s.Hash, Tokens: p.count(s.Text)})
+	}
+	for _, path := range deleted {
+		if _, ok := p.files[path]; !ok {
+			continue
+		}
+		delete(p.files, path)
+		s := newSegment(KindOverlay, path, "", deletedText(path))
+		p.segs[s.Hash] = s
+		changes = append(changes, Entry{Path: path, Hash: s.Hash, Tokens: p.count(s.Text), Deleted: true})
+	}
+	n := p.layout.Update(changes)
+	if n > 0 {
+		p.version++
+	}
+	return n
+}
+
+// Sync compares a fresh scan with the packer's files and records the
+// differences, returning the tokens appended.
+func (p *Packer) Sync(res *ScanResult) int {
+	seen := make(map[string]bool, len(res.Files))
+	var changed []File
+	for _, f := range res.Files {
+		seen[f.Path] = true
+		if old, ok := p.files[f.Path]; !ok || old.Hash != f.Hash {
+			changed = append(changed, f)
+		}
+	}
+	var deleted []string
+	for path := range p.files {
+		if !seen[path] {
+			deleted = append(deleted, path)
+		}
+	}
+	p.skipped = append(p.skipped[:0], res.Skipped...)
+	return p.Update(changed, deleted)
+}
+
+// Compact runs the background rebuild the policy calls for, ordering the
+// rebuilt files with order (nil: the packer's order). A pack over its
+// budget is rebuilt whole, so files are reduced again to fit.
+func (p *Packer) Compact(order Order) Rebuild {
+	if order == nil {
+		order = p.opts.Order
+	}
+	if order == nil {
+		order = func(paths []string) []string {
+			out := slices.Clone(paths)
+			slices.Sort(out)
+			return out
+		}
+	}
+	if p.opts.Budget > 0 && p.tokens() > p.opts.Budget {
+		p.opts.Order = order
+		p.rebuildAll()
+		return Rebuild{Kind: "full"}
+	}
+	rb := p.layout.Compact(order)
+	if rb.Kind != "" {
+		p.version++
+		p.gc()
+	}
+	return rb
+}
+
+// MustCompact reports that stale text passed the hard limit: compact before
+// answering.
+func (p *Packer) MustCompact() bool { return p.layout.MustCompact() }
+
+// Stats sums the layout's tokens.
+func (p *Packer) Stats() LayoutStats { return p.layout.Stats() }
+
+// Version changes whenever the pack does.
+func (p *Packer) Version() int { return p.version }
+
+func (p *Packer) tokens() int {
+	return p.count(p.preamble.Text) + p.count(p.mapSeg.Text) + p.layout.Stats().Total
+}
+
+// gc forgets segments the layout no longer holds.
+func (p *Packer) gc() {
+	keep := make(map[string]bool, len(p.segs))
+	for _, e := range p.layout.entries {
+		keep[e.Hash] = true
+	}
+	for h := range p.segs {
+		if !keep[h] {
+			delete(p.segs, h)
+		}
+	}
+}
+
+// Pack returns the current pack: preamble, cold and warm tiers, the map, then
+// the overlay, with chain hashes.
+func (p *Packer) Pack() *Pack {
+	out := &Pack{Root: p.root, Skipped: append([]Skipped(nil), p.skipped...), Reduced: append([]Reduced(nil), p.reduced...)}
+	out.Segments = append(out.Segments, p.preamble)
+	mapped := false
+	for _, e := range p.layout.entries {
+		if e.Tier == TierOverlay && !mapped {
+			out.Segments = appendIf(out.Segments, p.mapSeg)
+			mapped = true
+		}
+		s := p.segs[e.Hash]
+		switch {
+		case e.Tier == TierOverlay:
+			s.Kind = KindOverlay
+		case s.Kind == KindOverlay:
+			s.Kind = KindFile // folded into a tier by a rebuild
+		}
+		out.Segments = append(out.Segments, s)
+	}
+	if !mapped {
+		out.Segments = appendIf(out.Segments, p.mapSeg)
+	}
+	out.rechain()
+	return out
+}
+
+func appendIf(segs []Segment, s Segment) []Segment {
+	if s.Text == "" {
+		return segs
+	}
+	return append(segs, s)
+}
+
+// deletedText marks a file deleted since an earlier section showed it.
+func deletedText(path string) string {
+	return "<deleted path=\"" + attrEscaper.Replace(path) + "\"/>\n"
+}

@@ -1,0 +1,109 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func memFile(path, content string) File {
+	sum := sha256.Sum256([]byte(content))
+	return File{Path: path, Lang: DetectLang(path), Content: []byte(content), Size: int64(len(content)), Hash: hex.EncodeToString(sum[:])}
+}
+
+func packerScan() *ScanResult {
+	res := &ScanResult{Root: "/repo"}
+	for _, name := range []string{"a.go", "b.go", "c.go", "d.go"} {
+		res.Files = append(res.Files, memFile(name, "package x\n\n// "+name+"\nfunc F() {}\n"+strings.Repeat("// filler line\n", 20)))
+	}
+	return res
+}
+
+func kinds(p *Pack) []string {
+	var out []string
+	for _, s := range p.Segments {
+		out = append(out, string(s.Kind)+":"+s.Path)
+	}
+	return out
+}
+
+func TestPackerEditGoesToOverlay(t *testing.T) {
+	pk := NewPacker(packerScan(), PackOptions{}, LayoutPolicy{OverlayMax: 1, WarmMax: 1, StaleMax: 1})
+	before := pk.Pack()
+	if want := []string{"preamble:", "file:a.go", "file:b.go", "file:c.go", "file:d.go", "map:"}; !slices.Equal(kinds(before), want) {
+		t.Fatalf("base %v", kinds(before))
+	}
+	edited := memFile("b.go", "package x\n\nfunc G() {}\n")
+	n := pk.Update([]File{edited}, []string{"d.go"})
+	after := pk.Pack()
+	want := []string{"preamble:", "file:a.go", "file:b.go", "file:c.go", "file:d.go", "map:", "overlay:b.go", "overlay:d.go"}
+	if !slices.Equal(kinds(after), want) {
+		t.Fatalf("after edit %v", kinds(after))
+	}
+	// Everything up to the overlay is untouched: the KV prefix stays valid.
+	for i := 0; i < 6; i++ {
+		if after.Segments[i].Chain != before.Segments[i].Chain {
+			t.Fatalf("segment %d changed", i)
+		}
+	}
+	if got := EstimateTokens(after.Segments[6].Text) + EstimateTokens(after.Segments[7].Text); n != got {
+		t.Fatalf("appended %d tokens, want %d", n, got)
+	}
+	if !strings.Contains(after.Segments[6].Text, "func G()") || after.Segments[7].Text != "<deleted path=\"d.go\"/>\n" {
+		t.Fatalf("overlay texts %q %q", after.Segments[6].Text, after.Segments[7].Text)
+	}
+	// The same content again changes nothing.
+	if n := pk.Update([]File{edited}, nil); n != 0 {
+		t.Fatalf("no-op update appended %d", n)
+	}
+}
+
+func TestPackerSyncAndCompact(t *testing.T) {
+	res := packerScan()
+	pk := NewPacker(res, PackOptions{}, LayoutPolicy{OverlayMax: 0.01, WarmMax: 1, StaleMax: 1, StaleHard: 1})
+	next := packerScan()
+	next.Files[0] = memFile("a.go", "package x\n\nfunc A2() {}\n")
+	next.Files = append(next.Files, memFile("e.go", "package x\n"))
+	if n := pk.Sync(next); n == 0 {
+		t.Fatal("Sync saw no change")
+	}
+	if got := kinds(pk.Pack()); !slices.Equal(got[len(got)-2:], []string{"overlay:a.go", "overlay:e.go"}) {
+		t.Fatalf("after sync %v", got)
+	}
+	v := pk.Version()
+	rb := pk.Compact(nil)
+	if rb.Kind != "warm" || pk.Version() == v {
+		t.Fatalf("compact %+v", rb)
+	}
+	got := kinds(pk.Pack())
+	want := []string{"preamble:", "file:a.go", "file:b.go", "file:c.go", "file:d.go", "file:a.go", "file:e.go", "map:"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after compact %v", got)
+	}
+	if s := pk.Stats(); s.Overlay != 0 || s.Stale == 0 {
+		t.Fatalf("stats %+v: the stale cold copy of a.go stays until a cold rebuild", s)
+	}
+}
+
+func TestPackerBudgetRebuild(t *testing.T) {
+	res := packerScan()
+	one := EstimateTokens(fileText(&res.Files[0]))
+	pk := NewPacker(res, PackOptions{Budget: 8 * one}, DefaultLayoutPolicy)
+	// Grow a file far past the budget: the next compaction rebuilds the pack
+	// to fit again, reducing files.
+	big := memFile("c.go", "package x\n\nfunc Big() {}\n"+strings.Repeat("// more\n", 400))
+	pk.Update([]File{big}, nil)
+	if rb := pk.Compact(nil); rb.Kind != "full" {
+		t.Fatalf("compaction of an over-budget pack: %+v", rb)
+	}
+	p := pk.Pack()
+	total := 0
+	for _, s := range p.Segments {
+		total += EstimateTokens(s.Text)
+	}
+	if total > 8*one || len(p.Reduced) == 0 {
+		t.Fatalf("rebuilt pack: %d tokens (budget %d), reduced %v", total, 8*one, p.Reduced)
+	}
+}
