@@ -82,7 +82,9 @@ func (p *Packer) count(s string) int {
 
 // Update records new contents of files (saved or unsaved) and deletions. A
 // changed file's new version goes to the overlay; the returned count is the
-// tokens appended, what the next question must prefill.
+// tokens appended, what the next question must prefill. Contents that did not
+// come from Scan (unsaved editor buffers) must pass SkipReason first: that is
+// where secrets and binary files are kept out.
 func (p *Packer) Update(changed []File, deleted []string) int {
 	var changes []Entry
 	for i := range changed {
