@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ token on code), or counted exactly with --model's tokenizer.
 
 The xml format is exactly the text the daemon prefills.
 `
+
+// packMemoryLimit is lore pack's soft Go heap limit (GOMEMLIMIT overrides it).
+const packMemoryLimit = 200 << 20
 
 type packJSON struct {
 	Root        string           `json:"root"`
@@ -96,6 +100,13 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	prog := &progressLine{w: stderr, on: isTerminal(stderr)}
 	defer prog.clear()
 	start := time.Now()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The file contents and the pack's text are both alive while the
+		// pack is built; a soft limit makes the collector return the
+		// garbage in between instead of doubling the heap (GOROOT/src:
+		// 400 MB peak without it, 290 MB with it, same speed).
+		debug.SetMemoryLimit(packMemoryLimit)
+	}
 
 	// The parse and heat caches are shared with the daemon; when it holds
 	// the store, packing works without them.

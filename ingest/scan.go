@@ -389,15 +389,16 @@ func (s *scanner) readOne(c cand) *File {
 		s.skip(c.path, ReasonBinary)
 		return nil
 	}
-	if s.skipByContent(c.path, content) { // secrets, generated code
+	sum := sha256.Sum256(content)
+	hash := hex.EncodeToString(sum[:])
+	if s.skipByContent(c.path, hash, content) { // secrets, generated code
 		return nil
 	}
-	sum := sha256.Sum256(content)
 	file := &File{
 		Path:    c.path,
 		Lang:    DetectLang(c.path),
 		Size:    int64(len(content)),
-		Hash:    hex.EncodeToString(sum[:]),
+		Hash:    hash,
 		Content: content,
 		Tracked: c.tracked,
 	}

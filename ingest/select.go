@@ -491,19 +491,26 @@ func (s *scanner) skipByName(p string) bool {
 // skipByContent records and reports a text file left out for what it holds:
 // a secret (always) or a generated-code marker or minified code (unless
 // IncludeGenerated).
-func (s *scanner) skipByContent(p string, content []byte) bool {
-	if kind, ok := DetectSecret(p, content); ok {
-		s.skip(p, ReasonSecret+kind)
-		return true
+func (s *scanner) skipByContent(p, hash string, content []byte) bool {
+	r, ok := s.parses.verdict(p, hash)
+	if !ok {
+		r = contentReason(p, content)
+		s.parses.putVerdict(p, hash, r)
 	}
-	if s.sel != nil && s.sel.includeGenerated {
+	if r == "" || (s.sel != nil && s.sel.includeGenerated && !strings.HasPrefix(r, ReasonSecret)) {
 		return false
 	}
-	if r := GeneratedReason(p, content); r != "" {
-		s.skip(p, r)
-		return true
+	s.skip(p, r)
+	return true
+}
+
+// contentReason is why a file's content keeps it out of the pack: a secret
+// (always) or generated code; "" when it may go in.
+func contentReason(p string, content []byte) string {
+	if kind, ok := DetectSecret(p, content); ok {
+		return ReasonSecret + kind
 	}
-	return false
+	return GeneratedReason(p, content)
 }
 
 // ReasonExcluded is what SkipReason says of a path that a .loreignore file or

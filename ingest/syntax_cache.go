@@ -104,3 +104,36 @@ func decodeParsed(b []byte) (Parsed, error) {
 	}
 	return p, nil
 }
+
+// verdictCacheVersion is the N of "verdict/vN/HASH/PATH" keys: bump it when
+// the secret or generated-code rules change.
+const verdictCacheVersion = 1
+
+func verdictKey(path, hash string) string {
+	return "verdict/v" + strconv.Itoa(verdictCacheVersion) + "/" + hash + "/" + path
+}
+
+// verdict returns the cached content verdict of a file ("" keeps it, or the
+// reason it is skipped): secret scanning is the costliest part of a warm
+// scan, and it depends only on the path and the content.
+func (c *parseCache) verdict(path, hash string) (string, bool) {
+	if c == nil || c.kv == nil {
+		return "", false
+	}
+	c.mu.Lock()
+	val, ok, err := c.kv.Get(verdictKey(path, hash))
+	c.mu.Unlock()
+	if err != nil || !ok {
+		return "", false
+	}
+	return string(val), true
+}
+
+func (c *parseCache) putVerdict(path, hash, reason string) {
+	if c == nil || c.kv == nil {
+		return
+	}
+	c.mu.Lock()
+	c.kv.Put(verdictKey(path, hash), []byte(reason))
+	c.mu.Unlock()
+}

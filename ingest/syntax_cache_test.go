@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// countKV is an in-memory KV that counts its calls.
+// countKV is an in-memory KV that counts its calls on parse results (the
+// content verdicts the scan also caches are stored but not counted).
 type countKV struct {
 	mu               sync.Mutex
 	m                map[string][]byte
@@ -23,10 +24,12 @@ func newCountKV() *countKV { return &countKV{m: map[string][]byte{}} }
 func (k *countKV) Get(key string) ([]byte, bool, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.gets++
 	v, ok := k.m[key]
-	if ok {
-		k.hits++
+	if strings.HasPrefix(key, "parse/") {
+		k.gets++
+		if ok {
+			k.hits++
+		}
 	}
 	return v, ok, nil
 }
@@ -34,7 +37,9 @@ func (k *countKV) Get(key string) ([]byte, bool, error) {
 func (k *countKV) Put(key string, val []byte) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.puts++
+	if strings.HasPrefix(key, "parse/") {
+		k.puts++
+	}
 	k.m[key] = append([]byte(nil), val...)
 	return nil
 }
@@ -111,7 +116,7 @@ func TestScanParseCache(t *testing.T) {
 		t.Errorf("cold scan: %d puts, %d hits; want %d, 0", kv.puts, kv.hits, n)
 	}
 	for key := range kv.m {
-		if !strings.HasPrefix(key, "parse/v1/") {
+		if !strings.HasPrefix(key, "parse/v1/") && !strings.HasPrefix(key, "verdict/v1/") {
 			t.Errorf("key %q", key)
 		}
 	}
@@ -224,5 +229,26 @@ func BenchmarkScanNetWarm(b *testing.B) {
 	}
 	if n := parseCount.Load() - before; n != 0 {
 		b.Fatalf("%d parses with a warm cache", n)
+	}
+}
+
+func TestScanVerdictCache(t *testing.T) {
+	isolateGitConfig(t)
+	root, _ := sourceTree(t)
+	key := "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA" + strings.Repeat("q", 64) + "\n-----END " + "RSA PRIVATE KEY-----\n"
+	write(t, root, "src/deploy.txt", key)
+	kv := newCountKV()
+	for i := 0; i < 2; i++ {
+		res := scan(t, root, ScanOptions{Cache: kv})
+		if fileByPath(res, "src/deploy.txt") != nil {
+			t.Fatalf("scan %d packed the private key", i)
+		}
+		found := false
+		for _, s := range res.Skipped {
+			found = found || (s.Path == "src/deploy.txt" && strings.HasPrefix(s.Reason, ReasonSecret))
+		}
+		if !found {
+			t.Fatalf("scan %d: the key file is not reported as a secret: %v", i, res.Skipped)
+		}
 	}
 }
