@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -139,5 +140,82 @@ func TestModelSynth(t *testing.T) {
 	}
 	if out, _, code := run(t, vars, dir, "lore", "model", "synth", "--size", "tiny", "-o", path); code != 0 || !strings.Contains(out, "exists") {
 		t.Fatalf("second synth should keep the file: exit %d %s", code, out)
+	}
+}
+
+func TestPack(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	secret := "AKIA" + "Q3EGRVWZ5TLN7HXP"
+	if err := os.WriteFile(filepath.Join(repo, "deploy.env"), []byte("AWS_ACCESS_KEY_ID="+secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := run(t, vars, repo, "lore", "pack")
+	if code != 0 || !strings.Contains(out, `<file path="alpha/alpha.go" lang="go">`) || !strings.Contains(out, "<map>") {
+		t.Fatalf("xml pack (exit %d):\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(out, secret) {
+		t.Fatal("the pack holds a secret")
+	}
+
+	out, _, code = run(t, vars, t.TempDir(), "lore", "pack", repo, "--format", "json")
+	var doc struct {
+		TotalTokens int `json:"total_tokens"`
+		Segments    []struct {
+			Path, Kind, Hash, Chain string
+			Tokens                  int
+		} `json:"segments"`
+		Excluded []struct{ Path, Reason string } `json:"excluded"`
+		Reduced  []struct{ Path, To string }     `json:"reduced"`
+	}
+	if code != 0 {
+		t.Fatalf("json pack exit %d", code)
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json pack: %v", err)
+	}
+	sum := 0
+	for _, s := range doc.Segments {
+		sum += s.Tokens
+		if s.Hash == "" || s.Chain == "" || s.Kind == "" {
+			t.Errorf("segment %+v lacks fields", s)
+		}
+	}
+	if sum != doc.TotalTokens || doc.Segments[0].Kind != "preamble" || len(doc.Reduced) != 0 {
+		t.Errorf("json pack: total %d, sum %d, first %q, reduced %v", doc.TotalTokens, sum, doc.Segments[0].Kind, doc.Reduced)
+	}
+	excluded := false
+	for _, e := range doc.Excluded {
+		excluded = excluded || (e.Path == "deploy.env" && strings.HasPrefix(e.Reason, "secret"))
+	}
+	if !excluded {
+		t.Errorf("the secret file is not listed as excluded: %v", doc.Excluded)
+	}
+
+	// A budget below the whole pack reduces files and keeps within it.
+	budget := doc.TotalTokens / 2
+	path := filepath.Join(t.TempDir(), "pack.json")
+	if _, errOut, code := run(t, vars, repo, "lore", "pack", "--format", "json", "--budget", strconv.Itoa(budget), "-o", path, "--stats"); code != 0 || !strings.Contains(errOut, "tokens (estimate)") {
+		t.Fatalf("budget pack exit %d:\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Reduced = nil
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.TotalTokens > budget || len(doc.Reduced) == 0 {
+		t.Errorf("budget %d: %d tokens, reduced %v", budget, doc.TotalTokens, doc.Reduced)
+	}
+
+	out, _, _ = run(t, vars, repo, "lore", "pack", "--compress", "--format", "markdown")
+	if !strings.Contains(out, "## alpha/alpha.go (signatures only)") || !strings.Contains(out, "func Alpha(name string) string") || strings.Contains(out, `return "hello "`) {
+		t.Errorf("compressed markdown:\n%s", out)
+	}
+	if _, errOut, code := run(t, vars, repo, "lore", "pack", "--format", "yaml"); code != 2 || !strings.Contains(errOut, "xml, markdown or json") {
+		t.Errorf("bad format: exit %d %s", code, errOut)
 	}
 }
