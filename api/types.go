@@ -26,7 +26,8 @@ const (
 	StateFailed     = "failed"
 )
 
-// Omitted is a file left out of the pack because the context is full.
+// Omitted is a file the context could not hold in full: reduced to its
+// signatures, or present only in the map.
 type Omitted struct {
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
@@ -49,7 +50,7 @@ type Status struct {
 	Segments        int       `json:"segments"`
 	Files           int       `json:"files"`   // files in full in the pack
 	Skipped         int       `json:"skipped"` // files the scan skipped (binary, too large, ...)
-	Omitted         []Omitted `json:"omitted"` // files left out to fit the context
+	Omitted         []Omitted `json:"omitted"` // files not in full, to fit the context
 	Progress        *Progress `json:"progress,omitempty"`
 	SnapshotBytes   int64     `json:"snapshot_bytes"`
 	UptimeSeconds   float64   `json:"uptime_seconds"`
@@ -95,5 +96,5 @@ type AskResult struct {
 	StopReason      string    `json:"stop_reason"`
 	ElapsedMillis   float64   `json:"elapsed_ms"`
 	PackVersion     string    `json:"pack_version"`
-	Omitted         []Omitted `json:"omitted"` // files left out of the pack
+	Omitted         []Omitted `json:"omitted"` // files not in full in the pack
 }

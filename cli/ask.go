@@ -110,7 +110,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 			res.PromptTokens, res.CachedTokens, res.PrefilledTokens, res.GeneratedTokens, res.TTFTMillis)
 	}
 	if n := len(res.Omitted); n > 0 {
-		fmt.Fprintf(stderr, "note: %d files did not fit the context and were left out (see `lore status`)\n", n)
+		fmt.Fprintf(stderr, "note: %d files did not fit the context in full (see `lore status`)\n", n)
 	}
 	return nil
 }

@@ -129,7 +129,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lore status", `Usage: lore status [--repo DIR] [--json]
 
 Shows the state of the repository's daemon: the model, the pack (tokens,
-segments, files left out to fit the context), the KV prefix (valid tokens,
+segments, files reduced to fit the context), the KV prefix (valid tokens,
 tokens prefilled since start, tokens restored from the snapshot) and any
 prefill in progress. Exits 3 when no daemon runs.
 `, stderr)
@@ -184,14 +184,19 @@ func printStatus(w io.Writer, st *api.Status) {
 		fmt.Fprintf(w, "prefilling   %d/%d tokens (%d%%)\n", st.Progress.Done, st.Progress.Total, 100*st.Progress.Done/st.Progress.Total)
 	}
 	if st.Skipped > 0 {
-		fmt.Fprintf(w, "skipped      %d files (binary, too large, unreadable)\n", st.Skipped)
+		fmt.Fprintf(w, "skipped      %d files or folders (binary, too large, vendored, generated, secrets; `lore pack --stats` lists them)\n", st.Skipped)
 	}
 	if len(st.Omitted) > 0 {
-		paths := make([]string, 0, len(st.Omitted))
+		var skel, mapped []string
 		for _, o := range st.Omitted {
-			paths = append(paths, o.Path)
+			if strings.HasPrefix(o.Reason, "reduced") {
+				skel = append(skel, o.Path)
+			} else {
+				mapped = append(mapped, o.Path)
+			}
 		}
-		fmt.Fprintf(w, "left out     %d files do not fit the context: %s\n", len(st.Omitted), strings.Join(paths, ", "))
+		fmt.Fprintf(w, "reduced      %d files do not fit the context in full: %d as signatures, %d only in the map (`lore status --json` lists them)\n",
+			len(st.Omitted), len(skel), len(mapped))
 	}
 }
 

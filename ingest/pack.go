@@ -159,29 +159,60 @@ func (p *Pack) budget(files []*File, kinds map[string]SegmentKind, preamble Segm
 	for _, f := range files {
 		byPath[f.Path] = f
 	}
+	var order []*File
 	for _, r := range ranked {
-		f := byPath[r.Path]
-		if f == nil {
-			continue
+		if f := byPath[r.Path]; f != nil {
+			order = append(order, f)
 		}
+	}
+	// Full text for the highest-ranked files up to a share of the budget,
+	// then signatures for as many of the rest as fit, then full text again
+	// for skeletons that can still grow: the model sees the most important
+	// code whole and the shape of most of the rest.
+	full := map[string]int{}
+	skel := map[string]int{}
+	for _, f := range order {
 		if kinds[f.Path] == KindFile {
-			if n := count(fileText(f)); n <= left {
-				left -= n
-				continue
-			}
+			full[f.Path] = count(fileText(f))
 		}
 		if len(f.Symbols) > 0 {
-			if n := count(skeletonText(f)); n <= left {
-				left -= n
-				if kinds[f.Path] == KindFile {
-					p.Reduced = append(p.Reduced, Reduced{Path: f.Path, To: KindSkeleton})
-				}
-				kinds[f.Path] = KindSkeleton
-				continue
-			}
+			skel[f.Path] = count(skeletonText(f))
 		}
-		kinds[f.Path] = KindMap
-		p.Reduced = append(p.Reduced, Reduced{Path: f.Path, To: KindMap})
+	}
+	chosen := map[string]SegmentKind{}
+	fullShare := left * 6 / 10
+	for _, f := range order {
+		if n, ok := full[f.Path]; ok && n <= fullShare && n <= left {
+			chosen[f.Path] = KindFile
+			fullShare -= n
+			left -= n
+		}
+	}
+	for _, f := range order {
+		if n, ok := skel[f.Path]; ok && chosen[f.Path] == "" && n <= left {
+			chosen[f.Path] = KindSkeleton
+			left -= n
+		}
+	}
+	for _, f := range order {
+		n, ok := full[f.Path]
+		if !ok || chosen[f.Path] == KindFile {
+			continue
+		}
+		if grow := n - skel[f.Path]*boolInt(chosen[f.Path] == KindSkeleton); grow <= left {
+			chosen[f.Path] = KindFile
+			left -= grow
+		}
+	}
+	for _, f := range order {
+		k := chosen[f.Path]
+		if k == "" {
+			k = KindMap
+		}
+		if k != kinds[f.Path] {
+			p.Reduced = append(p.Reduced, Reduced{Path: f.Path, To: k})
+		}
+		kinds[f.Path] = k
 	}
 	sort.Slice(p.Reduced, func(i, j int) bool { return p.Reduced[i].Path < p.Reduced[j].Path })
 	return mapSeg
@@ -208,6 +239,13 @@ func preambleText(name string) string {
 }
 
 var attrEscaper = strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;", "\n", "&#10;", "\r", "&#13;")
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // skeletonText is a file's segment when only its signatures fit.
 func skeletonText(f *File) string {
