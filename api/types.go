@@ -96,5 +96,6 @@ type AskResult struct {
 	StopReason      string    `json:"stop_reason"`
 	ElapsedMillis   float64   `json:"elapsed_ms"`
 	PackVersion     string    `json:"pack_version"`
-	Omitted         []Omitted `json:"omitted"` // files not in full in the pack
+	Omitted         []Omitted `json:"omitted"`             // files not in full in the pack
+	Retrieved       []string  `json:"retrieved,omitempty"` // of those, files the question named, placed before it in full
 }

@@ -25,10 +25,11 @@ type packState struct {
 	omitted []api.Omitted
 }
 
-// questionReserve is the part of the context kept free for questions and
-// answers: a sixteenth, at least 512 and at most 8192 tokens.
+// questionReserve is the part of the context kept free for a question (with
+// the files retrieved for it) and its answer: an eighth, at least 1024 and at
+// most 16384 tokens.
 func questionReserve(ctxSize int) int {
-	return min(max(ctxSize/16, 512), 8192)
+	return min(max(ctxSize/8, 1024), 16384)
 }
 
 // budget is the pack's share of the context: the rest is kept for the

@@ -12,6 +12,7 @@ import (
 
 	"lore/api"
 	"lore/engine"
+	"lore/ingest"
 )
 
 // serveConn serves one client until it disconnects; its requests run
@@ -105,8 +106,11 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	ps := d.pack
 	d.mu.Unlock()
 
-	prompt := d.eng.Tokenize(questionText(p.Question))
 	res := &api.AskResult{PrefilledTokens: prefilled, PackVersion: ps.version, Omitted: ps.omitted}
+	prompt, err := d.questionTokens(p.Question, res)
+	if err != nil {
+		return nil, err
+	}
 	var text strings.Builder
 	var first time.Time
 	st, err := d.eng.Generate(ctx, engine.GenerateRequest{
@@ -142,6 +146,25 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// questionTokens is what goes after the prefix: the files the question
+// names that the pack does not hold in full (up to half the question
+// reserve), then the question. Callers hold prefixMu.
+func (d *Daemon) questionTokens(q string, res *api.AskResult) ([]engine.Token, error) {
+	var prompt []engine.Token
+	if cands := d.packer.ReducedFiles(); len(cands) > 0 {
+		budget := questionReserve(d.eng.Info().ContextSize) / 2
+		if seg, paths := ingest.Retrieve(q, cands, budget, d.countTokens); len(paths) > 0 {
+			toks, err := d.segmentTokens(seg)
+			if err != nil {
+				return nil, err
+			}
+			prompt = toks
+			res.Retrieved = paths
+		}
+	}
+	return append(prompt, d.eng.Tokenize(questionText(q))...), nil
+}
 
 // questionText wraps a question so the model reads it as one, after the
 // repository. Kept out of the prefix: it changes with every question.

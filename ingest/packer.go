@@ -161,6 +161,24 @@ func (p *Packer) Compact(order Order) Rebuild {
 	return rb
 }
 
+// ReducedFiles returns the current files the pack does not hold in full
+// (reduced to signatures or to the map, and not edited since): the
+// candidates for question-time retrieval.
+func (p *Packer) ReducedFiles() []*File {
+	var out []*File
+	for _, r := range p.reduced {
+		f := p.files[r.Path]
+		if f == nil {
+			continue
+		}
+		if i := p.layout.liveIndex(r.Path); i >= 0 && p.layout.entries[i].Tier != TierCold {
+			continue // edited since: its full text is in the pack
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // MustCompact reports that stale text passed the hard limit: compact before
 // answering.
 func (p *Packer) MustCompact() bool { return p.layout.MustCompact() }
