@@ -143,8 +143,12 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	if doc.Reduced == nil {
 		doc.Reduced = []ingest.Reduced{}
 	}
+	counted := *format == "json" || *stats // the xml text alone needs no counts
 	for _, s := range p.Segments {
-		n := count(s.Text)
+		n := 0
+		if counted {
+			n = count(s.Text)
+		}
 		doc.TotalTokens += n
 		doc.Segments = append(doc.Segments, packSegment{Path: s.Path, Kind: string(s.Kind), Lang: s.Lang, Tokens: n, Hash: s.Hash, Chain: s.Chain, Text: s.Text})
 	}

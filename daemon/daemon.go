@@ -50,6 +50,7 @@ type Daemon struct {
 	// guards packer.
 	prefixMu    sync.RWMutex
 	packer      *ingest.Packer
+	lastScan    *ingest.ScanResult
 	maintaining atomic.Bool // a background rebuild is running
 
 	mu        sync.Mutex // guards the fields below

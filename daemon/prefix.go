@@ -44,10 +44,12 @@ func (d *Daemon) budget() int {
 // changed files go to the overlay, so the prefix before them stays valid.
 // Callers hold prefixMu exclusively.
 func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
-	res, err := ingest.Scan(ctx, d.opts.Repo, ingest.ScanOptions{Cache: d.store})
+	// Files unchanged by stat since the last scan are not read again.
+	res, err := ingest.Scan(ctx, d.opts.Repo, ingest.ScanOptions{Cache: d.store, Previous: d.lastScan})
 	if err != nil {
 		return nil, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
 	}
+	d.lastScan = res
 	if d.packer == nil {
 		heat, err := d.heat(ctx)
 		if err != nil {

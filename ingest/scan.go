@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"syscall"
+	"time"
 	"unicode/utf8"
 
 	git "github.com/go-git/go-git/v5"
@@ -49,6 +51,22 @@ type File struct {
 	Symbols []Symbol // definitions (tree-sitter), in source order
 	Refs    []string // identifiers the file uses (tree-sitter), sorted, unique
 	Tracked bool     // listed in the git index (false for untracked files and outside git)
+
+	stat fileStat // what the file's stat said when it was read
+}
+
+// fileStat identifies a version of a file on disk without reading it.
+type fileStat struct {
+	size, mtime int64 // mtime in nanoseconds
+	ino         uint64
+}
+
+func statOf(fi fs.FileInfo) fileStat {
+	st := fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.ino = sys.Ino
+	}
+	return st
 }
 
 // Skipped is a path the scan saw but left out, with the reason: "binary",
@@ -79,6 +97,10 @@ type ScanOptions struct {
 	// language and content hash, so that an unchanged file is not parsed
 	// again (see syntax_cache.go). cache.Store implements it.
 	Cache KV
+	// Previous is an earlier scan of the same root: a file whose size,
+	// modification time and inode are unchanged since (and that was not
+	// written around that scan) is taken from it without being read.
+	Previous *ScanResult
 }
 
 // ScanResult is the outcome of a Scan.
@@ -87,6 +109,8 @@ type ScanResult struct {
 	Git     bool      // whether Root is a git work tree (index + ignore rules used)
 	Files   []File    // sorted by Path
 	Skipped []Skipped // sorted by Path
+
+	started time.Time // when the scan began listing
 }
 
 // Scan lists and reads the files of the tree at root, the way git sees it:
@@ -127,8 +151,15 @@ func Scan(ctx context.Context, root string, opts ScanOptions) (*ScanResult, erro
 		max = DefaultMaxFileSize
 	}
 
-	s := &scanner{root: abs, max: max, sel: newSelector(abs, opts)}
+	s := &scanner{root: abs, max: max, sel: newSelector(abs, opts), started: time.Now()}
 	s.parses = &parseCache{kv: opts.Cache}
+	if prev := opts.Previous; prev != nil && prev.Root == abs {
+		s.prev = make(map[string]*File, len(prev.Files))
+		s.prevStart = prev.started
+		for i := range prev.Files {
+			s.prev[prev.Files[i].Path] = &prev.Files[i]
+		}
+	}
 	var base []gitignore.Pattern
 	repo, closeRepo, err := OpenRepo(abs)
 	if err == nil {
@@ -187,7 +218,7 @@ func Scan(ctx context.Context, root string, opts ScanOptions) (*ScanResult, erro
 		a, b := s.skipped[i], s.skipped[j]
 		return a.Path < b.Path || a.Path == b.Path && a.Reason < b.Reason
 	})
-	return &ScanResult{Root: abs, Git: s.git, Files: files, Skipped: s.skipped}, nil
+	return &ScanResult{Root: abs, Git: s.git, Files: files, Skipped: s.skipped, started: s.started}, nil
 }
 
 type cand struct {
@@ -202,6 +233,10 @@ type scanner struct {
 	tracked map[string]filemode.FileMode // index entries by path; nil outside git
 	sel     *selector                    // selection rules (select.go); nil: secrets and generated only
 	parses  *parseCache                  // tree-sitter results by content hash (syntax_cache.go)
+
+	started   time.Time        // when this scan began
+	prev      map[string]*File // ScanOptions.Previous's files by path
+	prevStart time.Time        // when the previous scan began
 
 	mu      sync.Mutex
 	cands   []cand
@@ -361,6 +396,10 @@ func (s *scanner) readOne(c cand) *File {
 		s.skip(c.path, tooLarge(lfi.Size(), s.max))
 		return nil
 	}
+	if f := s.unchanged(c.path, lfi); f != nil {
+		f.Tracked = c.tracked
+		return f
+	}
 	f, err := os.Open(full)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -395,6 +434,7 @@ func (s *scanner) readOne(c cand) *File {
 		return nil
 	}
 	file := &File{
+		stat:    statOf(lfi),
 		Path:    c.path,
 		Lang:    DetectLang(c.path),
 		Size:    int64(len(content)),
@@ -404,6 +444,23 @@ func (s *scanner) readOne(c cand) *File {
 	}
 	s.parses.fill(file)
 	return file
+}
+
+// unchanged returns a copy of the previous scan's file when its stat says it
+// has not changed since: same size, modification time and inode, and
+// modified well before the previous scan began (a file written during the
+// same clock tick as that scan could have changed unseen, git's "racy"
+// case). It is not read again.
+func (s *scanner) unchanged(p string, fi fs.FileInfo) *File {
+	prev := s.prev[p]
+	if prev == nil || prev.stat != statOf(fi) {
+		return nil
+	}
+	if fi.ModTime().After(s.prevStart.Add(-time.Second)) {
+		return nil
+	}
+	f := *prev
+	return &f
 }
 
 // parentIsDir reports whether the folder rel (slash-separated, "." for the

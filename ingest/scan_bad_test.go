@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A 100 MB file is skipped as too large without being read into memory.
@@ -129,5 +130,40 @@ func TestScanUnparsableFileKept(t *testing.T) {
 	p := BuildPack(res, PackOptions{})
 	if !strings.Contains(p.Segments[1].Text, "class (((") {
 		t.Fatal("the unparsable file is not in the pack")
+	}
+}
+
+// With the previous scan, unchanged files are not read again; changed ones are.
+func TestScanPreviousSkipsUnchanged(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a.go", "package a\n")
+	write(t, root, "b.go", "package b\n")
+	old := time.Now().Add(-time.Hour)
+	for _, p := range []string{"a.go", "b.go"} {
+		os.Chtimes(filepath.Join(root, p), old, old)
+	}
+	first := scan(t, root, ScanOptions{})
+	// Rewritten in place with the same size and times: by stat it is
+	// unchanged, so the scan must return the previous content, unread.
+	write(t, root, "a.go", "package A\n")
+	os.Chtimes(filepath.Join(root, "a.go"), old, old)
+	write(t, root, "b.go", "package b\n\nvar X = 1\n")
+	second := scan(t, root, ScanOptions{Previous: first})
+	wantPaths(t, second, "a.go", "b.go")
+	if string(second.Files[0].Content) != "package a\n" || second.Files[0].Hash != first.Files[0].Hash {
+		t.Errorf("a.go not taken from the previous scan")
+	}
+	if string(second.Files[1].Content) != "package b\n\nvar X = 1\n" {
+		t.Errorf("b.go changed but was not read again: %q", second.Files[1].Content)
+	}
+	// A file written just before the previous scan may have changed unseen.
+	write(t, root, "c.go", "package c\n")
+	third := scan(t, root, ScanOptions{Previous: second})
+	write(t, root, "c.go", "package d\n") // same size, likely the same mtime tick
+	fourth := scan(t, root, ScanOptions{Previous: third})
+	for _, f := range fourth.Files {
+		if f.Path == "c.go" && string(f.Content) != "package d\n" {
+			t.Errorf("a racily clean file was taken from the previous scan: %q", f.Content)
+		}
 	}
 }
