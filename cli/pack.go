@@ -127,7 +127,9 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	}
 
 	prog.printf("scanning %s", root)
-	res, err := ingest.Scan(ctx, root, ingest.ScanOptions{Cache: kv})
+	res, err := ingest.Scan(ctx, root, ingest.ScanOptions{Cache: kv, Progress: func(done, total int) {
+		prog.printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
+	}})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"lore/api"
@@ -40,4 +41,13 @@ func (p *progressLine) clear() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false
 	}
+}
+
+// bar draws a progress bar of width cells.
+func bar(done, total, width int) string {
+	if total <= 0 {
+		return ""
+	}
+	n := min(width, done*width/total)
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }

@@ -149,8 +149,7 @@ func (p *Packer) Compact(order Order) Rebuild {
 		}
 	}
 	if p.opts.Budget > 0 && p.tokens() > p.opts.Budget {
-		p.opts.Order = order
-		p.rebuildAll()
+		p.Rebuild(order)
 		return Rebuild{Kind: "full"}
 	}
 	rb := p.layout.Compact(order)
@@ -177,6 +176,17 @@ func (p *Packer) ReducedFiles() []*File {
 		out = append(out, f)
 	}
 	return out
+}
+
+// Rebuild lays every current file out again as a fresh cold base in order
+// (nil: the packer's order), dropping the warm tier, the overlay and all
+// stale text; the whole pack must then be prefilled again from the first
+// segment whose place changed.
+func (p *Packer) Rebuild(order Order) {
+	if order != nil {
+		p.opts.Order = order
+	}
+	p.rebuildAll()
 }
 
 // MustCompact reports that stale text passed the hard limit: compact before

@@ -107,3 +107,21 @@ func TestPackerBudgetRebuild(t *testing.T) {
 		t.Fatalf("rebuilt pack: %d tokens (budget %d), reduced %v", total, 8*one, p.Reduced)
 	}
 }
+
+func TestPackerRebuild(t *testing.T) {
+	pk := NewPacker(packerScan(), PackOptions{}, LayoutPolicy{OverlayMax: 1, WarmMax: 1, StaleMax: 1})
+	pk.Update([]File{memFile("a.go", "package x\n\nfunc A2() {}\n")}, []string{"c.go"})
+	reverse := func(paths []string) []string {
+		out := slices.Clone(paths)
+		slices.Sort(out)
+		slices.Reverse(out)
+		return out
+	}
+	pk.Rebuild(reverse)
+	if got := kinds(pk.Pack()); !slices.Equal(got, []string{"preamble:", "file:d.go", "file:b.go", "file:a.go", "map:"}) {
+		t.Fatalf("rebuilt pack %v", got)
+	}
+	if s := pk.Stats(); s.Stale != 0 || s.Overlay != 0 {
+		t.Fatalf("stats after a rebuild %+v", s)
+	}
+}

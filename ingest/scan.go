@@ -101,6 +101,9 @@ type ScanOptions struct {
 	// modification time and inode are unchanged since (and that was not
 	// written around that scan) is taken from it without being read.
 	Previous *ScanResult
+	// Progress, when set, is told how many of the listed files have been
+	// read (and parsed), from the reading goroutines' feeder.
+	Progress func(done, total int)
 }
 
 // ScanResult is the outcome of a Scan.
@@ -153,6 +156,7 @@ func Scan(ctx context.Context, root string, opts ScanOptions) (*ScanResult, erro
 
 	s := &scanner{root: abs, max: max, sel: newSelector(abs, opts), started: time.Now()}
 	s.parses = &parseCache{kv: opts.Cache}
+	s.progress = opts.Progress
 	if prev := opts.Previous; prev != nil && prev.Root == abs {
 		s.prev = make(map[string]*File, len(prev.Files))
 		s.prevStart = prev.started
@@ -234,6 +238,7 @@ type scanner struct {
 	sel     *selector                    // selection rules (select.go); nil: secrets and generated only
 	parses  *parseCache                  // tree-sitter results by content hash (syntax_cache.go)
 
+	progress  func(done, total int)
 	started   time.Time        // when this scan began
 	prev      map[string]*File // ScanOptions.Previous's files by path
 	prevStart time.Time        // when the previous scan began
@@ -338,6 +343,10 @@ feed:
 		case <-ctx.Done():
 			err = ctx.Err()
 			break feed
+		}
+		// Reported as files are handed out: at most workers ahead of done.
+		if s.progress != nil && (i%64 == 0 || i == len(s.cands)-1) {
+			s.progress(i+1, len(s.cands))
 		}
 	}
 	close(next)
