@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 
@@ -217,5 +219,36 @@ func TestPack(t *testing.T) {
 	}
 	if _, errOut, code := run(t, vars, repo, "lore", "pack", "--format", "yaml"); code != 2 || !strings.Contains(errOut, "xml, markdown or json") {
 		t.Errorf("bad format: exit %d %s", code, errOut)
+	}
+}
+
+// -o to something that is not a regular file (a pipe here, /dev/null for
+// users) writes into it and never replaces it.
+func TestPackToPipe(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	fifo := filepath.Join(t.TempDir(), "out")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	if _, errOut, code := run(t, vars, repo, "lore", "pack", "-o", fifo); code != 0 {
+		t.Fatalf("pack to a pipe: exit %d\n%s", code, errOut)
+	}
+	if b := <-got; !strings.Contains(string(b), "<file path=") {
+		t.Fatalf("the pipe received %d bytes", len(b))
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the pipe was replaced: %v %v", st.Mode(), err)
 	}
 }

@@ -162,11 +162,24 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	w := stdout
 	var f *os.File
 	if *out != "" {
-		if f, err = os.CreateTemp(filepath.Dir(*out), ".lore-pack-*"); err != nil {
-			return err
+		if st, err := os.Stat(*out); err == nil && !st.Mode().IsRegular() {
+			// A device or a pipe (/dev/null, /dev/stdout): write to it, never
+			// replace it.
+			dev, err := os.OpenFile(*out, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer dev.Close()
+			w = dev
+		} else {
+			// A regular file is replaced whole, so a failed run leaves the
+			// old one intact.
+			if f, err = os.CreateTemp(filepath.Dir(*out), ".lore-pack-*"); err != nil {
+				return err
+			}
+			defer os.Remove(f.Name())
+			w = f
 		}
-		defer os.Remove(f.Name())
-		w = f
 	}
 	switch *format {
 	case "json":
@@ -187,6 +200,9 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	}
 	if f != nil {
 		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Chmod(f.Name(), 0o644); err != nil {
 			return err
 		}
 		if err := os.Rename(f.Name(), *out); err != nil {

@@ -34,6 +34,11 @@ type FreshnessResult struct {
 	ForegroundRatio  float64 `json:"foreground_ratio"`   // sum of foreground / sum of changed tokens
 	MaxStaleFraction float64 `json:"max_stale_fraction"` // of the pack, at any moment
 	Rebuilds         int     `json:"rebuilds,omitempty"`
+	// Where lore's total goes, each divided by the changed tokens: appending
+	// to the overlay, warm-tier rebuilds, cold-base rebuilds.
+	AppendRatio float64 `json:"append_ratio,omitempty"`
+	WarmRatio   float64 `json:"warm_ratio,omitempty"`
+	ColdRatio   float64 `json:"cold_ratio,omitempty"`
 }
 
 // FreshnessReport is the replay's outcome.
@@ -229,6 +234,13 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 		if rb.Kind != "" {
 			lore.rebuilds++
 		}
+		lore.appended += appended
+		switch rb.Kind {
+		case "warm":
+			lore.warm += rb.Cost
+		case "cold":
+			lore.cold += rb.Cost
+		}
 		lore.add(fg, appended+rb.Cost, changed)
 		for _, x := range exact {
 			cost := x.update(state)
@@ -252,6 +264,8 @@ type trace struct {
 	fg, total, changed int
 	maxStale           float64
 	rebuilds           int
+	appended, warm     int
+	cold               int
 }
 
 func (t *trace) add(fg, total, changed int) {
@@ -273,8 +287,10 @@ func (t *trace) result() FreshnessResult {
 		r.ForegroundMedian = s[len(s)/2]
 	}
 	if t.changed > 0 {
-		r.TotalRatio = float64(t.total) / float64(t.changed)
-		r.ForegroundRatio = float64(t.fg) / float64(t.changed)
+		c := float64(t.changed)
+		r.TotalRatio = float64(t.total) / c
+		r.ForegroundRatio = float64(t.fg) / c
+		r.AppendRatio, r.WarmRatio, r.ColdRatio = float64(t.appended)/c, float64(t.warm)/c, float64(t.cold)/c
 	}
 	return r
 }

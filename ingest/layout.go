@@ -67,7 +67,7 @@ type LayoutPolicy struct {
 
 // DefaultLayoutPolicy keeps stale text under 10% of the pack even right after
 // a large commit, and was tuned with `lore bench freshness` (see BENCHMARKS.md).
-var DefaultLayoutPolicy = LayoutPolicy{OverlayMax: 0.04, WarmMax: 0.15, StaleMax: 0.09, StaleKeep: 0.01, StaleHard: 0.10}
+var DefaultLayoutPolicy = LayoutPolicy{OverlayMax: 0.04, WarmMax: 0.15, StaleMax: 0.09, StaleKeep: 0.08, StaleHard: 0.10}
 
 // Layout is the tiered order of a pack's file segments.
 type Layout struct {
@@ -201,23 +201,54 @@ func (l *Layout) Compact(order Order) Rebuild {
 	return Rebuild{}
 }
 
-// coldStart is where a cold rebuild starts: the latest point before which
-// at most StaleKeep of the tokens are stale, and never after the warm tier.
+// coldStart is where a cold rebuild starts: among the stale cold entries
+// that leave at most StaleKeep of the tokens stale in front of them, the one
+// that removes the most stale tokens per token prefilled again; the warm
+// tier's start when the cold base holds no stale entry.
 func (l *Layout) coldStart(s LayoutStats) int {
 	keep := int(l.Policy.StaleKeep * float64(s.Total))
-	stale := 0
+	// Starting past the first stale entry that does not fit in keep would
+	// leave too much in front: it is the last possible start.
+	limit, stale := len(l.entries), 0
 	for i, e := range l.entries {
 		if e.Tier != TierCold {
-			return i
+			break
 		}
 		if e.Stale {
 			if stale+e.Tokens > keep {
-				return i
+				limit = i + 1
+				break
 			}
 			stale += e.Tokens
 		}
 	}
-	return len(l.entries)
+	if i, _ := l.bestColdStart(limit); i >= 0 {
+		return i
+	}
+	return l.warmStart()
+}
+
+// bestColdStart returns the stale cold entry before limit from which a
+// rebuild removes the most stale tokens per token prefilled again, and that
+// share; -1 when there is none.
+func (l *Layout) bestColdStart(limit int) (int, float64) {
+	// Walk backwards, summing what a rebuild from each entry would cost.
+	n := len(l.entries)
+	tokAfter, staleAfter := 0, 0
+	best, bestRatio := -1, -1.0
+	for i := n - 1; i >= 0; i-- {
+		e := l.entries[i]
+		tokAfter += e.Tokens
+		if e.Stale {
+			staleAfter += e.Tokens
+		}
+		if i < limit && e.Tier == TierCold && e.Stale {
+			if r := float64(staleAfter) / float64(tokAfter); r >= bestRatio {
+				best, bestRatio = i, r
+			}
+		}
+	}
+	return best, bestRatio
 }
 
 // warmStart is the first entry of the warm tier (or of the overlay).
