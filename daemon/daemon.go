@@ -67,9 +67,6 @@ type Daemon struct {
 	bg     sync.WaitGroup // background snapshot writes
 }
 
-// snapshotName is the snapshot slot of the working tree's prefix.
-const snapshotName = "main"
-
 // New checks options and fills defaults; Run does the work.
 func New(opts Options) (*Daemon, error) {
 	if opts.Repo == "" {
