@@ -26,7 +26,7 @@ Commands:
   stop     stop the repository's daemon (it saves its KV snapshot first)
   pack     write the repository's pack (xml, markdown or json), optionally within a token budget
   model    generate test models (lore model synth)
-  bench    run lore's benchmarks (lore bench spine|freshness)
+  bench    run lore's benchmarks (lore bench spine|freshness|ingest)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
