@@ -117,13 +117,28 @@ type grammar struct {
 	// symbol, when set, builds the symbol of a definition itself (Go keeps
 	// its own signature rules); ok false drops the definition.
 	symbol func(d *rawDef, src []byte) (s Symbol, ok bool)
+	// defDepth, when set, is how deep in the tree (the root is 0) the
+	// definitions that symbol keeps start: the query looks no deeper for
+	// them (references are found at any depth).
+	defDepth uint32
 
 	once    sync.Once
 	q       *sitter.Query
 	preds   [][]predicate
 	caps    []capture // by capture index
 	qerr    error
+	fast    *fastQuery // nil: q does all
 	parsers sync.Pool
+}
+
+// fastQuery is the query split for a tree without syntax errors: the chain
+// references, found by a walk of the tree (syntax_walk.go), and a query of
+// the other patterns.
+type fastQuery struct {
+	refs  *chainRefs
+	q     *sitter.Query // nil when no pattern is left
+	preds [][]predicate
+	caps  []capture
 }
 
 func grammarFor(lang string) *grammar { return grammars[lang] }
@@ -154,12 +169,44 @@ func (g *grammar) compiled() (*sitter.Query, [][]predicate, error) {
 			g.qerr = fmt.Errorf("query %s: %w", name, err)
 			return
 		}
-		g.q, g.preds = q, preds
-		for i := uint32(0); i < q.CaptureCount(); i++ {
-			g.caps = append(g.caps, parseCapture(q.CaptureNameForId(i)))
-		}
+		g.q, g.preds, g.caps = q, preds, captures(q)
+		g.fast = g.split(src)
 	})
 	return g.q, g.preds, g.qerr
+}
+
+func captures(q *sitter.Query) []capture {
+	caps := make([]capture, q.CaptureCount())
+	for i := range caps {
+		caps[i] = parseCapture(q.CaptureNameForId(uint32(i)))
+	}
+	return caps
+}
+
+// split builds the fast form of the query whose source is src, or nil when
+// it gains nothing or cannot be built.
+func (g *grammar) split(src []byte) *fastQuery {
+	if !sitterLayoutOK {
+		return nil
+	}
+	refs, rest, ok := splitChainRefs(src, g.lang())
+	if !ok || len(refs.rules) == 0 && g.defDepth == 0 {
+		return nil
+	}
+	f := &fastQuery{refs: refs}
+	if len(bytes.TrimSpace(rest)) == 0 {
+		return f
+	}
+	q, err := sitter.NewQuery(rest, g.lang())
+	if err != nil {
+		return nil
+	}
+	if f.preds, err = compilePredicates(q); err != nil {
+		q.Close()
+		return nil
+	}
+	f.q, f.caps = q, captures(q)
+	return f
 }
 
 // getParser takes a parser for the language from the pool. Parsers are not
@@ -230,6 +277,29 @@ var containers = map[string]bool{
 
 // extract runs the query over the tree and builds the result.
 func (g *grammar) extract(q *sitter.Query, preds [][]predicate, root *sitter.Node, src []byte) Parsed {
+	return g.extractWith(g.fast, q, preds, root, src)
+}
+
+// extractWith is extract, with the fast form of the query f (nil: none).
+// A tree with syntax errors is queried the plain way: there the query runs
+// on its healthy subtrees only.
+func (g *grammar) extractWith(f *fastQuery, q *sitter.Query, preds [][]predicate, root *sitter.Node, src []byte) Parsed {
+	caps := g.caps
+	var defs []*rawDef
+	refs := map[string]bool{}
+	if f != nil && !root.HasError() && f.refs.walk(root, src, refs) {
+		if f.q != nil {
+			qc := sitter.NewQueryCursor()
+			qc.Exec(f.q, root)
+			if g.defDepth > 0 {
+				setMaxStartDepth(qc, g.defDepth)
+			}
+			defs = g.run(qc, f.q, f.preds, f.caps, src, defs, map[[3]uint32]*rawDef{}, refs)
+			qc.Close()
+		}
+		return g.result(defs, refs, src)
+	}
+	clear(refs)
 	roots := []*sitter.Node{root}
 	if root.HasError() {
 		roots = roots[:0]
@@ -241,36 +311,45 @@ func (g *grammar) extract(q *sitter.Query, preds [][]predicate, root *sitter.Nod
 	}
 	qc := sitter.NewQueryCursor()
 	defer qc.Close()
-
-	var defs []*rawDef
 	seen := map[[3]uint32]*rawDef{}
-	refs := map[string]bool{}
 	for _, r := range roots {
 		qc.Exec(q, r)
-		for {
-			m, ok := qc.NextMatch()
-			if !ok {
-				break
-			}
-			if d := g.match(q, preds, m, src, refs); d != nil {
-				key := [3]uint32{d.node.StartByte(), d.node.EndByte(), d.name.StartByte()}
-				if prev, ok := seen[key]; ok {
-					// Several matches of one definition: the first pattern
-					// wins, and the earliest body bounds the signature.
-					if d.body != nil && (prev.body == nil || d.body.StartByte() < prev.body.StartByte()) {
-						prev.body = d.body
-					}
-					if d.pattern < prev.pattern {
-						prev.kind, prev.decl, prev.pattern, prev.scope = d.kind, d.decl, d.pattern, d.scope
-					}
-					continue
+		defs = g.run(qc, q, preds, caps, src, defs, seen, refs)
+	}
+	return g.result(defs, refs, src)
+}
+
+// run reads the matches of an executed query cursor: it adds their
+// references to refs, and their definitions to defs and seen (one per
+// definition, which several matches may find).
+func (g *grammar) run(qc *sitter.QueryCursor, q *sitter.Query, preds [][]predicate, caps []capture, src []byte, defs []*rawDef, seen map[[3]uint32]*rawDef, refs map[string]bool) []*rawDef {
+	for {
+		m, ok := qc.NextMatch()
+		if !ok {
+			break
+		}
+		if d := g.match(q, preds, caps, m, src, refs); d != nil {
+			key := [3]uint32{d.node.StartByte(), d.node.EndByte(), d.name.StartByte()}
+			if prev, ok := seen[key]; ok {
+				// Several matches of one definition: the first pattern
+				// wins, and the earliest body bounds the signature.
+				if d.body != nil && (prev.body == nil || d.body.StartByte() < prev.body.StartByte()) {
+					prev.body = d.body
 				}
-				seen[key] = d
-				defs = append(defs, d)
+				if d.pattern < prev.pattern {
+					prev.kind, prev.decl, prev.pattern, prev.scope = d.kind, d.decl, d.pattern, d.scope
+				}
+				continue
 			}
+			seen[key] = d
+			defs = append(defs, d)
 		}
 	}
+	return defs
+}
 
+// result builds the Parsed of the definitions and references found.
+func (g *grammar) result(defs []*rawDef, refs map[string]bool, src []byte) Parsed {
 	out := Parsed{Symbols: g.symbols(defs, src)}
 	if len(refs) > 0 {
 		out.Refs = make([]string, 0, len(refs))
@@ -325,16 +404,16 @@ func healthySubtrees(tc *sitter.TreeCursor, out *[]*sitter.Node) bool {
 
 // match turns one query match into a definition (nil for none), adding
 // its references to refs.
-func (g *grammar) match(q *sitter.Query, preds [][]predicate, m *sitter.QueryMatch, src []byte, refs map[string]bool) *rawDef {
+func (g *grammar) match(q *sitter.Query, preds [][]predicate, caps []capture, m *sitter.QueryMatch, src []byte, refs map[string]bool) *rawDef {
 	if int(m.PatternIndex) < len(preds) && !checkPredicates(preds[m.PatternIndex], m, src) {
 		return nil
 	}
 	d := &rawDef{pattern: int(m.PatternIndex)}
 	for _, c := range m.Captures {
-		if int(c.Index) >= len(g.caps) {
+		if int(c.Index) >= len(caps) {
 			continue
 		}
-		cp := g.caps[c.Index]
+		cp := caps[c.Index]
 		switch cp.role {
 		case roleName:
 			d.name = c.Node

@@ -43,7 +43,7 @@ func q(names ...string) []string {
 }
 
 func init() {
-	addGrammar(&grammar{name: "go", lang: golang.GetLanguage, queries: q("go"), symbol: goSymbol})
+	addGrammar(&grammar{name: "go", lang: golang.GetLanguage, queries: q("go"), symbol: goSymbol, defDepth: 1})
 	addGrammar(&grammar{name: "python", lang: python.GetLanguage, queries: q("python"), capsConst: true})
 	addGrammar(&grammar{name: "javascript", lang: javascript.GetLanguage, queries: q("javascript", "jsx")})
 	addGrammar(&grammar{name: "typescript", lang: typescript.GetLanguage, queries: q("typescript")})
