@@ -23,7 +23,7 @@ type ConnectOptions struct {
 	// LoreBinary is the lore executable to launch; "" looks next to the
 	// running executable, then in PATH.
 	LoreBinary string
-	// Wait bounds the wait for a started daemon's socket; 0 = 60 s.
+	// Wait bounds the wait for a started daemon's socket; 0 = WaitTimeout.
 	Wait time.Duration
 	// OnStart is called once when a daemon is launched.
 	OnStart func(logPath string)
@@ -67,7 +67,7 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 
 	wait := opts.Wait
 	if wait <= 0 {
-		wait = 60 * time.Second
+		wait = WaitTimeout
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
