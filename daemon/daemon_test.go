@@ -14,9 +14,8 @@ import (
 	"time"
 
 	"lore/api"
+	"lore/cache"
 	"lore/config"
-	"lore/engine"
-	"lore/ingest"
 	"lore/internal/testenv"
 )
 
@@ -143,36 +142,6 @@ func (d *daemon) ask(t *testing.T, q string) (*api.AskResult, []string) {
 	return res, pieces
 }
 
-// segmentStart returns where the segment of path starts in the daemon's
-// prefix (BOS included) when the files are in path order (equal heat),
-// computed independently with the same tokenizer: a restart after path
-// changed may restore exactly up to there.
-func segmentStart(t *testing.T, e *env, path string) int {
-	t.Helper()
-	eng, err := engine.Open(engine.Config{LibDir: testenv.LibDir(t), ModelPath: testenv.TinyModel(t), ContextSize: 512})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	res, err := ingest.Scan(context.Background(), e.repo, ingest.ScanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := ingest.BuildPack(res, ingest.PackOptions{RepoName: filepath.Base(e.repo)})
-	n := 0
-	if _, ok := eng.BOS(); ok {
-		n = 1
-	}
-	for _, s := range p.Segments {
-		if s.Path == path {
-			return n
-		}
-		n += len(eng.Tokenize(s.Text))
-	}
-	t.Fatalf("%s is not in the pack", path)
-	return 0
-}
-
 func TestDaemonAskRestartEdit(t *testing.T) {
 	e := newEnv(t)
 	d := e.start()
@@ -208,16 +177,16 @@ func TestDaemonAskRestartEdit(t *testing.T) {
 	}
 	d.stop(t)
 
-	// One file edited while stopped: restore up to its segment, prefill from there.
+	// One file edited while stopped: the saved layout is resumed, the edit
+	// goes to the overlay, and the whole previous prefix is restored.
 	edit := filepath.Join(e.repo, "beta", "beta.go")
 	if err := os.WriteFile(edit, []byte(strings.Replace(testenv.FixtureFiles["beta/beta.go"], "a + b", "b + a + 0", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := segmentStart(t, e, "beta/beta.go")
 	d = e.start()
 	st3 := d.ready(t)
-	if st3.RestoredTokens != want || st3.PrefilledTokens != st3.PackTokens-want {
-		t.Fatalf("after editing beta.go: restored %d prefilled %d of %d, want restored %d", st3.RestoredTokens, st3.PrefilledTokens, st3.PackTokens, want)
+	if st3.RestoredTokens != st.KVTokens || st3.PrefilledTokens == 0 || st3.PrefilledTokens != st3.PackTokens-st.KVTokens {
+		t.Fatalf("after editing beta.go: restored %d prefilled %d of %d, want all %d restored", st3.RestoredTokens, st3.PrefilledTokens, st3.PackTokens, st.KVTokens)
 	}
 
 	// An edit while running goes to the overlay at the end of the pack: the
@@ -387,4 +356,28 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A saved layout that cannot be resumed is replaced by a fresh one; the
+// snapshot still restores what the fresh layout shares with it.
+func TestUnreadableLayoutIsLaidOutAfresh(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	st := d.ready(t)
+	d.stop(t)
+	store, err := cache.Open(e.stateDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := store.Get("layout/main"); !ok {
+		t.Fatal("no layout saved with the snapshot")
+	}
+	store.Put("layout/main", []byte("{not json"))
+	store.Close()
+	d = e.start()
+	st2 := d.ready(t)
+	d.stop(t)
+	if !strings.Contains(d.stderr.String(), "laying the pack out afresh") || st2.RestoredTokens != st.KVTokens {
+		t.Fatalf("restored %d of %d\n%s", st2.RestoredTokens, st.KVTokens, d.stderr)
+	}
 }

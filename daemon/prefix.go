@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,12 @@ import (
 	"lore/engine"
 	"lore/ingest"
 )
+
+// errTokensLost means a resumed segment's tokens are not in the cache.
+var errTokensLost = errors.New("the token cache lacks a segment of the saved layout")
+
+// emptyHash is the sha256 of the empty text.
+const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // packState is a pack with its tokens: what sequence 0 should hold.
 type packState struct {
@@ -54,12 +61,23 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.packer = ingest.NewPacker(res, ingest.PackOptions{
+		opts := ingest.PackOptions{
 			RepoName: filepath.Base(d.opts.Repo),
 			Order:    heat.Order,
 			Budget:   d.budget(),
 			Count:    d.countTokens,
-		}, ingest.DefaultLayoutPolicy)
+		}
+		// Resume the layout the snapshot was made with: what changed while
+		// the daemon was away goes to the overlay instead of moving files.
+		if p, err := d.resumePacker(res, opts); err == nil {
+			if ps, err := d.packState(p.Pack()); err == nil {
+				d.packer = p
+				return ps, nil
+			}
+		} else if !errors.Is(err, errNoLayout) {
+			d.log.Info("laying the pack out afresh", "reason", err)
+		}
+		d.packer = ingest.NewPacker(res, opts, ingest.DefaultLayoutPolicy)
 	} else if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
 		// Too much superseded text (a large commit, a branch switch):
 		// compact before answering.
@@ -149,6 +167,10 @@ func (d *Daemon) tokens(hash, text string) ([]engine.Token, error) {
 		return toks, nil
 	} else if err != nil {
 		d.log.Warn("token cache read failed", "err", err)
+	}
+	if text == "" && hash != emptyHash {
+		// A resumed segment whose tokens the cache no longer has.
+		return nil, errTokensLost
 	}
 	toks := d.eng.Tokenize(text)
 	if err := d.store.PutTokens(tk, hash, toks); err != nil {

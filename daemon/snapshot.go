@@ -2,15 +2,53 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"lore/cache"
+	"lore/ingest"
 )
 
 // snapshotName is the snapshot slot of the working tree's prefix.
 const snapshotName = "main"
+
+// layoutKey holds the packer state that goes with the snapshot.
+const layoutKey = "layout/" + snapshotName
+
+// errNoLayout means no packer state was saved.
+var errNoLayout = errors.New("no saved layout")
+
+// resumePacker restores the packer saved with the snapshot, brought up to
+// date with res.
+func (d *Daemon) resumePacker(res *ingest.ScanResult, opts ingest.PackOptions) (*ingest.Packer, error) {
+	b, ok, err := d.store.Get(layoutKey)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNoLayout
+	}
+	var st ingest.PackerState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("saved layout unreadable: %w", err)
+	}
+	return ingest.ResumePacker(st, res, opts)
+}
+
+// saveLayout stores the packer state that goes with a snapshot. Callers
+// hold prefixMu.
+func (d *Daemon) saveLayout() error {
+	if d.packer == nil {
+		return nil
+	}
+	b, err := json.Marshal(d.packer.State())
+	if err != nil {
+		return err
+	}
+	return d.store.Put(layoutKey, b)
+}
 
 // snapshotSettings are the context settings a saved KV state depends on.
 func (d *Daemon) snapshotSettings() cache.Settings {
@@ -134,6 +172,9 @@ func (d *Daemon) saveSnapshot(ctx context.Context) error {
 	}
 	if err := d.store.SaveSnapshot(snapshotName, h, state); err != nil {
 		return err
+	}
+	if err := d.saveLayout(); err != nil {
+		d.log.Warn("saving the layout failed; the next start lays the pack out afresh", "err", err)
 	}
 	d.mu.Lock()
 	d.savedAt = toks

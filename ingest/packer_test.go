@@ -125,3 +125,55 @@ func TestPackerRebuild(t *testing.T) {
 		t.Fatalf("stats after a rebuild %+v", s)
 	}
 }
+
+func TestPackerResume(t *testing.T) {
+	res := packerScan()
+	pk := NewPacker(res, PackOptions{}, LayoutPolicy{OverlayMax: 1, WarmMax: 1, StaleMax: 1})
+	pk.Update([]File{memFile("b.go", "package x\n\nfunc B2() {}\n")}, nil)
+	before := pk.Pack()
+	st := pk.State()
+	for _, s := range st.Segments {
+		if s.Text != "" {
+			t.Fatal("the state carries segment texts")
+		}
+	}
+
+	// Restarted on the same tree plus one more edit: the old pack is kept
+	// whole and the edit goes to the overlay.
+	next := packerScan()
+	next.Files[1] = memFile("b.go", "package x\n\nfunc B2() {}\n")
+	next.Files[3] = memFile("d.go", "package x\n\nfunc D2() {}\n")
+	resumed, err := ResumePacker(st, next, PackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := resumed.Pack()
+	if len(after.Segments) != len(before.Segments)+1 {
+		t.Fatalf("resumed pack %v, was %v", kinds(after), kinds(before))
+	}
+	for i := range before.Segments {
+		if after.Segments[i].Chain != before.Segments[i].Chain {
+			t.Fatalf("segment %d changed on resume", i)
+		}
+	}
+	if last := after.Segments[len(after.Segments)-1]; last.Path != "d.go" || last.Kind != KindOverlay || !strings.Contains(last.Text, "D2") {
+		t.Fatalf("the edit made while stopped is not in the overlay: %+v", last)
+	}
+	// Files come back with their content, for retrieval and rebuilds.
+	resumed.Rebuild(nil)
+	for _, s := range resumed.Pack().Segments {
+		if s.Kind == KindFile && s.Text == "" {
+			t.Fatalf("%s lost its text", s.Path)
+		}
+	}
+
+	other := packerScan()
+	other.Root = "/elsewhere"
+	if _, err := ResumePacker(st, other, PackOptions{}); err == nil {
+		t.Error("a state for another root was resumed")
+	}
+	st.Format = 99
+	if _, err := ResumePacker(st, next, PackOptions{}); err == nil {
+		t.Error("a state of another format was resumed")
+	}
+}
