@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"syscall"
 	"time"
 
 	"lore/api"
+	"lore/config"
 	"lore/daemon"
 )
 
@@ -92,7 +94,8 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		return detachDaemon(root, stdout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d, err := daemon.New(daemon.Options{Repo: root, Engine: cfg, Logger: log})
+	noWatch := strings.EqualFold(os.Getenv(config.EnvWatch), "off") || os.Getenv(config.EnvWatch) == "0"
+	d, err := daemon.New(daemon.Options{Repo: root, Engine: cfg, Logger: log, NoWatch: noWatch})
 	if err != nil {
 		return err
 	}

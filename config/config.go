@@ -21,6 +21,7 @@ const (
 	EnvGPULayers = "LORE_GPU_LAYERS"  // layers offloaded to a GPU build (default 0)
 	EnvStateDir  = "LORE_STATE_DIR"   // overrides the state folder (caches, snapshots, logs)
 	EnvRuntime   = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
+	EnvWatch     = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
 )
 
 // String returns the value of an environment variable, or def when it is unset or empty.

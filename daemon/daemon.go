@@ -28,6 +28,7 @@ type Options struct {
 	Engine   engine.Config // library, model, context settings
 	StateDir string        // "" = config.RepoStateDir(Repo)
 	Socket   string        // "" = config.SocketPath(Repo)
+	NoWatch  bool          // no file watcher: refresh at each question only
 	Logger   *slog.Logger  // nil = slog.Default()
 }
 
@@ -150,6 +151,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.setState(api.StateReady)
 	close(d.ready)
+	if !d.opts.NoWatch {
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			d.watch(ctx)
+		}()
+	}
 	d.log.Info("ready", "pack_tokens", d.Status().PackTokens, "restored_tokens", d.restoredTokens())
 
 	<-ctx.Done()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,6 +145,8 @@ func (d *daemon) ask(t *testing.T, q string) (*api.AskResult, []string) {
 
 func TestDaemonAskRestartEdit(t *testing.T) {
 	e := newEnv(t)
+	// The question itself must bring the pack up to date here.
+	e.vars = append(e.vars, config.EnvWatch+"=off")
 	d := e.start()
 	st := d.ready(t)
 	if st.PackTokens == 0 || st.KVTokens != st.PackTokens || st.PrefilledTokens != st.PackTokens || st.RestoredTokens != 0 {
@@ -379,5 +382,42 @@ func TestUnreadableLayoutIsLaidOutAfresh(t *testing.T) {
 	d.stop(t)
 	if !strings.Contains(d.stderr.String(), "laying the pack out afresh") || st2.RestoredTokens != st.KVTokens {
 		t.Fatalf("restored %d of %d\n%s", st2.RestoredTokens, st.KVTokens, d.stderr)
+	}
+}
+
+// The watcher refreshes the prefix soon after an edit, so the next question
+// prefills nothing; a burst of writes is coalesced into few refreshes.
+func TestWatcherKeepsPrefixFresh(t *testing.T) {
+	e := newEnv(t)
+	d := e.start()
+	st := d.ready(t)
+	path := filepath.Join(e.repo, "alpha", "alpha.go")
+	for i := 0; i < 1000; i++ {
+		body := strings.Replace(testenv.FixtureFiles["alpha/alpha.go"], "hello ", fmt.Sprintf("hello %d ", i), 1)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := d.client.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.PackVersion != st.PackVersion && cur.State == api.StateReady && cur.KVTokens == cur.PackTokens {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the watcher did not refresh the pack: %+v", cur)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res, _ := d.ask(t, "What does Alpha print?")
+	if res.PrefilledTokens != 0 {
+		t.Errorf("the question prefilled %d tokens after the watcher's refresh", res.PrefilledTokens)
+	}
+	d.stop(t)
+	if n := strings.Count(d.stderr.String(), "refreshed after file changes"); n == 0 || n > 10 {
+		t.Errorf("%d refreshes for a burst of 1000 writes", n)
 	}
 }
