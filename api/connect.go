@@ -23,6 +23,8 @@ type ConnectOptions struct {
 	// LoreBinary is the lore executable to launch; "" looks next to the
 	// running executable, then in PATH.
 	LoreBinary string
+	// Args are extra flags for the daemon (engine settings).
+	Args []string
 	// Wait bounds the wait for a started daemon's socket; 0 = WaitTimeout.
 	Wait time.Duration
 	// OnStart is called once when a daemon is launched.
@@ -53,7 +55,7 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 	defer logFile.Close()
 	offset, _ := logFile.Seek(0, 2)
 
-	cmd := exec.Command(bin, "daemon", "--repo", root)
+	cmd := exec.Command(bin, append([]string{"daemon", "--repo", root}, opts.Args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlive the client and its terminal
 	if err := cmd.Start(); err != nil {

@@ -104,49 +104,55 @@ func repoRoot(dir string) (string, error) {
 	return ingest.FindRoot(dir)
 }
 
-// engineFlags are the engine settings every command that loads a model takes;
-// flags override the environment (see package config).
-type engineFlags struct {
-	model, lib              string
-	ctx, threads, gpuLayers int
-	flashAttention          bool
+// engineFlags registers the engine settings a command that loads a model
+// takes as flags. Their values are read back through the settings (see
+// settings): flags win over the environment, which wins over the repository's
+// and the user's config files.
+func registerEngineFlags(fs *flag.FlagSet) {
+	fs.String("model", "", "GGUF model file (env "+config.EnvModel+", default "+config.DefaultModelPath()+")")
+	fs.String("llama-lib", "", "folder holding the llama.cpp libraries (env "+config.EnvLlamaLib+")")
+	fs.Int("ctx", 0, "context size in tokens; 0 = the model's, capped at 131072 (env "+config.EnvContext+")")
+	fs.Int("threads", 0, "CPU threads; 0 = all cores (env "+config.EnvThreads+")")
+	fs.Int("gpu-layers", 0, "layers to offload with a GPU build of llama.cpp (env "+config.EnvGPULayers+")")
+	fs.Bool("flash-attention", false, "enable flash attention")
+	fs.String("kv-cache-type", "f16", "KV cache element type: f16, q8_0 or q4_0 (quantized needs --flash-attention)")
+	fs.Bool("moe-cpu-experts", false, "keep MoE expert tensors in CPU memory (with a GPU build)")
 }
 
-func (f *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", "", "GGUF model file (env "+config.EnvModel+", default "+config.DefaultModelPath()+")")
-	fs.StringVar(&f.lib, "llama-lib", "", "folder holding the llama.cpp libraries (env "+config.EnvLlamaLib+")")
-	fs.IntVar(&f.ctx, "ctx", -1, "context size in tokens; 0 = the model's, capped at 131072 (env "+config.EnvContext+")")
-	fs.IntVar(&f.threads, "threads", -1, "CPU threads; 0 = all cores (env "+config.EnvThreads+")")
-	fs.IntVar(&f.gpuLayers, "gpu-layers", -1, "layers to offload with a GPU build of llama.cpp (env "+config.EnvGPULayers+")")
-	fs.BoolVar(&f.flashAttention, "flash-attention", false, "enable flash attention")
+// settings loads the effective configuration for a repository: defaults,
+// the user's and the repository's config files, the environment, then the
+// flags given on the command line.
+func settings(fs *flag.FlagSet, root string) (*config.Settings, error) {
+	s, err := config.Load(root)
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	if err := applySettingFlags(fs, s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-func (f *engineFlags) config() (engine.Config, error) {
-	cfg := engine.Config{
-		ModelPath:      config.String(config.EnvModel, config.DefaultModelPath()),
-		LibDir:         os.Getenv(config.EnvLlamaLib),
-		FlashAttention: f.flashAttention,
+// engineConfig is the engine part of the settings.
+func engineConfig(s *config.Settings) engine.Config {
+	return engine.Config{
+		ModelPath:      s.Model,
+		LibDir:         s.LlamaLib,
+		ContextSize:    s.Context,
+		Threads:        s.Threads,
+		GPULayers:      s.GPULayers,
+		FlashAttention: s.FlashAttention,
+		KVType:         s.KVCacheType,
+		MoECPUExperts:  s.MoECPUExperts,
 	}
-	if f.model != "" {
-		cfg.ModelPath = f.model
+}
+
+// scanOptions is the file-selection part of the settings.
+func scanOptions(s *config.Settings) ingest.ScanOptions {
+	return ingest.ScanOptions{
+		MaxFileSize:      s.MaxFileSize,
+		Exclude:          s.Exclude,
+		IncludeVendored:  s.IncludeVendored,
+		IncludeGenerated: s.IncludeGenerated,
 	}
-	if f.lib != "" {
-		cfg.LibDir = f.lib
-	}
-	for _, k := range []struct {
-		flag int
-		env  string
-		dst  *int
-	}{{f.ctx, config.EnvContext, &cfg.ContextSize}, {f.threads, config.EnvThreads, &cfg.Threads}, {f.gpuLayers, config.EnvGPULayers, &cfg.GPULayers}} {
-		if k.flag >= 0 {
-			*k.dst = k.flag
-			continue
-		}
-		v, err := config.Int(k.env, 0)
-		if err != nil {
-			return cfg, withCode(ExitUsage, err)
-		}
-		*k.dst = v
-	}
-	return cfg, nil
 }

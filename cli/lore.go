@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"lore/api"
 	"lore/config"
 	"lore/daemon"
+	"lore/ingest"
 )
 
 const loreUsage = `lore keeps a whole repository in a local model's context.
@@ -27,8 +29,9 @@ Commands:
   status   show the daemon's pack, cache and engine state
   stop     stop the repository's daemon (it saves its KV snapshot first)
   pack     write the repository's pack (xml, markdown or json), optionally within a token budget
-  model    generate test models (lore model synth)
+  model    download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
   bench    run lore's benchmarks (lore bench spine|freshness|ingest)
+  config   show the effective settings and their sources (lore config show|path)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
@@ -54,6 +57,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runPack(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
+	case "config":
+		err = runConfig(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, loreUsage)
 		return ExitOK
@@ -74,8 +79,7 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	detach := fs.Bool("detach", false, "start the daemon in the background and return once it listens")
-	var ef engineFlags
-	ef.register(fs)
+	registerEngineFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,16 +90,34 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	if err != nil {
 		return err
 	}
-	cfg, err := ef.config()
+	s, err := settings(fs, root)
 	if err != nil {
 		return err
 	}
 	if *detach {
-		return detachDaemon(root, stdout)
+		// The background daemon gets the same flags, less --detach.
+		var pass []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "detach" && f.Name != "repo" {
+				pass = append(pass, "--"+f.Name+"="+f.Value.String())
+			}
+		})
+		return detachDaemon(root, pass, stdout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	noWatch := strings.EqualFold(os.Getenv(config.EnvWatch), "off") || os.Getenv(config.EnvWatch) == "0"
-	d, err := daemon.New(daemon.Options{Repo: root, Engine: cfg, Logger: log, NoWatch: noWatch})
+	policy := ingest.DefaultLayoutPolicy
+	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
+	d, err := daemon.New(daemon.Options{
+		Repo:           root,
+		Engine:         engineConfig(s),
+		Scan:           scanOptions(s),
+		Policy:         policy,
+		SnapshotBudget: s.SnapshotBudget,
+		IdleShutdown:   s.IdleShutdown,
+		Logger:         log,
+		NoWatch:        noWatch,
+	})
 	if err != nil {
 		return err
 	}
@@ -110,11 +132,11 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	return nil
 }
 
-func detachDaemon(root string, stdout io.Writer) error {
+func detachDaemon(root string, args []string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), api.WaitTimeout)
 	defer cancel()
 	started := false
-	c, err := api.Connect(ctx, root, api.ConnectOptions{Start: true, OnStart: func(log string) {
+	c, err := api.Connect(ctx, root, api.ConnectOptions{Start: true, Args: args, OnStart: func(log string) {
 		started = true
 		fmt.Fprintf(stdout, "lore daemon starting for %s (log: %s)\n", root, log)
 	}})

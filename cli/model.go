@@ -11,7 +11,20 @@ import (
 )
 
 func runModel(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "pull":
+			return runModelPull(args[1:], stdout, stderr)
+		case "ls", "list":
+			return runModelLs(args[1:], stdout, stderr)
+		case "info":
+			return runModelInfo(args[1:], stdout, stderr)
+		}
+	}
 	usage := `Usage: lore model synth [--size tiny|demo|bench] [-o FILE] [--seed N] [--force]
+       lore model pull URL [--sha256 HEX] [-o FILE] [--force]
+       lore model ls [--json]
+       lore model info FILE [--json] [--memory BYTES] [--repo DIR]
 
 Generates a random-weight Mixture-of-Experts GGUF model (llama architecture,
 router + stacked experts, a 262144-token context). Its answers are
@@ -23,7 +36,7 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return nil
 		}
-		return usageErr("lore model needs a subcommand: synth")
+		return usageErr("lore model needs a subcommand: synth, pull, ls or info")
 	}
 	fs := newFlagSet("lore model synth", usage, stderr)
 	size := fs.String("size", "demo", "tiny, demo or bench")

@@ -126,10 +126,17 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 		counter = eng.Info().Name
 	}
 
-	prog.printf("scanning %s", root)
-	res, err := ingest.Scan(ctx, root, ingest.ScanOptions{Cache: kv, Progress: func(done, total int) {
+	cfg, err := settings(fs, root)
+	if err != nil {
+		return err
+	}
+	so := scanOptions(cfg)
+	so.Cache = kv
+	so.Progress = func(done, total int) {
 		prog.printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
-	}})
+	}
+	prog.printf("scanning %s", root)
+	res, err := ingest.Scan(ctx, root, so)
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,20 @@ import (
 
 // Options configure a daemon.
 type Options struct {
-	Repo     string        // repository root (absolute)
-	Engine   engine.Config // library, model, context settings
-	StateDir string        // "" = config.RepoStateDir(Repo)
-	Socket   string        // "" = config.SocketPath(Repo)
-	NoWatch  bool          // no file watcher: refresh at each question only
-	Logger   *slog.Logger  // nil = slog.Default()
+	Repo     string              // repository root (absolute)
+	Engine   engine.Config       // library, model, context settings
+	StateDir string              // "" = config.RepoStateDir(Repo)
+	Socket   string              // "" = config.SocketPath(Repo)
+	NoWatch  bool                // no file watcher: refresh at each question only
+	Scan     ingest.ScanOptions  // file selection (size limit, excludes, vendored, generated)
+	Policy   ingest.LayoutPolicy // zero: ingest.DefaultLayoutPolicy
+	// SnapshotBudget caps the bytes of KV snapshot kept on disk; a snapshot
+	// that would exceed it is not written (0: no limit).
+	SnapshotBudget int64
+	// IdleShutdown stops the daemon after this long without a question
+	// (0: never).
+	IdleShutdown time.Duration
+	Logger       *slog.Logger // nil = slog.Default()
 }
 
 // Daemon serves one repository.
@@ -52,7 +60,9 @@ type Daemon struct {
 	prefixMu    sync.RWMutex
 	packer      *ingest.Packer
 	lastScan    *ingest.ScanResult
-	maintaining atomic.Bool // a background rebuild is running
+	maintaining atomic.Bool  // a background rebuild is running
+	active      atomic.Int32 // questions being answered
+	lastActive  atomic.Int64 // unix nanoseconds of the last question's start or end
 
 	mu        sync.Mutex // guards the fields below
 	state     string
@@ -81,6 +91,9 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Policy == (ingest.LayoutPolicy{}) {
+		opts.Policy = ingest.DefaultLayoutPolicy
 	}
 	return &Daemon{
 		opts:  opts,
@@ -151,6 +164,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.setState(api.StateReady)
 	close(d.ready)
+	if d.opts.IdleShutdown > 0 {
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			d.idleShutdown(ctx)
+		}()
+	}
 	if !d.opts.NoWatch {
 		d.bg.Add(1)
 		go func() {
@@ -227,6 +247,29 @@ func (d *Daemon) restoredTokens() int {
 	defer d.mu.Unlock()
 	return d.restored
 }
+
+// idleShutdown stops the daemon once no question has been asked or answered
+// for IdleShutdown.
+func (d *Daemon) idleShutdown(ctx context.Context) {
+	d.touch()
+	tick := time.NewTicker(min(d.opts.IdleShutdown/4+time.Millisecond, time.Minute))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if d.active.Load() == 0 && time.Since(time.Unix(0, d.lastActive.Load())) >= d.opts.IdleShutdown {
+				d.log.Info("idle: shutting down", "idle_shutdown", d.opts.IdleShutdown)
+				d.Shutdown()
+				return
+			}
+		}
+	}
+}
+
+// touch records activity for the idle shutdown.
+func (d *Daemon) touch() { d.lastActive.Store(time.Now().UnixNano()) }
 
 // Shutdown stops the daemon as the shutdown method does.
 func (d *Daemon) Shutdown() { d.stopOnce.Do(func() { close(d.stop) }) }

@@ -421,3 +421,38 @@ func TestWatcherKeepsPrefixFresh(t *testing.T) {
 		t.Errorf("%d refreshes for a burst of 1000 writes", n)
 	}
 }
+
+// Settings from the repository's .lore/config.toml reach the daemon: file
+// excludes, the snapshot budget and the idle shutdown.
+func TestRepoConfigReachesDaemon(t *testing.T) {
+	e := newEnv(t)
+	e.vars = append(e.vars, "XDG_CONFIG_HOME="+t.TempDir())
+	cfg := "exclude = [\"docs/\"]\nsnapshot_budget = 1\nidle_shutdown = \"3s\"\n"
+	if err := os.MkdirAll(filepath.Join(e.repo, ".lore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.repo, ".lore", "config.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := e.start()
+	st := d.ready(t)
+	// README, go.mod, alpha, beta, gamma, delta, and the config file itself.
+	if st.Files != len(testenv.FixtureFiles) {
+		t.Errorf("files %d: docs/ should be excluded", st.Files)
+	}
+	select {
+	case err := <-d.done:
+		d.done <- err
+		if err != nil {
+			t.Fatalf("idle daemon exited with %v\n%s", err, d.stderr)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the daemon did not stop when idle\n%s", d.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.stateDir(), "snapshots", "main.kv")); !os.IsNotExist(err) {
+		t.Errorf("a snapshot over the budget was written: %v", err)
+	}
+	if !strings.Contains(d.stderr.String(), "snapshot not written") || !strings.Contains(d.stderr.String(), "idle: shutting down") {
+		t.Errorf("log:\n%s", d.stderr)
+	}
+}

@@ -51,7 +51,9 @@ func (d *Daemon) budget() int {
 // Callers hold prefixMu exclusively.
 func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 	// Files unchanged by stat since the last scan are not read again.
-	res, err := ingest.Scan(ctx, d.opts.Repo, ingest.ScanOptions{Cache: d.store, Previous: d.lastScan})
+	so := d.opts.Scan
+	so.Cache, so.Previous = d.store, d.lastScan
+	res, err := ingest.Scan(ctx, d.opts.Repo, so)
 	if err != nil {
 		return nil, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
 	}
@@ -77,7 +79,7 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 		} else if !errors.Is(err, errNoLayout) {
 			d.log.Info("laying the pack out afresh", "reason", err)
 		}
-		d.packer = ingest.NewPacker(res, opts, ingest.DefaultLayoutPolicy)
+		d.packer = ingest.NewPacker(res, opts, d.opts.Policy)
 	} else if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
 		// Too much superseded text (a large commit, a branch switch):
 		// compact before answering.

@@ -52,7 +52,11 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		if strings.TrimSpace(p.Question) == "" {
 			return nil, invalidParams("the question is empty")
 		}
+		d.active.Add(1)
+		d.touch()
 		res, err := d.ask(ctx, conn, p)
+		d.touch()
+		d.active.Add(-1)
 		if err != nil {
 			return nil, rpcError(err)
 		}

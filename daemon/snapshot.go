@@ -53,7 +53,7 @@ func (d *Daemon) saveLayout() error {
 // snapshotSettings are the context settings a saved KV state depends on.
 func (d *Daemon) snapshotSettings() cache.Settings {
 	cfg := d.eng.Settings()
-	return cache.Settings{ContextSize: d.eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: "f16"}
+	return cache.Settings{ContextSize: d.eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: cfg.KVType}
 }
 
 // restore loads the snapshot and keeps the segments whose chain still matches.
@@ -169,6 +169,10 @@ func (d *Daemon) saveSnapshot(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if b := d.opts.SnapshotBudget; b > 0 && int64(len(state)) > b {
+		d.log.Warn("snapshot not written: larger than snapshot_budget", "bytes", len(state), "budget", b)
+		return nil
 	}
 	if err := d.store.SaveSnapshot(snapshotName, h, state); err != nil {
 		return err

@@ -48,7 +48,15 @@ type Config struct {
 	Threads        int    // 0 = all cores
 	GPULayers      int    // layers offloaded by a GPU build of llama.cpp
 	FlashAttention bool   // off by default: with it, logits depend slightly on batch grouping
+	KVType         string // KV cache element type: "f16" (default), "q8_0" or "q4_0" (quantized needs flash attention)
+	MoECPUExperts  bool   // keep MoE expert tensors in CPU memory (llama.cpp's --cpu-moe) with a GPU build
 }
+
+// moeExpertPattern matches the stacked expert tensors (a C string).
+var moeExpertPattern = []byte("\\.ffn_(up|down|gate)_exps\x00")
+
+// kvTypes are the KV cache element types Config.KVType accepts.
+var kvTypes = map[string]llama.GGMLType{"f16": llama.GGMLTypeF16, "q8_0": llama.GGMLTypeQ8_0, "q4_0": llama.GGMLTypeQ4_0}
 
 // ModelInfo describes the loaded model.
 type ModelInfo struct {
@@ -101,6 +109,16 @@ func Open(cfg Config) (*Engine, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("model path %s is a directory, not a GGUF file", cfg.ModelPath)
 	}
+	if cfg.KVType == "" {
+		cfg.KVType = "f16"
+	}
+	kvType, ok := kvTypes[cfg.KVType]
+	if !ok {
+		return nil, fmt.Errorf("KV cache type %q is not one of f16, q8_0, q4_0", cfg.KVType)
+	}
+	if cfg.KVType != "f16" && !cfg.FlashAttention {
+		return nil, fmt.Errorf("a %s KV cache needs flash attention: turn it on, or use kv_cache_type = \"f16\"", cfg.KVType)
+	}
 	libDir, err := FindLibrary(cfg.LibDir)
 	if err != nil {
 		return nil, err
@@ -116,7 +134,21 @@ func Open(cfg Config) (*Engine, error) {
 
 	mp := llama.ModelDefaultParams()
 	mp.NGpuLayers = int32(cfg.GPULayers)
+	var overrides []llama.TensorBuftOverride
+	if cfg.MoECPUExperts {
+		// The expert tensors are most of an MoE model's weights but only a
+		// few are used per token: keeping them in CPU memory leaves the GPU
+		// for attention and the KV cache.
+		overrides = []llama.TensorBuftOverride{
+			{Pattern: &moeExpertPattern[0], Type: llama.GGMLBackendCpuBufferType()},
+			{}, // the list ends with a nil pattern
+		}
+		if err := mp.SetTensorBufOverrides(overrides); err != nil {
+			return nil, err
+		}
+	}
 	model, err := llama.ModelLoadFromFile(cfg.ModelPath, mp)
+	runtime.KeepAlive(overrides)
 	if err != nil || model == 0 {
 		return nil, fmt.Errorf("llama.cpp could not load %s as a GGUF model (is it a complete, supported model file?): %v", cfg.ModelPath, err)
 	}
@@ -160,6 +192,7 @@ func Open(cfg Config) (*Engine, error) {
 		// then needs the full-size cache to stay exact.
 		cp.SwaFull = 1
 	}
+	cp.TypeK, cp.TypeV = kvType, kvType
 	if cfg.FlashAttention {
 		cp.FlashAttentionType = llama.FlashAttentionTypeEnabled
 	} else {

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"lore/config"
+)
+
+const configUsage = `Usage: lore config <show|path> [flags]
+
+  show   print every effective setting and where it came from
+  path   print the user and repository config files
+
+Settings come from the defaults, then the user file
+($XDG_CONFIG_HOME/lore/config.toml or ~/.config/lore/config.toml), then the
+repository's .lore/config.toml, then LORE_* environment variables, then flags.
+`
+
+func runConfig(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, configUsage)
+		return usageErr("lore config needs a subcommand: show or path")
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "show":
+		return runConfigShow(rest, stdout, stderr)
+	case "path":
+		return runConfigPath(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, configUsage)
+		return nil
+	default:
+		fmt.Fprint(stderr, configUsage)
+		return usageErr("unknown config subcommand %q", sub)
+	}
+}
+
+// configShow is the JSON form of `lore config show --json`.
+type configShow struct {
+	UserFile string         `json:"user_file"`
+	RepoFile string         `json:"repo_file"`
+	Settings []config.Value `json:"settings"`
+}
+
+func runConfigShow(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore config show", `Usage: lore config show [--repo DIR] [--json]
+
+Prints every effective setting, its value as a config file would spell it,
+and where it came from: default, user file PATH:LINE, repo file PATH:LINE or
+env LORE_X.
+`, stderr)
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	root, err := repoRoot(*repo)
+	if err != nil {
+		return err
+	}
+	s, err := config.Load(root)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(configShow{UserFile: s.UserFile, RepoFile: s.RepoFile, Settings: s.Values()})
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, v := range s.Values() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, v.Text, v.Source)
+	}
+	return tw.Flush()
+}
+
+func runConfigPath(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore config path", `Usage: lore config path [--repo DIR]
+
+Prints the user config file, then the repository's; either may not exist.
+`, stderr)
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	root, err := repoRoot(*repo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user  %s\nrepo  %s\n", config.UserConfigPath(), config.RepoConfigPath(root))
+	return nil
+}
+
+// applySettingFlags copies the flags given on the command line that are
+// settings (--model, --ctx, ...; see config.FlagKey) onto s, so that they win
+// over files and environment. Flags left at their defaults are not applied.
+func applySettingFlags(fs *flag.FlagSet, s *config.Settings) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		if key := config.FlagKey(f.Name); key != "" {
+			if e := s.SetFlag(key, f.Value.String()); e != nil {
+				err = withCode(ExitUsage, e)
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,342 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"lore/ingest"
+	"lore/models"
+)
+
+const modelPullUsage = `Usage: lore model pull URL [--sha256 HEX] [-o FILE] [--force]
+
+Downloads a GGUF model into the models folder (` + "`lore model ls`" + ` shows where).
+The file is named after the URL's last path element unless -o names it (a
+bare name stays in the models folder; a path is used as given). An
+interrupted download is kept as FILE.partial and resumed by the next pull.
+With --sha256 the file must match the digest, or it is deleted.
+`
+
+const modelLsUsage = `Usage: lore model ls [--json]
+
+Lists the GGUF files in the models folder with their size and, where the
+header is readable, architecture, parameters, experts and context length.
+`
+
+const modelInfoUsage = `Usage: lore model info FILE [--json] [--memory BYTES] [--repo DIR]
+
+Reads a GGUF file's header (FILE may also name a file in the models folder):
+architecture, experts, context length, the f16 KV cache cost per token and
+how many tokens fit in --memory (default 8GiB; suffixes K, M, G, KiB, MiB,
+GiB). With --repo, also the repository's pack size in estimated tokens and
+whether it fits.
+`
+
+// runModelPull implements lore model pull.
+func runModelPull(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore model pull", modelPullUsage, stderr)
+	sum := fs.String("sha256", "", "expected sha256 digest (hex)")
+	out := fs.String("o", "", "file name or path (default: the URL's last path element in the models folder)")
+	force := fs.Bool("force", false, "replace an existing file")
+	rawURL, err := parseWithArg(fs, args, "URL")
+	if err != nil {
+		return err
+	}
+	opts := models.PullOptions{URL: rawURL, SHA256: *sum, Force: *force, Retries: 3, Dir: models.Dir()}
+	if *out != "" {
+		if strings.ContainsRune(*out, filepath.Separator) || strings.Contains(*out, "/") {
+			opts.Dest = *out
+		} else {
+			opts.Dest = filepath.Join(opts.Dir, *out)
+		}
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	pb := &pullBar{line: &progressLine{w: stderr, on: isTerminal(stderr)}, start: time.Now()}
+	opts.Progress = pb.update
+	res, err := models.Pull(ctx, opts)
+	pb.line.clear()
+	if err != nil {
+		return err
+	}
+	how := "downloaded"
+	if res.Resumed {
+		how = "downloaded (resumed)"
+	}
+	fmt.Fprintf(stdout, "%s %s (%s, sha256 %s)\n", how, res.Path, humanBytes(res.Size), res.SHA256)
+	return nil
+}
+
+// pullBar draws bytes, percent and speed, at most ten times a second.
+type pullBar struct {
+	mu    sync.Mutex
+	line  *progressLine
+	start time.Time
+	first int64 // bytes present when the transfer (re)started
+	began bool
+	last  time.Time
+}
+
+func (b *pullBar) update(done, total int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if !b.began {
+		b.began, b.first, b.start = true, done, now
+	}
+	if done < b.first { // restarted from zero
+		b.first, b.start = done, now
+	}
+	if now.Sub(b.last) < 100*time.Millisecond && done != total {
+		return
+	}
+	b.last = now
+	speed := ""
+	if el := now.Sub(b.start).Seconds(); el > 0.2 {
+		speed = fmt.Sprintf(", %s/s", humanBytes(int64(float64(done-b.first)/el)))
+	}
+	if total > 0 {
+		b.line.printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), humanBytes(done), humanBytes(total), 100*done/total, speed)
+	} else {
+		b.line.printf("%s%s", humanBytes(done), speed)
+	}
+}
+
+// runModelLs implements lore model ls.
+func runModelLs(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore model ls", modelLsUsage, stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	dir := models.Dir()
+	list, err := models.List(dir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, struct {
+			Dir    string        `json:"dir"`
+			Models []models.Info `json:"models"`
+		}{dir, list})
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(stdout, "no GGUF models in %s (lore model pull URL or lore model synth)\n", dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tSIZE\tARCH\tPARAMS\tEXPERTS\tCONTEXT")
+	for _, m := range list {
+		if m.Err != "" {
+			fmt.Fprintf(tw, "%s\t%s\t(unreadable: %s)\t\t\t\n", m.File, humanBytes(m.Size), m.Err)
+			continue
+		}
+		experts := "-"
+		if m.Experts > 0 {
+			experts = fmt.Sprintf("%d (%d used)", m.Experts, m.ExpertsUsed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", m.File, humanBytes(m.Size), m.Architecture, humanCount(m.Params), experts, m.ContextLength)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "(in %s)\n", dir)
+	return nil
+}
+
+// modelInfoJSON is lore model info --json.
+type modelInfoJSON struct {
+	models.Info
+	MemoryBytes int64 `json:"memory_bytes"`
+	// TokensInMemory is how many tokens of f16 KV cache fit in MemoryBytes.
+	TokensInMemory int64     `json:"tokens_in_memory"`
+	Repo           *repoSize `json:"repo,omitempty"`
+}
+
+type repoSize struct {
+	Root       string `json:"root"`
+	Files      int    `json:"files"`
+	PackTokens int64  `json:"pack_tokens"` // estimated
+	KVBytes    int64  `json:"kv_bytes"`
+	FitsMemory bool   `json:"fits_memory"`
+	// FitsContext: the pack fits the model's trained context.
+	FitsContext bool `json:"fits_context"`
+}
+
+// runModelInfo implements lore model info.
+func runModelInfo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lore model info", modelInfoUsage, stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	memFlag := fs.String("memory", "8GiB", "memory budget for the KV cache")
+	repo := fs.String("repo", "", "also size this repository's pack")
+	file, err := parseWithArg(fs, args, "FILE")
+	if err != nil {
+		return err
+	}
+	mem, err := parseBytes(*memFlag)
+	if err != nil {
+		return usageErr("--memory: %v", err)
+	}
+	path := file
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !strings.ContainsRune(file, filepath.Separator) {
+		if p := filepath.Join(models.Dir(), file); fileExists(p) {
+			path = p
+		}
+	}
+	info, err := models.Describe(path)
+	if err != nil {
+		return err
+	}
+	if info.Err != "" {
+		return errors.New(info.Err)
+	}
+	doc := modelInfoJSON{Info: info, MemoryBytes: mem, TokensInMemory: info.TokensIn(mem)}
+	if *repo != "" {
+		root, err := repoRoot(*repo)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := signalContext()
+		defer cancel()
+		res, err := ingest.Scan(ctx, root, ingest.ScanOptions{})
+		if err != nil {
+			return err
+		}
+		p := ingest.BuildPack(res, ingest.PackOptions{Count: ingest.EstimateTokens})
+		var tokens int64
+		for _, s := range p.Segments {
+			tokens += int64(ingest.EstimateTokens(s.Text))
+		}
+		rs := &repoSize{Root: root, Files: len(res.Files), PackTokens: tokens, KVBytes: tokens * info.KVBytesPerToken}
+		rs.FitsMemory = info.KVBytesPerToken > 0 && rs.KVBytes <= mem
+		rs.FitsContext = info.ContextLength <= 0 || tokens <= int64(info.ContextLength)
+		doc.Repo = rs
+	}
+	if *asJSON {
+		return writeJSON(stdout, doc)
+	}
+	w := stdout
+	fmt.Fprintf(w, "file           %s (%s)\n", info.Path, humanBytes(info.Size))
+	if info.Name != "" {
+		fmt.Fprintf(w, "name           %s\n", info.Name)
+	}
+	fmt.Fprintf(w, "architecture   %s\n", info.Architecture)
+	if info.Params > 0 {
+		fmt.Fprintf(w, "parameters     %s\n", humanCount(info.Params))
+	}
+	if info.Experts > 0 {
+		fmt.Fprintf(w, "experts        %d, %d used per token\n", info.Experts, info.ExpertsUsed)
+	}
+	fmt.Fprintf(w, "context        %d tokens\n", info.ContextLength)
+	fmt.Fprintf(w, "layers         %d, embedding %d, heads %d (KV %d), head dim %d/%d\n", info.Layers, info.Embedding, info.Heads, info.HeadsKV, info.KeyLength, info.ValueLength)
+	if info.KVBytesPerToken > 0 {
+		fmt.Fprintf(w, "KV cache       %s per token at f16\n", humanBytes(info.KVBytesPerToken))
+		fmt.Fprintf(w, "in %-11s %d tokens\n", humanBytes(mem), doc.TokensInMemory)
+	} else {
+		fmt.Fprintf(w, "KV cache       unknown (the header lacks the attention shape)\n")
+	}
+	if r := doc.Repo; r != nil {
+		verdict := "fits"
+		switch {
+		case !r.FitsContext:
+			verdict = "does not fit the model's context"
+		case !r.FitsMemory:
+			verdict = "does not fit in " + humanBytes(mem)
+		}
+		fmt.Fprintf(w, "repository     %s: %d files, about %d pack tokens, %s of KV cache: %s\n", r.Root, r.Files, r.PackTokens, humanBytes(r.KVBytes), verdict)
+	}
+	return nil
+}
+
+// parseWithArg parses flags with exactly one positional argument, accepted
+// before or after them.
+func parseWithArg(fs *flag.FlagSet, args []string, name string) (string, error) {
+	var arg string
+	rest := args
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		arg, rest = rest[0], rest[1:]
+	}
+	if err := parse(fs, rest); err != nil {
+		return "", err
+	}
+	if arg == "" && fs.NArg() > 0 {
+		arg = fs.Arg(0)
+		if err := parse(fs, fs.Args()[1:]); err != nil {
+			return "", err
+		}
+	}
+	if fs.NArg() > 0 {
+		return "", usageErr("unexpected arguments %q", fs.Args())
+	}
+	if arg == "" {
+		return "", usageErr("missing %s", name)
+	}
+	return arg, nil
+}
+
+// parseBytes parses a byte count: a number with an optional K, M, G, T
+// (powers of 1024, with or without "iB"/"B") suffix.
+func parseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
+			mult = 1 << (10 * (i + 1))
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("bad byte count %q (examples: 8GiB, 512M, 1073741824)", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func humanCount(n uint64) string {
+	switch {
+	case n == 0:
+		return "-"
+	case n >= 1e9:
+		return fmt.Sprintf("%.1fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fK", float64(n)/1e3)
+	}
+	return strconv.FormatUint(n, 10)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
