@@ -91,6 +91,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseRepo parses the flags of a command that takes no arguments, only
+// --repo, and resolves the repository root.
+func parseRepo(fs *flag.FlagSet, args []string, repo *string) (string, error) {
+	if err := parse(fs, args); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", usageErr("unexpected arguments %q", fs.Args())
+	}
+	return repoRoot(*repo)
+}
+
 // repoRoot resolves --repo (default: the current directory) to the root of
 // its repository.
 func repoRoot(dir string) (string, error) {

@@ -55,13 +55,7 @@ env LORE_X.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
-	}
-	root, err := repoRoot(*repo)
+	root, err := parseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
@@ -87,13 +81,7 @@ func runConfigPath(args []string, stdout, stderr io.Writer) error {
 Prints the user config file, then the repository's; either may not exist.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
-	}
-	root, err := repoRoot(*repo)
+	root, err := parseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}

@@ -160,10 +160,7 @@ prefill in progress. Exits 3 when no daemon runs.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	root, err := repoRoot(*repo)
+	root, err := parseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
@@ -233,10 +230,7 @@ no daemon runs.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the daemon to exit")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	root, err := repoRoot(*repo)
+	root, err := parseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
