@@ -54,6 +54,14 @@ type Status struct {
 	Progress        *Progress `json:"progress,omitempty"`
 	SnapshotBytes   int64     `json:"snapshot_bytes"`
 	UptimeSeconds   float64   `json:"uptime_seconds"`
+	// Engine speed, measured on the last prefill of at least 256 tokens
+	// and the last answer; 0 until there was one.
+	PrefillTokensPerSec float64 `json:"prefill_tokens_per_sec"`
+	DecodeTokensPerSec  float64 `json:"decode_tokens_per_sec"`
+	ActiveQuestions     int     `json:"active_questions"` // being answered now
+	MemoryBytes         int64   `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
+	StaleTokens         int     `json:"stale_tokens"`     // superseded text in the pack
+	OverlayTokens       int     `json:"overlay_tokens"`   // edits not yet folded into the base
 }
 
 // Progress of a prefill: Done of Total tokens of the target prefix.

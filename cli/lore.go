@@ -199,6 +199,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	fmt.Fprintf(w, "model        %s (%s), context %d tokens\n", st.Model, st.ModelPath, st.ContextSize)
 	fmt.Fprintf(w, "pack         %d tokens, %d segments, %d files, version %s\n", st.PackTokens, st.Segments, st.Files, st.PackVersion)
 	fmt.Fprintf(w, "kv prefix    %d valid tokens; %d prefilled since start, %d restored from snapshot\n", st.KVTokens, st.PrefilledTokens, st.RestoredTokens)
+	fmt.Fprintf(w, "overlay      %d tokens of edits, %d stale tokens\n", st.OverlayTokens, st.StaleTokens)
+	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %d questions running, %.0f MiB resident\n",
+		st.PrefillTokensPerSec, st.DecodeTokensPerSec, st.ActiveQuestions, float64(st.MemoryBytes)/(1<<20))
 	if st.SnapshotBytes > 0 {
 		fmt.Fprintf(w, "snapshot     %.1f MiB\n", float64(st.SnapshotBytes)/(1<<20))
 	}

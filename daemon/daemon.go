@@ -74,6 +74,9 @@ type Daemon struct {
 	snapBytes int64
 	savedAt   []engine.Token // tokens covered by the last snapshot
 
+	prefillRate, decodeRate    float64 // tokens per second, last measured
+	staleTokens, overlayTokens int     // of the pack last synced
+
 	saveMu sync.Mutex     // one snapshot write at a time
 	bg     sync.WaitGroup // background snapshot writes
 }
@@ -268,6 +271,19 @@ func (d *Daemon) idleShutdown(ctx context.Context) {
 	}
 }
 
+// residentBytes is this process's resident memory (Linux), 0 if unknown.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, rss int64
+	if _, err := fmt.Sscan(string(b), &size, &rss); err != nil {
+		return 0
+	}
+	return rss * int64(os.Getpagesize())
+}
+
 // touch records activity for the idle shutdown.
 func (d *Daemon) touch() { d.lastActive.Store(time.Now().UnixNano()) }
 
@@ -317,6 +333,13 @@ func (d *Daemon) Status() *api.Status {
 		Omitted:         []api.Omitted{},
 		UptimeSeconds:   time.Since(d.start).Seconds(),
 		ModelPath:       d.opts.Engine.ModelPath,
+
+		PrefillTokensPerSec: d.prefillRate,
+		DecodeTokensPerSec:  d.decodeRate,
+		ActiveQuestions:     int(d.active.Load()),
+		MemoryBytes:         residentBytes(),
+		StaleTokens:         d.staleTokens,
+		OverlayTokens:       d.overlayTokens,
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()

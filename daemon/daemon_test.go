@@ -170,6 +170,10 @@ func TestDaemonAskRestartEdit(t *testing.T) {
 	if after.PrefilledTokens != st.PackTokens || after.KVTokens != st.PackTokens {
 		t.Fatalf("a question's own tokens must not count as prefilled: %+v", after)
 	}
+	if after.PrefillTokensPerSec <= 0 || after.DecodeTokensPerSec <= 0 || after.MemoryBytes <= 0 || after.ActiveQuestions != 0 {
+		t.Fatalf("engine statistics: prefill %.0f/s decode %.0f/s memory %d active %d",
+			after.PrefillTokensPerSec, after.DecodeTokensPerSec, after.MemoryBytes, after.ActiveQuestions)
+	}
 	d.stop(t)
 
 	// Unchanged repository: everything is restored, nothing prefilled.

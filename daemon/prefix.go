@@ -260,6 +260,13 @@ func (d *Daemon) syncLocked(ctx context.Context, ps *packState, progress engine.
 	st, err := d.eng.Sync(ctx, ps.tokens, report)
 	d.mu.Lock()
 	d.prefilled += st.Prefilled
+	if st.Prefilled >= 256 && st.Elapsed > 0 {
+		d.prefillRate = float64(st.Prefilled) / st.Elapsed.Seconds()
+	}
+	if d.packer != nil {
+		ls := d.packer.Stats()
+		d.staleTokens, d.overlayTokens = ls.Stale, ls.Overlay
+	}
 	d.progress = nil
 	d.mu.Unlock()
 	if err != nil {

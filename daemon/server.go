@@ -146,6 +146,11 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	res.GeneratedTokens = st.GeneratedTokens
 	res.StopReason = st.StopReason
 	res.ElapsedMillis = millis(time.Since(start))
+	if decode := st.Elapsed - st.TTFT; st.GeneratedTokens > 1 && decode > 0 {
+		d.mu.Lock()
+		d.decodeRate = float64(st.GeneratedTokens-1) / decode.Seconds()
+		d.mu.Unlock()
+	}
 	return res, nil
 }
 
