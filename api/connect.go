@@ -47,7 +47,8 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(stateDir, "daemon.log")
+	logPath := config.LogPath(root)
+	rotateLog(logPath, logMaxBytes, logKeep)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -122,4 +123,22 @@ func logTail(path string, offset int64) string {
 		b = b[len(b)-4096:]
 	}
 	return strings.TrimRight(string(bytes.ToValidUTF8(b, nil)), "\n")
+}
+
+// A background daemon's log is rotated when it starts: daemon.log becomes
+// daemon.log.1 (and so on, logKeep files kept) once it passes logMaxBytes.
+const (
+	logMaxBytes = 10 << 20
+	logKeep     = 3
+)
+
+func rotateLog(path string, maxBytes int64, keep int) {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() < maxBytes {
+		return
+	}
+	for i := keep - 1; i >= 1; i-- {
+		os.Rename(fmt.Sprintf("%s.%d", path, i), fmt.Sprintf("%s.%d", path, i+1))
+	}
+	os.Rename(path, path+".1")
 }

@@ -90,6 +90,9 @@ func TestAskStartsDaemonAndReports(t *testing.T) {
 		t.Errorf("human status (exit %d):\n%s", code, out)
 	}
 
+	if out, errOut, code := run(t, vars, repo, "lore", "logs", "-n", "5"); code != 0 || !strings.Contains(out, "level=INFO") || strings.Count(out, "\n") > 5 {
+		t.Errorf("logs (exit %d):\n%s%s", code, out, errOut)
+	}
 	if _, errOut, code := run(t, vars, repo, "lore", "stop"); code != 0 {
 		t.Fatalf("stop exit %d:\n%s", code, errOut)
 	}

@@ -28,6 +28,7 @@ Commands:
   daemon   run the repository's daemon (foreground; --detach for background)
   status   show the daemon's pack, cache and engine state
   stop     stop the repository's daemon (it saves its KV snapshot first)
+  logs     print (or follow with -f) the background daemon's log
   pack     write the repository's pack (xml, markdown or json), optionally within a token budget
   model    download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
   bench    run lore's benchmarks (lore bench spine|freshness|ingest)
@@ -55,6 +56,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runModel(rest, stdout, stderr)
 	case "pack":
 		err = runPack(rest, stdout, stderr)
+	case "logs":
+		err = runLogs(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
 	case "config":

@@ -115,3 +115,9 @@ func SocketPath(root string) string {
 func DefaultModelPath() string {
 	return filepath.Join(DataDir(), "models", "default.gguf")
 }
+
+// LogPath is the log file of a repository's daemon when it runs in the
+// background.
+func LogPath(root string) string {
+	return filepath.Join(RepoStateDir(root), "daemon.log")
+}
