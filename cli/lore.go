@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -108,7 +107,6 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		return detachDaemon(root, pass, stdout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	noWatch := strings.EqualFold(os.Getenv(config.EnvWatch), "off") || os.Getenv(config.EnvWatch) == "0"
 	policy := ingest.DefaultLayoutPolicy
 	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
 	d, err := daemon.New(daemon.Options{
@@ -119,7 +117,7 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		SnapshotBudget: s.SnapshotBudget,
 		IdleShutdown:   s.IdleShutdown,
 		Logger:         log,
-		NoWatch:        noWatch,
+		NoWatch:        config.WatchOff(),
 	})
 	if err != nil {
 		return err

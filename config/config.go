@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -24,26 +23,11 @@ const (
 	EnvWatch     = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
 )
 
-// String returns the value of an environment variable, or def when it is unset or empty.
-func String(name, def string) string {
-	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-// Int returns an integer environment variable, or def when unset; a malformed
-// value is an error that names the variable.
-func Int(name string, def int) (int, error) {
-	v := strings.TrimSpace(os.Getenv(name))
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not an integer", name, v)
-	}
-	return n, nil
+// WatchOff reports whether LORE_WATCH turns the daemon's file watcher off
+// ("off" or "0").
+func WatchOff() bool {
+	v := strings.TrimSpace(os.Getenv(EnvWatch))
+	return strings.EqualFold(v, "off") || v == "0"
 }
 
 // StateDir is lore's per-user state folder: $LORE_STATE_DIR, else

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 
 	"lore/api"
 	"lore/cache"
@@ -254,8 +253,8 @@ func (d *Daemon) syncLocked(ctx context.Context, ps *packState, progress engine.
 			progress(done, total)
 		}
 	}
-	if d.eng.PrefixLen() != len(ps.tokens) || !slices.Equal(d.eng.Prefix(), ps.tokens) {
-		d.setStateUnlessFailed(api.StatePrefilling)
+	if !d.eng.Holds(ps.tokens) {
+		d.setSyncState(api.StatePrefilling)
 	}
 	st, err := d.eng.Sync(ctx, ps.tokens, report)
 	d.mu.Lock()
@@ -276,11 +275,14 @@ func (d *Daemon) syncLocked(ctx context.Context, ps *packState, progress engine.
 		d.log.Info("prefix synced", "reused", st.Reused, "prefilled", st.Prefilled, "seconds", st.Elapsed.Seconds())
 		d.saveAsync(ctx)
 	}
-	d.setStateUnlessFailed(api.StateReady)
+	d.setSyncState(api.StateReady)
 	return st.Prefilled, nil
 }
 
-func (d *Daemon) setStateUnlessFailed(s string) {
+// setSyncState moves the state between prefilling and ready as syncs start
+// and end. Loading may only become prefilling (Run declares ready once the
+// first sync is done), and stopping and failed stay as they are.
+func (d *Daemon) setSyncState(s string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state == api.StatePrefilling || d.state == api.StateReady || (s == api.StatePrefilling && d.state == api.StateLoading) {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -344,6 +345,13 @@ func (e *Engine) Prefix() []Token {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]Token(nil), e.prefix...)
+}
+
+// Holds reports whether sequence 0 holds exactly tokens, without copying them.
+func (e *Engine) Holds(tokens []Token) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Equal(e.prefix, tokens)
 }
 
 // ErrClosed is returned by calls on a closed engine.
