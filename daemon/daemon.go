@@ -60,9 +60,10 @@ type Daemon struct {
 	prefixMu    sync.RWMutex
 	packer      *ingest.Packer
 	lastScan    *ingest.ScanResult
-	maintaining atomic.Bool  // a background rebuild is running
-	active      atomic.Int32 // questions being answered
-	lastActive  atomic.Int64 // unix nanoseconds of the last question's start or end
+	packTokens  map[string][]engine.Token // the last pack's segment tokens, by hash
+	maintaining atomic.Bool               // a background rebuild is running
+	active      atomic.Int32              // questions being answered
+	lastActive  atomic.Int64              // unix nanoseconds of the last question's start or end
 
 	mu        sync.Mutex // guards the fields below
 	state     string

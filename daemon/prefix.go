@@ -115,17 +115,24 @@ func (d *Daemon) compactPacker(ctx context.Context) error {
 }
 
 // packState tokenizes a pack (through the cache) into what sequence 0
-// should hold.
+// should hold. Callers hold prefixMu exclusively.
 func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 	ps := &packState{pack: p, omitted: []api.Omitted{}}
 	if bos, ok := d.eng.BOS(); ok {
 		ps.tokens = append(ps.tokens, bos)
 	}
+	// Most segments are unchanged since the last pack: take their tokens
+	// from memory rather than decoding them from the store at every question.
+	held := make(map[string][]engine.Token, len(p.Segments))
 	for i, s := range p.Segments {
-		toks, err := d.segmentTokens(s)
-		if err != nil {
-			return nil, err
+		toks, ok := d.packTokens[s.Hash]
+		if !ok {
+			var err error
+			if toks, err = d.segmentTokens(s); err != nil {
+				return nil, err
+			}
 		}
+		held[s.Hash] = toks
 		if i == 0 && len(toks) > d.budget() {
 			return nil, fmt.Errorf("a context of %d tokens is too small for lore's %d-token preamble: raise LORE_CTX or --ctx", d.eng.Info().ContextSize, len(toks))
 		}
@@ -135,6 +142,7 @@ func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 			ps.files++
 		}
 	}
+	d.packTokens = held
 	for _, r := range p.Reduced {
 		reason := "reduced to its signatures to fit the context"
 		if r.To == ingest.KindMap {
