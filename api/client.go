@@ -113,6 +113,40 @@ func (c *Client) Ask(ctx context.Context, p AskParams, onToken func(string), onP
 	return &res, nil
 }
 
+// UpdateBuffer tells the daemon an editor holds path with unsaved text, so
+// answers see that text instead of the file on disk.
+func (c *Client) UpdateBuffer(ctx context.Context, path, text string) error {
+	return c.call(ctx, MethodBufferUpdate, BufferParams{Path: path, Text: text}, nil)
+}
+
+// CloseBuffer drops an editor buffer: the file on disk counts again.
+func (c *Client) CloseBuffer(ctx context.Context, path string) error {
+	return c.call(ctx, MethodBufferClose, BufferParams{Path: path}, nil)
+}
+
+// Sessions lists the planning sessions, most recently used first.
+func (c *Client) Sessions(ctx context.Context) ([]SessionInfo, error) {
+	var out []SessionInfo
+	if err := c.call(ctx, MethodSessionList, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Session returns a planning session with its transcript.
+func (c *Client) Session(ctx context.Context, name string) (*Session, error) {
+	var out Session
+	if err := c.call(ctx, MethodSessionGet, SessionParams{Name: name}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteSession removes a planning session and its saved KV.
+func (c *Client) DeleteSession(ctx context.Context, name string) error {
+	return c.call(ctx, MethodSessionDelete, SessionParams{Name: name}, nil)
+}
+
 // Shutdown asks the daemon to save its cache and exit. The daemon may close
 // the connection before its reply arrives; that, too, means it is stopping.
 func (c *Client) Shutdown(ctx context.Context) error {
@@ -150,7 +184,8 @@ func (e *Error) Error() string { return e.Message }
 // Error codes beyond JSON-RPC's own.
 const (
 	CodeNotReady = 1001 // the daemon failed to start its engine
-	CodeBusy     = 1002
+	CodeBusy     = 1002 // too much queued work: retry later
+	CodeNotFound = 1003 // no such session
 )
 
 // WaitTimeout bounds how long a client waits for a daemon it started.

@@ -4,11 +4,32 @@
 // exercises the daemon's real API.
 package api
 
+import "time"
+
 // JSON-RPC methods served by the daemon.
 const (
 	MethodStatus   = "status"
 	MethodAsk      = "ask"
 	MethodShutdown = "shutdown"
+
+	// Unsaved editor buffers: their text replaces the file's on disk in
+	// the pack until the buffer is closed (or saved and closed).
+	MethodBufferUpdate = "buffer/update" // BufferParams
+	MethodBufferClose  = "buffer/close"  // BufferParams, Text unused
+
+	// Planning sessions (see AskParams.Session).
+	MethodSessionList   = "session/list"   // no params → []SessionInfo
+	MethodSessionGet    = "session/get"    // SessionParams → Session
+	MethodSessionDelete = "session/delete" // SessionParams
+)
+
+// Priorities of questions: when the engine is busy, interactive questions
+// are served first, then hooks (commit messages, summaries), then
+// background work.
+const (
+	PriorityInteractive = "interactive" // the default
+	PriorityHook        = "hook"
+	PriorityBackground  = "background"
 )
 
 // Notifications the daemon sends to a caller while its request runs.
@@ -62,6 +83,9 @@ type Status struct {
 	MemoryBytes         int64   `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
 	StaleTokens         int     `json:"stale_tokens"`     // superseded text in the pack
 	OverlayTokens       int     `json:"overlay_tokens"`   // edits not yet folded into the base
+	QueuedQuestions     int     `json:"queued_questions"` // waiting for a free engine sequence
+	Buffers             int     `json:"buffers"`          // unsaved editor buffers in the pack
+	Sessions            int     `json:"sessions"`         // planning sessions kept
 }
 
 // Progress of a prefill: Done of Total tokens of the target prefix.
@@ -77,8 +101,63 @@ type AskParams struct {
 	Temperature float32 `json:"temperature,omitempty"`
 	TopP        float32 `json:"top_p,omitempty"`
 	Seed        uint32  `json:"seed,omitempty"`
+	// Session continues the named planning session: earlier turns stay in
+	// the context, and this turn is added to its transcript.
+	Session string `json:"session,omitempty"`
+	// Priority is one of the Priority constants ("" = interactive).
+	Priority string `json:"priority,omitempty"`
+	// Location is the code the question is about (an editor selection or
+	// cursor); its text is placed right before the question.
+	Location *Location `json:"location,omitempty"`
 	// Stream names this request in its notifications; the client sets it.
 	Stream string `json:"stream,omitempty"`
+}
+
+// Location is a span of a file. Lines are 1-based and inclusive; 0 means
+// the whole file (or, for EndLine, the start line only).
+type Location struct {
+	Path      string `json:"path"` // absolute, or relative to the repository root
+	StartLine int    `json:"start_line,omitempty"`
+	EndLine   int    `json:"end_line,omitempty"`
+	// Text is the span's text as the editor shows it; when empty the
+	// daemon reads it from the pack.
+	Text string `json:"text,omitempty"`
+}
+
+// BufferParams is an editor buffer's current text.
+type BufferParams struct {
+	Path string `json:"path"` // absolute, or relative to the repository root
+	Text string `json:"text,omitempty"`
+}
+
+// SessionParams names a planning session.
+type SessionParams struct {
+	Name string `json:"name"`
+}
+
+// SessionInfo describes a planning session.
+type SessionInfo struct {
+	Name        string    `json:"name"`
+	Turns       int       `json:"turns"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	PackVersion string    `json:"pack_version"` // the pack its last turn was answered on
+	KVTokens    int       `json:"kv_tokens"`    // tokens of its saved KV suffix (0: none saved)
+}
+
+// Session is a planning session with its transcript.
+type Session struct {
+	SessionInfo
+	Transcript []Turn `json:"transcript"`
+}
+
+// Turn is one question and answer of a session.
+type Turn struct {
+	Question    string    `json:"question"`
+	Answer      string    `json:"answer"`
+	At          time.Time `json:"at"`
+	PackVersion string    `json:"pack_version"`
+	Replayed    bool      `json:"replayed,omitempty"` // asked after the repository moved on; earlier turns were replayed
 }
 
 // TokenParams carries answer text, whole UTF-8 characters.
@@ -106,4 +185,12 @@ type AskResult struct {
 	PackVersion     string    `json:"pack_version"`
 	Omitted         []Omitted `json:"omitted"`             // files not in full in the pack
 	Retrieved       []string  `json:"retrieved,omitempty"` // of those, files the question named, placed before it in full
+	QueuedMillis    float64   `json:"queued_ms,omitempty"` // time spent waiting for a free engine sequence
+	// Session fields, when the question continued a session.
+	Session     string `json:"session,omitempty"`
+	SessionTurn int    `json:"session_turn,omitempty"` // 1 for the first turn
+	// SessionReplayed says the repository changed since the session's
+	// last turn: its transcript was replayed on top of the fresh pack
+	// instead of reusing its saved KV.
+	SessionReplayed bool `json:"session_replayed,omitempty"`
 }
