@@ -61,6 +61,8 @@ type Daemon struct {
 	packer      *ingest.Packer
 	lastScan    *ingest.ScanResult
 	packTokens  map[string][]engine.Token // the last pack's segment tokens, by hash
+	scanMu      sync.Mutex                // guards lastScan: questions scan concurrently
+	nudges      chan struct{}             // editor buffers changed (see nudge)
 	maintaining atomic.Bool               // a background rebuild is running
 	active      atomic.Int32              // questions being answered
 	lastActive  atomic.Int64              // unix nanoseconds of the last question's start or end
@@ -74,6 +76,7 @@ type Daemon struct {
 	restored  int
 	snapBytes int64
 	savedAt   []engine.Token // tokens covered by the last snapshot
+	buffers   map[string][]byte // unsaved editor buffers, by path below the root
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
 	staleTokens, overlayTokens int     // of the pack last synced
@@ -102,8 +105,10 @@ func New(opts Options) (*Daemon, error) {
 	return &Daemon{
 		opts:  opts,
 		log:   opts.Logger,
-		ready: make(chan struct{}),
-		stop:  make(chan struct{}),
+		ready:   make(chan struct{}),
+		stop:    make(chan struct{}),
+		nudges:  make(chan struct{}, 1),
+		buffers: map[string][]byte{},
 		state: api.StateLoading,
 	}, nil
 }
@@ -341,6 +346,7 @@ func (d *Daemon) Status() *api.Status {
 		MemoryBytes:         residentBytes(),
 		StaleTokens:         d.staleTokens,
 		OverlayTokens:       d.overlayTokens,
+		Buffers:             len(d.buffers),
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()
@@ -354,6 +360,7 @@ func (d *Daemon) Status() *api.Status {
 		st.Model = info.Name
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
+		_, st.QueuedQuestions = d.eng.Queue()
 	}
 	if p := d.pack; p != nil {
 		st.PackTokens = len(p.tokens)

@@ -30,18 +30,11 @@ type packState struct {
 	omitted []api.Omitted
 }
 
-// questionReserve is the part of the context kept free for a question (with
-// the files retrieved for it) and its answer: an eighth, at least 1024 and at
-// most 16384 tokens.
-func questionReserve(ctxSize int) int {
-	return min(max(ctxSize/8, 1024), 16384)
-}
-
 // budget is the pack's share of the context: the rest is kept for the
 // question and the answer, and one token for BOS.
 func (d *Daemon) budget() int {
 	n := d.eng.Info().ContextSize
-	return n - questionReserve(n) - 1
+	return n - engine.QuestionRoom(n) - 1
 }
 
 // buildPack rescans the repository and brings the packer up to date: the
@@ -49,14 +42,10 @@ func (d *Daemon) budget() int {
 // changed files go to the overlay, so the prefix before them stays valid.
 // Callers hold prefixMu exclusively.
 func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
-	// Files unchanged by stat since the last scan are not read again.
-	so := d.opts.Scan
-	so.Cache, so.Previous = d.store, d.lastScan
-	res, err := ingest.Scan(ctx, d.opts.Repo, so)
+	res, err := d.scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
+		return nil, err
 	}
-	d.lastScan = res
 	if d.packer == nil {
 		heat, err := d.heat(ctx)
 		if err != nil {
@@ -87,6 +76,37 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 		}
 	}
 	return d.packState(d.packer.Pack())
+}
+
+// scan lists the working tree as the pack should hold it: the files on disk
+// with the open editor buffers in place of their files. Files unchanged by
+// stat since the last scan are not read again.
+func (d *Daemon) scan(ctx context.Context) (*ingest.ScanResult, error) {
+	d.scanMu.Lock()
+	so := d.opts.Scan
+	so.Cache, so.Previous = d.store, d.lastScan
+	res, err := ingest.Scan(ctx, d.opts.Repo, so)
+	if err == nil {
+		d.lastScan = res
+	}
+	d.scanMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
+	}
+	return ingest.WithBuffers(res, d.bufferContents(), so), nil
+}
+
+// fresh reports whether sequence 0 holds the pack of the working tree as it
+// is now. Callers hold prefixMu, shared is enough: questions check at once.
+func (d *Daemon) fresh(ctx context.Context) (bool, error) {
+	res, err := d.scan(ctx)
+	if err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	ps := d.pack
+	d.mu.Unlock()
+	return d.packer != nil && ps != nil && !d.packer.Differs(res) && d.eng.Holds(ps.tokens), nil
 }
 
 // heat reads the git history's churn heat (cached in the store).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -41,6 +42,15 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		d.log.Info("shutdown requested by a client")
 		d.Shutdown()
 		return struct{}{}, nil
+	case api.MethodBufferUpdate, api.MethodBufferClose:
+		var p api.BufferParams
+		if err := unmarshalParams(req, &p); err != nil {
+			return nil, err
+		}
+		if req.Method == api.MethodBufferUpdate {
+			return struct{}{}, d.updateBuffer(p)
+		}
+		return struct{}{}, d.closeBuffer(p)
 	case api.MethodAsk:
 		var p api.AskParams
 		if req.Params == nil {
@@ -66,6 +76,16 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 	}
 }
 
+func unmarshalParams(req *jsonrpc2.Request, v any) error {
+	if req.Params == nil {
+		return invalidParams(req.Method + " needs params")
+	}
+	if err := json.Unmarshal(*req.Params, v); err != nil {
+		return invalidParams(req.Method + " params: " + err.Error())
+	}
+	return nil
+}
+
 func invalidParams(msg string) error {
 	return &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: msg}
 }
@@ -74,6 +94,9 @@ func rpcError(err error) error {
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return &jsonrpc2.Error{Code: ae.Code, Message: ae.Message}
+	}
+	if errors.Is(err, engine.ErrBusy) {
+		return &jsonrpc2.Error{Code: api.CodeBusy, Message: "lore is busy: " + err.Error()}
 	}
 	return &jsonrpc2.Error{Code: jsonrpc2.CodeInternalError, Message: err.Error()}
 }
@@ -95,14 +118,14 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		return nil, err
 	}
 
-	d.prefixMu.Lock()
-	prefilled, err := d.refreshLocked(ctx, progress)
-	d.prefixMu.Unlock()
+	prio, err := priority(p.Priority)
 	if err != nil {
 		return nil, err
 	}
-
-	d.prefixMu.RLock()
+	prefilled, err := d.freshPrefix(ctx, progress)
+	if err != nil {
+		return nil, err
+	}
 	defer d.prefixMu.RUnlock()
 	// Once this answer is done, tidy the layout if the policy says so.
 	defer d.maintainAsync(d.ctx)
@@ -111,7 +134,7 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	d.mu.Unlock()
 
 	res := &api.AskResult{PrefilledTokens: prefilled, PackVersion: ps.version, Omitted: ps.omitted}
-	prompt, err := d.questionTokens(p.Question, res)
+	prompt, err := d.questionTokens(p, res)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +146,7 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		Temperature: p.Temperature,
 		TopP:        p.TopP,
 		Seed:        p.Seed,
+		Priority:    prio,
 	}, func(s string) error {
 		if first.IsZero() {
 			first = time.Now()
@@ -145,6 +169,7 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	res.CachedTokens = st.CachedTokens
 	res.GeneratedTokens = st.GeneratedTokens
 	res.StopReason = st.StopReason
+	res.QueuedMillis = millis(st.Queued)
 	res.ElapsedMillis = millis(time.Since(start))
 	if decode := st.Elapsed - st.TTFT; st.GeneratedTokens > 1 && decode > 0 {
 		d.mu.Lock()
@@ -156,14 +181,54 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// freshPrefix returns holding prefixMu shared, with sequence 0 holding the
+// pack of the working tree as it is now. Questions check freshness together;
+// only when the tree changed does one take prefixMu exclusively to bring the
+// prefix up to date. It returns the tokens this question had to prefill.
+func (d *Daemon) freshPrefix(ctx context.Context, progress engine.Progress) (int, error) {
+	d.prefixMu.RLock()
+	ok, err := d.fresh(ctx)
+	if err != nil || ok {
+		if err != nil {
+			d.prefixMu.RUnlock()
+		}
+		return 0, err
+	}
+	d.prefixMu.RUnlock()
+	d.prefixMu.Lock()
+	prefilled, err := d.refreshLocked(ctx, progress)
+	d.prefixMu.Unlock()
+	if err != nil {
+		return prefilled, err
+	}
+	// A rebuild may slip in between: it keeps the pack fresh, and the
+	// engine holds its prefix once it lets go.
+	d.prefixMu.RLock()
+	return prefilled, nil
+}
+
+// priority maps the API's priority names to the engine's.
+func priority(p string) (engine.Priority, error) {
+	switch p {
+	case "", api.PriorityInteractive:
+		return engine.PriorityInteractive, nil
+	case api.PriorityHook:
+		return engine.PriorityHook, nil
+	case api.PriorityBackground:
+		return engine.PriorityBackground, nil
+	}
+	return 0, invalidParams(fmt.Sprintf("unknown priority %q: use %s, %s or %s", p, api.PriorityInteractive, api.PriorityHook, api.PriorityBackground))
+}
+
 // questionTokens is what goes after the prefix: the files the question
 // names that the pack does not hold in full (up to half the question
-// reserve), then the question. Callers hold prefixMu.
-func (d *Daemon) questionTokens(q string, res *api.AskResult) ([]engine.Token, error) {
+// reserve), the code the question is about, then the question. Callers
+// hold prefixMu.
+func (d *Daemon) questionTokens(p api.AskParams, res *api.AskResult) ([]engine.Token, error) {
 	var prompt []engine.Token
 	if cands := d.packer.ReducedFiles(); len(cands) > 0 {
-		budget := questionReserve(d.eng.Info().ContextSize) / 2
-		if seg, paths := ingest.Retrieve(q, cands, budget, d.countTokens); len(paths) > 0 {
+		budget := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
+		if seg, paths := ingest.Retrieve(p.Question, cands, budget, d.countTokens); len(paths) > 0 {
 			toks, err := d.segmentTokens(seg)
 			if err != nil {
 				return nil, err
@@ -172,7 +237,14 @@ func (d *Daemon) questionTokens(q string, res *api.AskResult) ([]engine.Token, e
 			res.Retrieved = paths
 		}
 	}
-	return append(prompt, d.eng.Tokenize(questionText(q))...), nil
+	if p.Location != nil {
+		text, err := d.locationText(*p.Location)
+		if err != nil {
+			return nil, err
+		}
+		prompt = append(prompt, d.eng.Tokenize(text)...)
+	}
+	return append(prompt, d.eng.Tokenize(questionText(p.Question))...), nil
 }
 
 // questionText wraps a question so the model reads it as one, after the

@@ -84,6 +84,12 @@ func (d *Daemon) watch(ctx context.Context) {
 			} else {
 				d.log.Warn("file watcher", "err", err)
 			}
+		case <-d.nudges:
+			if pending == 0 {
+				first = time.Now()
+			}
+			pending++
+			quiet.Reset(watchQuiet)
 		case <-quiet.C:
 			due()
 		case <-rescan.C:

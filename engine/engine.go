@@ -51,6 +51,20 @@ type Config struct {
 	FlashAttention bool   // off by default: with it, logits depend slightly on batch grouping
 	KVType         string // KV cache element type: "f16" (default), "q8_0" or "q4_0" (quantized needs flash attention)
 	MoECPUExperts  bool   // keep MoE expert tensors in CPU memory (llama.cpp's --cpu-moe) with a GPU build
+	// SpareCells are KV cells beyond ContextSize, so that questions running
+	// at once each have room after the prefix: the cells are shared by all
+	// sequences, and the prefix may fill all but one question's room.
+	// 0 = QuestionRoom(ContextSize) for each question sequence after the
+	// first; negative = none.
+	SpareCells int
+	MaxQueue   int // questions that may wait for a free sequence; 0 = DefaultMaxQueue
+}
+
+// QuestionRoom is the part of a context of ctx tokens a question (with
+// the files retrieved for it) and its answer need after the prefix: an
+// eighth, at least 1024 and at most 16384 tokens.
+func QuestionRoom(ctx int) int {
+	return min(max(ctx/8, 1024), 16384)
 }
 
 // moeExpertPattern matches the stacked expert tensors (a C string).
@@ -95,7 +109,14 @@ type Engine struct {
 	prefixLen atomic.Int64
 	closed    bool
 
-	slots chan llama.SeqId // free question sequences
+	slots       *slotQueue   // free question sequences
+	steps       chan *step   // decode work for the batcher
+	running     atomic.Int32 // questions holding a sequence
+	rounds      atomic.Int64 // batcher decodes
+	roundSteps  atomic.Int64 // question steps in them
+	quit        chan struct{}
+	batcherDone chan struct{}
+	closeOnce   sync.Once
 }
 
 // Open loads the library (once per process), the model and a context.
@@ -178,9 +199,16 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.Threads <= 0 {
 		cfg.Threads = runtime.NumCPU()
 	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.SpareCells == 0 {
+		cfg.SpareCells = (cfg.Sequences - 2) * QuestionRoom(cfg.ContextSize)
+	}
+	cfg.SpareCells = max(cfg.SpareCells, 0)
 
 	cp := llama.ContextDefaultParams()
-	cp.NCtx = uint32(cfg.ContextSize)
+	cp.NCtx = uint32(cfg.ContextSize + cfg.SpareCells)
 	cp.NBatch = uint32(cfg.BatchSize)
 	cp.NUbatch = uint32(cfg.BatchSize)
 	cp.NSeqMax = uint32(cfg.Sequences)
@@ -206,16 +234,21 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	e.lctx = lctx
 	e.cfg = cfg
-	e.info.ContextSize = int(llama.NCtx(lctx))
+	e.info.ContextSize = int(llama.NCtx(lctx)) - cfg.SpareCells
 	if e.mem, err = llama.GetMemory(lctx); err != nil {
 		e.Close()
 		return nil, err
 	}
 	e.batch = llama.BatchInit(int32(cfg.BatchSize), 0, 1)
-	e.slots = make(chan llama.SeqId, cfg.Sequences-1)
-	for s := 1; s < cfg.Sequences; s++ {
-		e.slots <- llama.SeqId(s)
+	var seqs []llama.SeqId
+	for s := cfg.Sequences - 1; s >= 1; s-- {
+		seqs = append(seqs, llama.SeqId(s))
 	}
+	e.slots = newSlotQueue(seqs, cfg.MaxQueue)
+	e.steps = make(chan *step)
+	e.quit = make(chan struct{})
+	e.batcherDone = make(chan struct{})
+	go e.batcher()
 	return e, nil
 }
 
@@ -253,6 +286,12 @@ func (e *Engine) Settings() Config { return e.cfg }
 
 // Close frees the context and the model. It waits for running calls.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		if e.quit != nil {
+			close(e.quit)
+			<-e.batcherDone
+		}
+	})
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -466,6 +505,11 @@ func (e *Engine) decodeLocked(toks []Token, pos int, seq llama.SeqId, lastLogits
 			return err
 		}
 	}
+	return e.decodeBatch(int32(len(toks)))
+}
+
+// decodeBatch decodes the n tokens of e.batch.
+func (e *Engine) decodeBatch(n int32) error {
 	rc, err := llama.Decode(e.lctx, e.batch)
 	if err != nil {
 		return err
@@ -474,7 +518,7 @@ func (e *Engine) decodeLocked(toks []Token, pos int, seq llama.SeqId, lastLogits
 	case rc == 0:
 		return nil
 	case rc == 1:
-		return fmt.Errorf("llama.cpp found no KV cache slot for %d tokens at position %d: the context of %d tokens is full", len(toks), pos, e.info.ContextSize)
+		return fmt.Errorf("llama.cpp found no KV cache slot for %d more tokens: the context of %d tokens is full (fewer questions at once, or a larger context)", n, e.info.ContextSize)
 	case rc == 2:
 		return errors.New("llama.cpp aborted the decode")
 	default:

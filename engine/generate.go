@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -17,6 +16,7 @@ type GenerateRequest struct {
 	Temperature float32 // 0 = greedy
 	TopP        float32 // used with Temperature > 0; 0 = 0.95
 	Seed        uint32
+	Priority    Priority // who waits first when the engine is busy
 }
 
 // GenerateStats describes one answer.
@@ -25,6 +25,7 @@ type GenerateStats struct {
 	CachedTokens    int           `json:"cached_tokens"`    // of those, reused from sequence 0
 	GeneratedTokens int           `json:"generated_tokens"` // sampled tokens
 	StopReason      string        `json:"stop_reason"`      // "eog", "max_tokens", "context_full", "cancelled"
+	Queued          time.Duration `json:"-"`                // waiting for a free sequence
 	TTFT            time.Duration `json:"-"`                // from the call to the first token
 	Elapsed         time.Duration `json:"-"`
 }
@@ -46,11 +47,12 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 	if req.MaxTokens <= 0 {
 		req.MaxTokens = 256
 	}
-	seq, err := e.acquire(ctx)
+	seq, err := e.acquire(ctx, req.Priority)
 	if err != nil {
 		return st, err
 	}
 	defer e.release(seq)
+	st.Queued = time.Since(start)
 
 	smpl := newSampler(req)
 	defer llama.SamplerFree(smpl)
@@ -62,21 +64,21 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 	st.CachedTokens = pos
 	st.PromptTokens = pos + len(req.Prompt)
 
-	// Sampling reads the logits of the last decode, so decode and sample
-	// happen under one lock: another question may decode in between steps.
-	// The piece is read under the lock too: a concurrent Close frees the vocabulary.
+	// Sampling reads the logits of the batch that decoded this question's
+	// last token, so the batcher calls it before the next decode. The piece
+	// is read then too: a concurrent Close frees the vocabulary.
 	var tok Token
 	var eog bool
 	var piece []byte
-	sample := func() {
-		tok = Token(llama.SamplerSample(smpl, e.lctx, -1))
+	sample := func(idx int32) {
+		tok = Token(llama.SamplerSample(smpl, e.lctx, idx))
 		llama.SamplerAccept(smpl, llama.Token(tok))
 		eog = llama.VocabIsEOG(e.vocab, llama.Token(tok))
 		if !eog {
 			piece = e.Piece(tok)
 		}
 	}
-	if err := e.decodeChunked(ctx, req.Prompt, pos, seq, sample); err != nil {
+	if err := e.decode(ctx, seq, pos, req.Prompt, req.Priority, sample); err != nil {
 		return st, err
 	}
 	pos += len(req.Prompt)
@@ -117,7 +119,7 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 			st.Elapsed = time.Since(start)
 			return st, err
 		}
-		if err := e.decodeChunked(ctx, []Token{tok}, pos, seq, sample); err != nil {
+		if err := e.decode(ctx, seq, pos, []Token{tok}, req.Priority, sample); err != nil {
 			return st, err
 		}
 		pos++
@@ -136,7 +138,7 @@ func (e *Engine) PromptLogits(ctx context.Context, prompt []Token) ([]float32, e
 	if len(prompt) == 0 {
 		return nil, errors.New("empty prompt")
 	}
-	seq, err := e.acquire(ctx)
+	seq, err := e.acquire(ctx, PriorityInteractive)
 	if err != nil {
 		return nil, err
 	}
@@ -146,47 +148,18 @@ func (e *Engine) PromptLogits(ctx context.Context, prompt []Token) ([]float32, e
 		return nil, err
 	}
 	var logits []float32
-	read := func() {
-		if l, _ := llama.GetLogitsIth(e.lctx, -1, e.nVoc); l != nil {
+	read := func(idx int32) {
+		if l, _ := llama.GetLogitsIth(e.lctx, idx, e.nVoc); l != nil {
 			logits = append([]float32(nil), l...)
 		}
 	}
-	if err := e.decodeChunked(ctx, prompt, pos, seq, read); err != nil {
+	if err := e.decode(ctx, seq, pos, prompt, PriorityInteractive, read); err != nil {
 		return nil, err
 	}
 	if logits == nil {
 		return nil, errors.New("llama.cpp returned no logits")
 	}
 	return logits, nil
-}
-
-// decodeChunked decodes toks into seq from pos, in batch-sized calls, with the
-// logits of the last token computed and read by last under the same lock.
-func (e *Engine) decodeChunked(ctx context.Context, toks []Token, pos int, seq llama.SeqId, last func()) error {
-	if pos+len(toks) >= e.info.ContextSize {
-		return fmt.Errorf("question of %d tokens does not fit after the %d-token prefix in the context of %d", len(toks), pos, e.info.ContextSize)
-	}
-	for i := 0; i < len(toks); i += e.cfg.BatchSize {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		end := min(i+e.cfg.BatchSize, len(toks))
-		e.mu.Lock()
-		var err error
-		if e.closed {
-			err = ErrClosed
-		} else {
-			err = e.decodeLocked(toks[i:end], pos+i, seq, end == len(toks))
-			if err == nil && end == len(toks) {
-				last()
-			}
-		}
-		e.mu.Unlock()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // fork makes seq share the prefix's cells and returns the prefix length.
@@ -205,13 +178,14 @@ func (e *Engine) fork(seq llama.SeqId) (int, error) {
 	return pos, nil
 }
 
-func (e *Engine) acquire(ctx context.Context) (llama.SeqId, error) {
-	select {
-	case s := <-e.slots:
-		return s, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
+// acquire waits for a free question sequence; the batcher counts it as
+// running until release.
+func (e *Engine) acquire(ctx context.Context, prio Priority) (llama.SeqId, error) {
+	s, err := e.slots.acquire(ctx, prio)
+	if err == nil {
+		e.running.Add(1)
 	}
+	return s, err
 }
 
 // release frees the sequence's cells (cells shared with the prefix stay).
@@ -221,7 +195,15 @@ func (e *Engine) release(seq llama.SeqId) {
 		llama.MemorySeqRm(e.mem, seq, -1, -1)
 	}
 	e.mu.Unlock()
-	e.slots <- seq
+	e.running.Add(-1)
+	e.slots.release(seq)
+}
+
+// Queue reports the question sequences in use and the questions waiting
+// for one.
+func (e *Engine) Queue() (running, waiting int) {
+	_, waiting = e.slots.counts()
+	return int(e.running.Load()), waiting
 }
 
 func newSampler(req GenerateRequest) llama.Sampler {

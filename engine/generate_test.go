@@ -50,7 +50,8 @@ func generate(t *testing.T, e *Engine, req GenerateRequest) (string, GenerateSta
 // requireAllSlotsFree checks that every question sequence went back to the pool.
 func requireAllSlotsFree(t *testing.T, e *Engine) {
 	t.Helper()
-	if n, want := len(e.slots), e.Settings().Sequences-1; n != want {
+	if n, _ := e.slots.counts(); n != e.Settings().Sequences-1 {
+		want := e.Settings().Sequences - 1
 		t.Fatalf("%d of %d question sequences are free: a sequence leaked", n, want)
 	}
 }
@@ -236,8 +237,8 @@ func TestGenerateCancel(t *testing.T) {
 			t.Fatalf("only some of %d concurrent generations started: a sequence leaked", n)
 		}
 	}
-	if len(e.slots) != 0 {
-		t.Fatalf("%d sequences free while %d generations hold all of them", len(e.slots), n)
+	if free, _ := e.slots.counts(); free != 0 {
+		t.Fatalf("%d sequences free while %d generations hold all of them", free, n)
 	}
 	close(release)
 	for range n {
@@ -268,6 +269,7 @@ func TestGenerateConcurrent(t *testing.T) {
 	}
 
 	const rounds = 2
+	before := e.BatchStats()
 	var wg sync.WaitGroup
 	got := make([][]string, rounds)
 	for r := range rounds {
@@ -296,6 +298,10 @@ func TestGenerateConcurrent(t *testing.T) {
 				t.Errorf("round %d, generation %d: got %q, alone %q", r, i, g, want)
 			}
 		}
+	}
+	// Continuous batching: running questions shared decodes.
+	if bs := e.BatchStats(); bs.Steps-before.Steps <= bs.Rounds-before.Rounds {
+		t.Errorf("%d decodes held %d question steps: concurrent questions never shared a decode", bs.Rounds-before.Rounds, bs.Steps-before.Steps)
 	}
 	requireAllSlotsFree(t, e)
 }

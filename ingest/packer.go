@@ -134,6 +134,20 @@ func (p *Packer) Sync(res *ScanResult) int {
 	return p.Update(changed, deleted)
 }
 
+// Differs reports whether a fresh scan holds files (or contents) other
+// than the packer's: whether Sync would change the pack. It changes nothing.
+func (p *Packer) Differs(res *ScanResult) bool {
+	if len(res.Files) != len(p.files) {
+		return true
+	}
+	for _, f := range res.Files {
+		if old, ok := p.files[f.Path]; !ok || old.Hash != f.Hash {
+			return true
+		}
+	}
+	return false
+}
+
 // Compact runs the background rebuild the policy calls for, ordering the
 // rebuilt files with order (nil: the packer's order). A pack over its
 // budget is rebuilt whole, so files are reduced again to fit.

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"lore/api"
+)
+
+// maxBuffers bounds the editor buffers a daemon keeps: each is a file's
+// text held in memory until the editor closes it.
+const maxBuffers = 1000
+
+// repoPath turns a client's path (absolute, or relative to the repository
+// root) into the slash-separated path below the root that the pack uses.
+func (d *Daemon) repoPath(p string) (string, error) {
+	if p == "" {
+		return "", fmt.Errorf("no path given")
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(d.opts.Repo, p)
+	}
+	rel, err := filepath.Rel(d.opts.Repo, filepath.Clean(p))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is not inside the repository %s", p, d.opts.Repo)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// updateBuffer records an editor's unsaved text for a file; the next
+// refresh packs it instead of the file on disk.
+func (d *Daemon) updateBuffer(p api.BufferParams) error {
+	rel, err := d.repoPath(p.Path)
+	if err != nil {
+		return invalidParams("buffer/update: " + err.Error())
+	}
+	d.mu.Lock()
+	if _, ok := d.buffers[rel]; !ok && len(d.buffers) >= maxBuffers {
+		d.mu.Unlock()
+		return invalidParams(fmt.Sprintf("buffer/update: %d editor buffers are open already; close some (buffer/close) first", maxBuffers))
+	}
+	if old, ok := d.buffers[rel]; ok && string(old) == p.Text {
+		d.mu.Unlock()
+		return nil
+	}
+	d.buffers[rel] = []byte(p.Text)
+	d.mu.Unlock()
+	d.nudge()
+	return nil
+}
+
+// closeBuffer drops an editor buffer: the file on disk counts again.
+func (d *Daemon) closeBuffer(p api.BufferParams) error {
+	rel, err := d.repoPath(p.Path)
+	if err != nil {
+		return invalidParams("buffer/close: " + err.Error())
+	}
+	d.mu.Lock()
+	_, ok := d.buffers[rel]
+	delete(d.buffers, rel)
+	d.mu.Unlock()
+	if ok {
+		d.nudge()
+	}
+	return nil
+}
+
+// bufferContents returns the open buffers (shared slices: never modified).
+func (d *Daemon) bufferContents() map[string][]byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.buffers) == 0 {
+		return nil
+	}
+	out := make(map[string][]byte, len(d.buffers))
+	for k, v := range d.buffers {
+		out[k] = v
+	}
+	return out
+}
+
+// nudge tells the watcher something changed that it cannot see (an editor
+// buffer), so the prefix is brought up to date before the next question.
+func (d *Daemon) nudge() {
+	select {
+	case d.nudges <- struct{}{}:
+	default:
+	}
+}
