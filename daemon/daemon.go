@@ -75,7 +75,7 @@ type Daemon struct {
 	prefilled int
 	restored  int
 	snapBytes int64
-	savedAt   []engine.Token // tokens covered by the last snapshot
+	savedAt   []engine.Token    // tokens covered by the last snapshot
 	buffers   map[string][]byte // unsaved editor buffers, by path below the root
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
@@ -103,13 +103,13 @@ func New(opts Options) (*Daemon, error) {
 		opts.Policy = ingest.DefaultLayoutPolicy
 	}
 	return &Daemon{
-		opts:  opts,
-		log:   opts.Logger,
+		opts:    opts,
+		log:     opts.Logger,
 		ready:   make(chan struct{}),
 		stop:    make(chan struct{}),
 		nudges:  make(chan struct{}, 1),
 		buffers: map[string][]byte{},
-		state: api.StateLoading,
+		state:   api.StateLoading,
 	}, nil
 }
 
