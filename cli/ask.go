@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -13,19 +15,24 @@ import (
 	"lore/api"
 )
 
-const askUsage = `Usage: ask [--repo DIR] [--json] [flags] "question"
+const askUsage = `Usage: ask [--repo DIR] [--json] [--session NAME] [--file PATH [--lines A-B]] [flags] "question"
 
 Asks the repository's lore daemon a question and streams the answer. The
 daemon is started in the background when none runs (the first start prefills
 the whole repository; progress is shown on a terminal). Every answer sees the
 working tree as it is at the moment of the question.
 
+With --session NAME the question continues a planning session: its earlier
+turns stay in the context (their KV is kept, so they are not computed
+again), and the turn is saved; see lore session. With --file (and --lines)
+the question is about that code, which is placed right before it.
+
 With --json, the answer is still streamed, and the last line of stdout is one
 JSON object with the answer and its statistics (ttft_ms, prompt_tokens,
 cached_tokens, prefilled_tokens, generated_tokens, ...).
 
 Exit codes: 0 answered, 1 failed, 2 usage, 3 no daemon (with --no-start),
-130 interrupted.
+5 busy (too many questions queued: retry), 130 interrupted.
 `
 
 // Ask runs the ask command line and returns its exit code.
@@ -42,7 +49,15 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling threshold (with --temperature)")
 	seed := fs.Uint("seed", 0, "sampling seed")
 	noStart := fs.Bool("no-start", false, "fail instead of starting a daemon")
+	session := fs.String("session", "", "continue the named planning session (see lore session)")
+	prio := fs.String("priority", api.PriorityInteractive, "interactive, hook or background: who goes first when the daemon is busy")
+	file := fs.String("file", "", "the question is about this file (path in the repository)")
+	lineSpan := fs.String("lines", "", "with --file: the lines the question is about, A or A-B (1-based)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	loc, err := location(*file, *lineSpan)
+	if err != nil {
 		return err
 	}
 	question := strings.TrimSpace(strings.Join(fs.Args(), " "))
@@ -89,6 +104,9 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 		Temperature: float32(*temperature),
 		TopP:        float32(*topP),
 		Seed:        uint32(*seed),
+		Session:     *session,
+		Priority:    *prio,
+		Location:    loc,
 	}, func(text string) {
 		prog.clear()
 		outMu.Lock()
@@ -105,6 +123,9 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
+	if res.SessionReplayed {
+		fmt.Fprintf(stderr, "note: the repository changed since session %s's last turn: its transcript was replayed on the fresh pack\n", res.Session)
+	}
 	if tty {
 		fmt.Fprintf(stderr, "[%d prompt tokens, %d cached, %d prefilled, %d generated, first token %.0f ms]\n",
 			res.PromptTokens, res.CachedTokens, res.PrefilledTokens, res.GeneratedTokens, res.TTFTMillis)
@@ -113,6 +134,34 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "note: %d files did not fit the context in full (see `lore status`)\n", n)
 	}
 	return nil
+}
+
+// location turns --file and --lines into the code a question is about.
+func location(file, span string) (*api.Location, error) {
+	if file == "" {
+		if span != "" {
+			return nil, usageErr("--lines needs --file")
+		}
+		return nil, nil
+	}
+	loc := &api.Location{Path: file}
+	if abs, err := filepath.Abs(file); err == nil {
+		loc.Path = abs
+	}
+	if span == "" {
+		return loc, nil
+	}
+	a, b, isRange := strings.Cut(span, "-")
+	start, err := strconv.Atoi(a)
+	end := start
+	if err == nil && isRange {
+		end, err = strconv.Atoi(b)
+	}
+	if err != nil || start < 1 || end < start {
+		return nil, usageErr("--lines %q: want A or A-B with 1 <= A <= B", span)
+	}
+	loc.StartLine, loc.EndLine = start, end
+	return loc, nil
 }
 
 func isTerminal(w io.Writer) bool {

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"lore/api"
 	"lore/config"
 	"lore/engine"
 	"lore/ingest"
@@ -25,6 +26,7 @@ const (
 	ExitUsage       = 2   // bad flags or arguments
 	ExitNotRunning  = 3   // no daemon serves the repository
 	ExitRunning     = 4   // a daemon already serves the repository
+	ExitBusy        = 5   // the daemon has too much queued work: retry later
 	ExitInterrupted = 130 // stopped by Ctrl-C
 )
 
@@ -59,6 +61,10 @@ func finish(prog string, stderr io.Writer, err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Code == api.CodeBusy {
+		return ExitBusy
 	}
 	return ExitError
 }

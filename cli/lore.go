@@ -32,6 +32,7 @@ Commands:
   model    download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
   bench    run lore's benchmarks (lore bench spine|freshness|ingest)
   config   show the effective settings and their sources (lore config show|path)
+  session  list, show, export or delete planning sessions (ask --session NAME)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
@@ -57,6 +58,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runPack(rest, stdout, stderr)
 	case "logs":
 		err = runLogs(rest, stdout, stderr)
+	case "session":
+		err = runSession(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
 	case "config":

@@ -81,6 +81,8 @@ type Daemon struct {
 	prefillRate, decodeRate    float64 // tokens per second, last measured
 	staleTokens, overlayTokens int     // of the pack last synced
 
+	sessionLocks sessionLocks
+
 	saveMu sync.Mutex     // one snapshot write at a time
 	bg     sync.WaitGroup // background snapshot writes
 }
@@ -210,14 +212,21 @@ func (d *Daemon) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("opening the cache in %s: %w", d.opts.StateDir, err)
 	}
+	// Clients' goroutines read these (status, sessions) while the model loads.
+	d.mu.Lock()
 	d.store = store
+	d.mu.Unlock()
 	eng, err := engine.Open(d.opts.Engine)
 	if err != nil {
-		store.Close()
+		d.mu.Lock()
 		d.store = nil
+		d.mu.Unlock()
+		store.Close()
 		return err
 	}
+	d.mu.Lock()
 	d.eng = eng
+	d.mu.Unlock()
 	info := eng.Info()
 	d.log.Info("model loaded", "model", info.Name, "params", info.Params, "experts", info.Experts, "context", info.ContextSize)
 	return ctx.Err()
@@ -327,6 +336,7 @@ wait:
 
 // Status reports the daemon's state without waiting for the engine.
 func (d *Daemon) Status() *api.Status {
+	sessions := d.sessionCount()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := &api.Status{
@@ -347,6 +357,7 @@ func (d *Daemon) Status() *api.Status {
 		StaleTokens:         d.staleTokens,
 		OverlayTokens:       d.overlayTokens,
 		Buffers:             len(d.buffers),
+		Sessions:            sessions,
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()

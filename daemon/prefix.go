@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"lore/api"
 	"lore/cache"
@@ -234,6 +235,15 @@ func (d *Daemon) maintainAsync(ctx context.Context) {
 	go func() {
 		defer d.bg.Done()
 		defer d.maintaining.Store(false)
+		// Background work comes last: it waits until no question runs (a
+		// rebuild takes the prefix exclusively while it prefills).
+		for d.active.Load() > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 		d.prefixMu.Lock()
 		defer d.prefixMu.Unlock()
 		if d.packer == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,30 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 			return struct{}{}, d.updateBuffer(p)
 		}
 		return struct{}{}, d.closeBuffer(p)
+	case api.MethodSessionList:
+		if _, err := d.openStore(ctx); err != nil {
+			return nil, rpcError(err)
+		}
+		return d.sessions()
+	case api.MethodSessionGet, api.MethodSessionDelete:
+		var p api.SessionParams
+		if err := unmarshalParams(req, &p); err != nil {
+			return nil, err
+		}
+		if _, err := d.openStore(ctx); err != nil {
+			return nil, rpcError(err)
+		}
+		if req.Method == api.MethodSessionGet {
+			s, err := d.session(p.Name)
+			if err != nil {
+				return nil, rpcError(err)
+			}
+			return s, nil
+		}
+		if err := d.deleteSession(ctx, p.Name); err != nil {
+			return nil, rpcError(err)
+		}
+		return struct{}{}, nil
 	case api.MethodAsk:
 		var p api.AskParams
 		if req.Params == nil {
@@ -138,6 +163,14 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	if err != nil {
 		return nil, err
 	}
+	var sess *sessionTurn
+	if p.Session != "" {
+		if sess, err = d.openSession(ctx, p.Session, ps); err != nil {
+			return nil, err
+		}
+		defer sess.unlock()
+		prompt = append(slices.Clone(sess.history), prompt...)
+	}
 	var text strings.Builder
 	var first time.Time
 	st, err := d.eng.Generate(ctx, engine.GenerateRequest{
@@ -147,6 +180,8 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		TopP:        p.TopP,
 		Seed:        p.Seed,
 		Priority:    prio,
+		Resume:      sess.resumeState(),
+		Keep:        sess != nil,
 	}, func(s string) error {
 		if first.IsZero() {
 			first = time.Now()
@@ -170,6 +205,11 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	res.GeneratedTokens = st.GeneratedTokens
 	res.StopReason = st.StopReason
 	res.QueuedMillis = millis(st.Queued)
+	if sess != nil {
+		if err := d.finishSession(sess, p, res, st); err != nil {
+			return nil, err
+		}
+	}
 	res.ElapsedMillis = millis(time.Since(start))
 	if decode := st.Elapsed - st.TTFT; st.GeneratedTokens > 1 && decode > 0 {
 		d.mu.Lock()
@@ -228,6 +268,9 @@ func (d *Daemon) questionTokens(p api.AskParams, res *api.AskResult) ([]engine.T
 	var prompt []engine.Token
 	if cands := d.packer.ReducedFiles(); len(cands) > 0 {
 		budget := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
+		if p.Session != "" {
+			budget /= 2 // the session's history takes the other half
+		}
 		if seg, paths := ingest.Retrieve(p.Question, cands, budget, d.countTokens); len(paths) > 0 {
 			toks, err := d.segmentTokens(seg)
 			if err != nil {

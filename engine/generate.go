@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -17,6 +18,23 @@ type GenerateRequest struct {
 	TopP        float32 // used with Temperature > 0; 0 = 0.95
 	Seed        uint32
 	Priority    Priority // who waits first when the engine is busy
+	// Resume is the saved suffix of an earlier answer (see Keep): the
+	// KV of its longest common start with Prompt is loaded instead of
+	// decoded. It is used only if made on a prefix of the current length;
+	// the caller makes sure the prefix's content is the same too.
+	Resume *SeqState
+	// Keep returns this question's suffix (prompt and answer) in
+	// GenerateStats.State, so that a later question can continue it.
+	Keep bool
+}
+
+// SeqState is the KV of a question's suffix: the tokens it holds after the
+// prefix, without the prefix's cells.
+type SeqState struct {
+	PrefixLen int     // length of the prefix it was made on
+	Tokens    []Token // prompt and answer tokens, in order
+	KV        int     // how many of Tokens State holds (the answer's last token was sampled, never decoded)
+	State     []byte  // llama.cpp's sequence state of those cells
 }
 
 // GenerateStats describes one answer.
@@ -24,7 +42,9 @@ type GenerateStats struct {
 	PromptTokens    int           `json:"prompt_tokens"`    // prefix + question tokens the answer was conditioned on
 	CachedTokens    int           `json:"cached_tokens"`    // of those, reused from sequence 0
 	GeneratedTokens int           `json:"generated_tokens"` // sampled tokens
+	ResumedTokens   int           `json:"resumed_tokens"`   // of CachedTokens, loaded from Resume
 	StopReason      string        `json:"stop_reason"`      // "eog", "max_tokens", "context_full", "cancelled"
+	State           *SeqState     `json:"-"`                // with Keep: the suffix's KV
 	Queued          time.Duration `json:"-"`                // waiting for a free sequence
 	TTFT            time.Duration `json:"-"`                // from the call to the first token
 	Elapsed         time.Duration `json:"-"`
@@ -61,8 +81,17 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 	if err != nil {
 		return st, err
 	}
+	prefixLen := pos
 	st.CachedTokens = pos
 	st.PromptTokens = pos + len(req.Prompt)
+	prompt := req.Prompt
+	if n := e.resume(seq, pos, req); n > 0 {
+		prompt = prompt[n:]
+		pos += n
+		st.CachedTokens += n
+		st.ResumedTokens = n
+	}
+	var answer []Token // sampled tokens, eog excluded
 
 	// Sampling reads the logits of the batch that decoded this question's
 	// last token, so the batcher calls it before the next decode. The piece
@@ -78,10 +107,10 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 			piece = e.Piece(tok)
 		}
 	}
-	if err := e.decode(ctx, seq, pos, req.Prompt, req.Priority, sample); err != nil {
+	if err := e.decode(ctx, seq, pos, prompt, req.Priority, sample); err != nil {
 		return st, err
 	}
-	pos += len(req.Prompt)
+	pos += len(prompt)
 
 	var pending []byte
 	flush := func(final bool) error {
@@ -101,6 +130,7 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 			break
 		}
 		st.GeneratedTokens++
+		answer = append(answer, tok)
 		pending = append(pending, piece...)
 		if err := flush(false); err != nil {
 			st.StopReason = "cancelled"
@@ -127,8 +157,86 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest, emit Emit) (
 	if err := flush(true); err != nil {
 		return st, err
 	}
+	if req.Keep {
+		toks := append(slices.Clone(req.Prompt), answer...)
+		kv := pos - prefixLen // the last sampled token is not in the KV
+		if st.State, err = e.keep(seq, prefixLen, toks, kv); err != nil {
+			return st, err
+		}
+	}
 	st.Elapsed = time.Since(start)
 	return st, nil
+}
+
+// resume loads the KV of req.Resume's longest common start with the prompt
+// into seq (which holds the prefix of length prefixLen) and returns how
+// many prompt tokens it covers. At least the prompt's last token is left
+// to decode, for its logits. A state llama.cpp refuses is not used.
+func (e *Engine) resume(seq llama.SeqId, prefixLen int, req GenerateRequest) int {
+	r := req.Resume
+	if r == nil || r.PrefixLen != prefixLen || r.KV <= 0 || r.KV > len(r.Tokens) {
+		return 0
+	}
+	n := 0
+	for n < r.KV && n < len(req.Prompt)-1 && r.Tokens[n] == req.Prompt[n] {
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0
+	}
+	// Loading a sequence's state replaces all its cells: load the suffix,
+	// cut it to the common start, then share the prefix's cells again.
+	llama.MemorySeqRm(e.mem, seq, -1, -1)
+	ok := llama.StateSeqSetData(e.lctx, r.State, seq) != 0
+	if ok {
+		maxPos, err := llama.MemorySeqPosMax(e.mem, seq)
+		minPos, err2 := llama.MemorySeqPosMin(e.mem, seq)
+		ok = err == nil && err2 == nil && int(minPos) == prefixLen && int(maxPos) == prefixLen+r.KV-1
+	}
+	if ok {
+		_, err := llama.MemorySeqRm(e.mem, seq, llama.Pos(prefixLen+n), -1)
+		ok = err == nil
+	}
+	if !ok {
+		llama.MemorySeqRm(e.mem, seq, -1, -1)
+		n = 0
+	}
+	if prefixLen > 0 {
+		if err := llama.MemorySeqCp(e.mem, 0, seq, -1, -1); err != nil {
+			llama.MemorySeqRm(e.mem, seq, -1, -1)
+			return 0
+		}
+	}
+	return n
+}
+
+// keep saves the KV of seq's suffix: the cells after the prefix, which
+// hold the first kv of toks.
+func (e *Engine) keep(seq llama.SeqId, prefixLen int, toks []Token, kv int) (*SeqState, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	// Drop the prefix's cells from this sequence so its state holds only
+	// the suffix; the sequence is freed right after anyway.
+	if prefixLen > 0 {
+		if _, err := llama.MemorySeqRm(e.mem, seq, 0, llama.Pos(prefixLen)); err != nil {
+			return nil, err
+		}
+	}
+	size := llama.StateSeqGetSize(e.lctx, seq)
+	buf := make([]byte, size)
+	n := llama.StateSeqGetData(e.lctx, buf, seq)
+	if n == 0 && size > 0 {
+		return nil, errors.New("llama.cpp returned no state for the question's sequence")
+	}
+	return &SeqState{PrefixLen: prefixLen, Tokens: toks, KV: kv, State: buf[:n]}, nil
 }
 
 // PromptLogits decodes prompt after the prefix in a scratch sequence and

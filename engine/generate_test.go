@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -449,4 +451,39 @@ func TestCloseDuringGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+// TestResumeSuffix: a question continued from a saved suffix (a planning
+// session's earlier turns) loads that KV instead of decoding it, and
+// answers exactly as when everything is decoded; a state that does not fit
+// is not used.
+func TestResumeSuffix(t *testing.T) {
+	e := openTiny(t, tinyConfig())
+	mustSync(t, e, withBOS(e, e.Tokenize(sourceText(14, 15))))
+	turn1 := e.Tokenize(question)
+	_, st1 := generate(t, e, GenerateRequest{Prompt: turn1, MaxTokens: 12, Keep: true})
+	if st1.State == nil || st1.State.KV == 0 || st1.State.KV > len(st1.State.Tokens) || len(st1.State.State) == 0 {
+		t.Fatalf("kept state: %+v", st1.State)
+	}
+	turn2 := append(slices.Clone(st1.State.Tokens), e.Tokenize("\nAnd where is it called?")...)
+	fresh, stFresh := generate(t, e, GenerateRequest{Prompt: turn2, MaxTokens: 12})
+	resumed, stRes := generate(t, e, GenerateRequest{Prompt: turn2, MaxTokens: 12, Resume: st1.State})
+	if stRes.ResumedTokens != st1.State.KV || stRes.CachedTokens != stFresh.CachedTokens+st1.State.KV {
+		t.Fatalf("resumed %d of %d kept tokens; cached %d, fresh cached %d", stRes.ResumedTokens, st1.State.KV, stRes.CachedTokens, stFresh.CachedTokens)
+	}
+	if resumed != fresh {
+		t.Fatalf("resumed answer %q, decoded from scratch %q", resumed, fresh)
+	}
+	// Another prefix length, or a damaged state: decoded from scratch.
+	other := *st1.State
+	other.PrefixLen++
+	if got, st := generate(t, e, GenerateRequest{Prompt: turn2, MaxTokens: 12, Resume: &other}); st.ResumedTokens != 0 || got != fresh {
+		t.Fatalf("state for another prefix: resumed %d, answer %q", st.ResumedTokens, got)
+	}
+	bad := *st1.State
+	bad.State = bytes.Repeat([]byte{7}, 64)
+	if got, st := generate(t, e, GenerateRequest{Prompt: turn2, MaxTokens: 12, Resume: &bad}); st.ResumedTokens != 0 || got != fresh {
+		t.Fatalf("damaged state: resumed %d, answer %q", st.ResumedTokens, got)
+	}
+	requireAllSlotsFree(t, e)
 }
