@@ -275,6 +275,27 @@ func (s *Store) LoadSnapshot(name string) (SnapshotHeader, []byte, error) {
 	return h, state, nil
 }
 
+// LoadSnapshotHeader reads only a snapshot's header, to judge it before
+// reading its state. The header's own checksum is verified; the state's is
+// verified by LoadSnapshot.
+func (s *Store) LoadSnapshotHeader(name string) (SnapshotHeader, error) {
+	if err := checkName(name); err != nil {
+		return SnapshotHeader{}, err
+	}
+	mu := s.lockName(name)
+	mu.Lock()
+	defer mu.Unlock()
+	h, _, _, err := readSnapshot(s.SnapshotPath(name), false)
+	if errors.Is(err, os.ErrNotExist) {
+		return SnapshotHeader{}, ErrNoSnapshot
+	}
+	var ce *corruptErr
+	if errors.As(err, &ce) {
+		return SnapshotHeader{}, &CorruptError{Name: name, Reason: ce.reason}
+	}
+	return h, err
+}
+
 // readSnapshot reads a snapshot file. With full set it reads and verifies
 // the state and both checksums; otherwise it reads only the header (for
 // rebuilding index records). Verification failures are *corruptErr.

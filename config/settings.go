@@ -32,7 +32,7 @@ type Settings struct {
 	OverlayMax       float64       // overlay_max: fraction of the pack the edit overlay may hold
 	WarmMax          float64       // warm_max: fraction the warm tier (with the overlay) may hold
 	StaleMax         float64       // stale_max: fraction of stale text before part of the cold base is rebuilt
-	SnapshotBudget   int64         // snapshot_budget: bytes of KV snapshots kept (0 = no limit)
+	SnapshotBudget   int64         // snapshot_budget: bytes of KV snapshots kept, least recently used evicted first (0 = no limit)
 	IdleShutdown     time.Duration // idle_shutdown: stop the daemon after this long idle (0 = never)
 	MaxFileSize      int64         // max_file_size: files larger than this are left out of the pack
 	Exclude          []string      // exclude: gitignore patterns left out of the pack
@@ -99,7 +99,7 @@ var keyDefs = []keyDef{
 	{name: "overlay_max", kind: kFraction, help: "fraction of the pack the edit overlay may hold", field: func(s *Settings) any { return &s.OverlayMax }},
 	{name: "warm_max", kind: kFraction, help: "fraction of the pack the warm tier and overlay may hold", field: func(s *Settings) any { return &s.WarmMax }},
 	{name: "stale_max", kind: kFraction, help: "fraction of stale text before the cold base is partly rebuilt", field: func(s *Settings) any { return &s.StaleMax }},
-	{name: "snapshot_budget", kind: kSize, help: "bytes of KV snapshots kept on disk (0: no limit)", field: func(s *Settings) any { return &s.SnapshotBudget }},
+	{name: "snapshot_budget", kind: kSize, help: "bytes of KV snapshots (one per branch, one per planning session) kept on disk; the least recently used go first (0: no limit)", field: func(s *Settings) any { return &s.SnapshotBudget }},
 	{name: "idle_shutdown", kind: kDuration, help: "stop the daemon after this long without questions (0: never)", field: func(s *Settings) any { return &s.IdleShutdown }},
 	{name: "max_file_size", kind: kSize, help: "files larger than this are left out of the pack", field: func(s *Settings) any { return &s.MaxFileSize }},
 	{name: "exclude", kind: kList, help: "gitignore patterns left out of the pack", field: func(s *Settings) any { return &s.Exclude }},
@@ -150,7 +150,7 @@ func Defaults() *Settings {
 		sources:        map[string]string{},
 		UserFile:       UserConfigPath(),
 		IdleShutdown:   0,
-		SnapshotBudget: 0,
+		SnapshotBudget: DefaultSnapshotBudget,
 	}
 	for _, k := range keyDefs {
 		s.sources[k.name] = SourceDefault
@@ -176,6 +176,9 @@ func UserConfigPath() string {
 func RepoConfigPath(root string) string {
 	return filepath.Join(root, ".lore", "config.toml")
 }
+
+// DefaultSnapshotBudget bounds the KV snapshots on disk unless configured.
+const DefaultSnapshotBudget = 20_000_000_000
 
 // Load returns the effective settings for the repository at repoRoot ("" for
 // none): defaults < user file < repo file < environment. Flags are applied

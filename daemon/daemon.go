@@ -59,6 +59,7 @@ type Daemon struct {
 	// guards packer.
 	prefixMu    sync.RWMutex
 	packer      *ingest.Packer
+	snapName    string // the current branch's snapshot (see branchSnapshot)
 	lastScan    *ingest.ScanResult
 	packTokens  map[string][]engine.Token // the last pack's segment tokens, by hash
 	scanMu      sync.Mutex                // guards lastScan: questions scan concurrently

@@ -50,6 +50,16 @@ func (e *env) socket() string {
 	return filepath.Join(e.get(config.EnvRuntime), filepath.Base(config.SocketPath(e.repo)))
 }
 
+// branchSnapshot is the path of the one branch snapshot the daemon saved.
+func (e *env) branchSnapshot() string {
+	e.t.Helper()
+	m, _ := filepath.Glob(filepath.Join(e.stateDir(), "snapshots", "branch-*.kv"))
+	if len(m) != 1 {
+		e.t.Fatalf("want one branch snapshot, found %q", m)
+	}
+	return m[0]
+}
+
 func (e *env) stateDir() string {
 	return filepath.Join(e.get(config.EnvStateDir), "repos", config.RepoID(e.repo))
 }
@@ -247,7 +257,7 @@ func TestCorruptSnapshotIsDiscarded(t *testing.T) {
 	st := d.ready(t)
 	d.stop(t)
 
-	snap := filepath.Join(e.stateDir(), "snapshots", "main.kv")
+	snap := e.branchSnapshot()
 	b, err := os.ReadFile(snap)
 	if err != nil {
 		t.Fatalf("no snapshot after shutdown: %v", err)
@@ -376,10 +386,11 @@ func TestUnreadableLayoutIsLaidOutAfresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := store.Get("layout/main"); !ok {
+	key := "layout/" + strings.TrimSuffix(filepath.Base(e.branchSnapshot()), ".kv")
+	if _, ok, _ := store.Get(key); !ok {
 		t.Fatal("no layout saved with the snapshot")
 	}
-	store.Put("layout/main", []byte("{not json"))
+	store.Put(key, []byte("{not json"))
 	store.Close()
 	d = e.start()
 	st2 := d.ready(t)

@@ -47,29 +47,13 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.switchBranch(ctx); err != nil {
+		return nil, err
+	}
 	if d.packer == nil {
-		heat, err := d.heat(ctx)
-		if err != nil {
-			return nil, err
-		}
-		opts := ingest.PackOptions{
-			RepoName: filepath.Base(d.opts.Repo),
-			Order:    heat.Order,
-			Budget:   d.budget(),
-			Count:    d.countTokens,
-		}
-		// Resume the layout the snapshot was made with: what changed while
-		// the daemon was away goes to the overlay instead of moving files.
-		if p, err := d.resumePacker(res, opts); err == nil {
-			if ps, err := d.packState(p.Pack()); err == nil {
-				d.packer = p
-				return ps, nil
-			}
-		} else if !errors.Is(err, errNoLayout) {
-			d.log.Info("laying the pack out afresh", "reason", err)
-		}
-		d.packer = ingest.NewPacker(res, opts, d.opts.Policy)
-	} else if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
+		return d.layOut(ctx, res)
+	}
+	if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
 		// Too much superseded text (a large commit, a branch switch):
 		// compact before answering.
 		if err := d.compactPacker(ctx); err != nil {
@@ -77,6 +61,40 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 		}
 	}
 	return d.packState(d.packer.Pack())
+}
+
+// layOut makes the packer, at start or after a branch switch, and restores
+// the snapshot that fits it best. Callers hold prefixMu exclusively.
+func (d *Daemon) layOut(ctx context.Context, res *ingest.ScanResult) (*packState, error) {
+	heat, err := d.heat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts := ingest.PackOptions{
+		RepoName: filepath.Base(d.opts.Repo),
+		Order:    heat.Order,
+		Budget:   d.budget(),
+		Count:    d.countTokens,
+	}
+	// Resume the layout a snapshot was made with: what changed since
+	// (while the daemon was away, or on another branch) goes to the
+	// overlay instead of moving files.
+	if p, ps, name := d.resumeBest(res, opts); p != nil {
+		d.packer = p
+		if name != "" {
+			d.restore(name, ps)
+		}
+		return ps, nil
+	}
+	d.packer = ingest.NewPacker(res, opts, d.opts.Policy)
+	ps, err := d.packState(d.packer.Pack())
+	if err != nil {
+		return nil, err
+	}
+	// A fresh layout in the same heat order may still match the branch's
+	// snapshot, segment by segment.
+	d.restore(d.snapName, ps)
+	return ps, nil
 }
 
 // scan lists the working tree as the pack should hold it: the files on disk
@@ -108,6 +126,41 @@ func (d *Daemon) fresh(ctx context.Context) (bool, error) {
 	ps := d.pack
 	d.mu.Unlock()
 	return d.packer != nil && ps != nil && !d.packer.Differs(res) && d.eng.Holds(ps.tokens), nil
+}
+
+// switchBranch notices a checkout of another branch: the prefix is saved
+// as the old branch's snapshot, and the pack is laid out again as the best
+// saved snapshot (the new branch's own, when it has one), as at start.
+// Callers hold prefixMu exclusively.
+func (d *Daemon) switchBranch(ctx context.Context) error {
+	name := branchSnapshot(ingest.Branch(d.opts.Repo))
+	if name == d.snapName {
+		return nil
+	}
+	if d.packer != nil {
+		d.log.Info("branch switched: saving the old branch's prefix", "from", d.snapName, "to", name)
+		if err := d.saveSnapshot(ctx); err != nil {
+			d.log.Warn("saving the old branch's snapshot failed", "err", err)
+		}
+	}
+	d.snapName = name
+	d.packer = nil
+	d.mu.Lock()
+	d.savedAt = nil
+	d.mu.Unlock()
+	return nil
+}
+
+// legacySnapshot is the single snapshot of earlier versions.
+const legacySnapshot = "main"
+
+// chains lists the pack's segment chain hashes, in order.
+func (ps *packState) chains() []string {
+	out := make([]string, len(ps.marks))
+	for i, m := range ps.marks {
+		out[i] = m.Chain
+	}
+	return out
 }
 
 // heat reads the git history's churn heat (cached in the store).
@@ -214,11 +267,14 @@ func (d *Daemon) tokens(hash, text string) ([]engine.Token, error) {
 func (d *Daemon) initialSync(ctx context.Context) error {
 	d.prefixMu.Lock()
 	defer d.prefixMu.Unlock()
+	// Before snapshots were kept per branch, there was one named "main".
+	if err := d.store.DeleteSnapshot(legacySnapshot); err == nil {
+		d.store.Delete(layoutKey(legacySnapshot))
+	}
 	ps, err := d.buildPack(ctx)
 	if err != nil {
 		return err
 	}
-	d.restore(ps)
 	_, err = d.syncLocked(ctx, ps, nil)
 	return err
 }

@@ -186,6 +186,7 @@ func (d *Daemon) finishSession(t *sessionTurn, p api.AskParams, res *api.AskResu
 			rec.KV = 0
 		} else {
 			rec.KVTokens = s.KV
+			d.evictSnapshots(sessionSnapshot(rec.Name))
 		}
 	}
 	b, err := json.Marshal(rec)

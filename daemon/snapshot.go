@@ -5,25 +5,52 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"sort"
+	"strings"
 
 	"lore/cache"
 	"lore/ingest"
 )
 
-// snapshotName is the snapshot slot of the working tree's prefix.
-const snapshotName = "main"
+// The prefix is snapshotted per branch: switching back to a branch restores
+// its prefix instead of prefilling it again. Each snapshot has the packer
+// layout it was made with under layoutKey(name), so that the pack can be
+// laid out the same way again.
 
-// layoutKey holds the packer state that goes with the snapshot.
-const layoutKey = "layout/" + snapshotName
+// branchSnapshotPrefix starts the names of the branches' snapshots.
+const branchSnapshotPrefix = "branch-"
+
+// branchSnapshot names the snapshot slot of a branch: readable, and unique
+// thanks to a hash of the exact name (feature/x and feature_x differ).
+func branchSnapshot(branch string) string {
+	if branch == "" {
+		branch = "worktree"
+	}
+	clean := []byte(branch)
+	for i, c := range clean {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			clean[i] = '_'
+		}
+	}
+	if len(clean) > 64 {
+		clean = clean[:64]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(branch))
+	return fmt.Sprintf("%s%s-%08x", branchSnapshotPrefix, clean, h.Sum32())
+}
+
+func layoutKey(snapshot string) string { return "layout/" + snapshot }
 
 // errNoLayout means no packer state was saved.
 var errNoLayout = errors.New("no saved layout")
 
-// resumePacker restores the packer saved with the snapshot, brought up to
+// resumePacker restores the packer saved with a snapshot, brought up to
 // date with res.
-func (d *Daemon) resumePacker(res *ingest.ScanResult, opts ingest.PackOptions) (*ingest.Packer, error) {
-	b, ok, err := d.store.Get(layoutKey)
+func (d *Daemon) resumePacker(snapshot string, res *ingest.ScanResult, opts ingest.PackOptions) (*ingest.Packer, error) {
+	b, ok, err := d.store.Get(layoutKey(snapshot))
 	if err != nil {
 		return nil, err
 	}
@@ -37,8 +64,8 @@ func (d *Daemon) resumePacker(res *ingest.ScanResult, opts ingest.PackOptions) (
 	return ingest.ResumePacker(st, res, opts)
 }
 
-// saveLayout stores the packer state that goes with a snapshot. Callers
-// hold prefixMu.
+// saveLayout stores the packer state that goes with the current branch's
+// snapshot. Callers hold prefixMu.
 func (d *Daemon) saveLayout() error {
 	if d.packer == nil {
 		return nil
@@ -47,8 +74,71 @@ func (d *Daemon) saveLayout() error {
 	if err != nil {
 		return err
 	}
-	return d.store.Put(layoutKey, b)
+	return d.store.Put(layoutKey(d.snapName), b)
 }
+
+// resumeBest lays the pack out as the saved snapshot that leaves the least
+// to prefill: the current branch's, or another branch's (most recently used
+// first) when the tree is closer to that. Without any usable snapshot it
+// still resumes the current branch's layout, so the pack keeps its order.
+// It returns the packer, its pack and the snapshot to restore ("" for
+// none), or a nil packer when nothing was saved. Callers hold prefixMu
+// exclusively.
+func (d *Daemon) resumeBest(res *ingest.ScanResult, opts ingest.PackOptions) (*ingest.Packer, *packState, string) {
+	names := []string{d.snapName}
+	if infos, err := d.store.Snapshots(); err == nil {
+		sort.Slice(infos, func(i, j int) bool { return infos[i].LastUsed.After(infos[j].LastUsed) })
+		for _, in := range infos {
+			if strings.HasPrefix(in.Name, branchSnapshotPrefix) && in.Name != d.snapName && len(names) < maxResumeCandidates {
+				names = append(names, in.Name)
+			}
+		}
+	}
+	var (
+		best     *ingest.Packer
+		bestName string
+		bestCost int
+	)
+	for _, name := range names {
+		p, err := d.resumePacker(name, res, opts)
+		if err != nil {
+			if !errors.Is(err, errNoLayout) {
+				d.log.Info("saved layout not usable: laying the pack out afresh", "snapshot", name, "reason", err)
+			}
+			continue
+		}
+		ps, err := d.packState(p.Pack())
+		if err != nil {
+			continue
+		}
+		toks := 0
+		if h, err := d.store.LoadSnapshotHeader(name); err == nil && h.ModelFingerprint == d.eng.Info().Fingerprint && h.Settings == d.snapshotSettings() {
+			_, toks = cache.ValidPrefix(h, ps.chains())
+		}
+		if toks == 0 && name != d.snapName {
+			continue // another branch's layout is only worth it with its KV
+		}
+		if cost := len(ps.tokens) - toks; best == nil || cost < bestCost {
+			best, bestCost, bestName = p, cost, name
+			if toks == 0 {
+				bestName = ""
+			}
+		}
+	}
+	if best == nil {
+		return nil, nil, ""
+	}
+	// packState memoises segment tokens: make the chosen pack's the memo.
+	ps, err := d.packState(best.Pack())
+	if err != nil {
+		return nil, nil, ""
+	}
+	return best, ps, bestName
+}
+
+// maxResumeCandidates bounds the snapshots judged at start or at a branch
+// switch: each costs laying its pack out.
+const maxResumeCandidates = 6
 
 // snapshotSettings are the context settings a saved KV state depends on.
 func (d *Daemon) snapshotSettings() cache.Settings {
@@ -56,11 +146,20 @@ func (d *Daemon) snapshotSettings() cache.Settings {
 	return cache.Settings{ContextSize: d.eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: cfg.KVType}
 }
 
-// restore loads the snapshot and keeps the segments whose chain still matches.
-// A snapshot that is corrupt, or made for another model or context settings,
-// is discarded with a log line and never trusted.
-func (d *Daemon) restore(ps *packState) {
-	h, state, err := d.store.LoadSnapshot(snapshotName)
+// restore loads a snapshot and keeps the segments whose chain still
+// matches. A snapshot that is corrupt, or made for another model or context
+// settings, is discarded with a log line and never trusted. When sequence
+// 0 already holds that much of the pack (a branch switch that keeps the
+// prefix), nothing is loaded.
+func (d *Daemon) restore(name string, ps *packState) {
+	h, err := d.store.LoadSnapshotHeader(name)
+	if err == nil {
+		if _, toks := cache.ValidPrefix(h, ps.chains()); toks > 0 && d.eng.Holds(ps.tokens[:toks]) {
+			d.log.Info("the prefix already holds the snapshot's valid part", "snapshot", name, "tokens", toks)
+			return
+		}
+	}
+	h, state, err := d.store.LoadSnapshot(name)
 	var corrupt *cache.CorruptError
 	switch {
 	case errors.Is(err, cache.ErrNoSnapshot):
@@ -75,7 +174,7 @@ func (d *Daemon) restore(ps *packState) {
 	}
 	discard := func(why string) {
 		d.log.Warn("snapshot discarded", "reason", why)
-		if err := d.store.DeleteSnapshot(snapshotName); err != nil {
+		if err := d.store.DeleteSnapshot(name); err != nil {
 			d.log.Warn("deleting snapshot failed", "err", err)
 		}
 	}
@@ -87,11 +186,7 @@ func (d *Daemon) restore(ps *packState) {
 		discard(fmt.Sprintf("made with other context settings (%+v, now %+v)", h.Settings, d.snapshotSettings()))
 		return
 	}
-	chains := make([]string, len(ps.marks))
-	for i, m := range ps.marks {
-		chains[i] = m.Chain
-	}
-	segs, toks := cache.ValidPrefix(h, chains)
+	segs, toks := cache.ValidPrefix(h, ps.chains())
 	if toks == 0 {
 		d.log.Info("snapshot shares no segment with the current pack")
 		return
@@ -106,13 +201,13 @@ func (d *Daemon) restore(ps *packState) {
 		return
 	}
 	d.mu.Lock()
-	d.restored = toks
+	d.restored += toks
 	d.snapBytes = int64(len(state))
-	if toks == len(h.Tokens) {
+	if toks == len(h.Tokens) && name == d.snapName {
 		d.savedAt = slices.Clone(h.Tokens)
 	}
 	d.mu.Unlock()
-	d.log.Info("snapshot restored", "tokens", toks, "segments", segs, "of", len(h.Segments))
+	d.log.Info("snapshot restored", "snapshot", name, "tokens", toks, "segments", segs, "of", len(h.Segments))
 }
 
 // saveAsync snapshots the prefix in the background, so that the question
@@ -174,9 +269,10 @@ func (d *Daemon) saveSnapshot(ctx context.Context) error {
 		d.log.Warn("snapshot not written: larger than snapshot_budget", "bytes", len(state), "budget", b)
 		return nil
 	}
-	if err := d.store.SaveSnapshot(snapshotName, h, state); err != nil {
+	if err := d.store.SaveSnapshot(d.snapName, h, state); err != nil {
 		return err
 	}
+	d.evictSnapshots(d.snapName)
 	if err := d.saveLayout(); err != nil {
 		d.log.Warn("saving the layout failed; the next start lays the pack out afresh", "err", err)
 	}
@@ -184,6 +280,43 @@ func (d *Daemon) saveSnapshot(ctx context.Context) error {
 	d.savedAt = toks
 	d.snapBytes = int64(len(state))
 	d.mu.Unlock()
-	d.log.Info("snapshot saved", "tokens", len(toks), "bytes", len(state))
+	d.log.Info("snapshot saved", "snapshot", d.snapName, "tokens", len(toks), "bytes", len(state))
 	return nil
+}
+
+// evictSnapshots deletes the least recently used snapshots (branches' and
+// sessions') until those on disk fit SnapshotBudget. The snapshot just
+// written and the current branch's stay.
+func (d *Daemon) evictSnapshots(keep string) {
+	budget := d.opts.SnapshotBudget
+	if budget <= 0 {
+		return
+	}
+	infos, err := d.store.Snapshots()
+	if err != nil {
+		d.log.Warn("listing snapshots for eviction failed", "err", err)
+		return
+	}
+	var total int64
+	for _, in := range infos {
+		total += in.Size
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].LastUsed.Before(infos[j].LastUsed) })
+	for _, in := range infos {
+		if total <= budget {
+			return
+		}
+		if in.Name == keep || in.Name == d.snapName {
+			continue
+		}
+		if err := d.store.DeleteSnapshot(in.Name); err != nil {
+			d.log.Warn("evicting a snapshot failed", "snapshot", in.Name, "err", err)
+			continue
+		}
+		if strings.HasPrefix(in.Name, branchSnapshotPrefix) {
+			d.store.Delete(layoutKey(in.Name))
+		}
+		total -= in.Size
+		d.log.Info("snapshot evicted: over snapshot_budget", "snapshot", in.Name, "bytes", in.Size, "budget", budget)
+	}
 }
