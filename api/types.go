@@ -84,6 +84,9 @@ type Status struct {
 	StaleTokens         int     `json:"stale_tokens"`     // superseded text in the pack
 	OverlayTokens       int     `json:"overlay_tokens"`   // edits not yet folded into the base
 	QueuedQuestions     int     `json:"queued_questions"` // waiting for a free engine sequence
+	// The last sync of the prefix that prefilled anything: tokens and time.
+	LastPrefillTokens int     `json:"last_prefill_tokens"`
+	LastPrefillMillis float64 `json:"last_prefill_ms"`
 	Buffers             int     `json:"buffers"`          // unsaved editor buffers in the pack
 	Sessions            int     `json:"sessions"`         // planning sessions kept
 }

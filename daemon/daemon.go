@@ -80,6 +80,7 @@ type Daemon struct {
 	buffers   map[string][]byte // unsaved editor buffers, by path below the root
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
+	lastPrefill                engine.SyncStats
 	staleTokens, overlayTokens int     // of the pack last synced
 
 	sessionLocks sessionLocks
@@ -358,6 +359,8 @@ func (d *Daemon) Status() *api.Status {
 		StaleTokens:         d.staleTokens,
 		OverlayTokens:       d.overlayTokens,
 		Buffers:             len(d.buffers),
+		LastPrefillTokens:   d.lastPrefill.Prefilled,
+		LastPrefillMillis:   millis(d.lastPrefill.Elapsed),
 		Sessions:            sessions,
 	}
 	if d.failure != nil {

@@ -53,9 +53,9 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 	if d.packer == nil {
 		return d.layOut(ctx, res)
 	}
-	if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
-		// Too much superseded text (a large commit, a branch switch):
-		// compact before answering.
+	if d.packer.Sync(res) > 0 && (d.packer.MustCompact() || d.packer.OverBudget()) {
+		// Too much superseded text (a large commit, a branch switch), or
+		// more than the context holds: compact before answering.
 		if err := d.compactPacker(ctx); err != nil {
 			return nil, err
 		}
@@ -84,7 +84,15 @@ func (d *Daemon) layOut(ctx context.Context, res *ingest.ScanResult) (*packState
 		if name != "" {
 			d.restore(name, ps)
 		}
-		return ps, nil
+		if !p.MustCompact() && !p.OverBudget() {
+			return ps, nil
+		}
+		// What changed does not fit as an overlay: compact (the restored
+		// prefix stays valid up to the first segment that moves).
+		if err := d.compactPacker(ctx); err != nil {
+			return nil, err
+		}
+		return d.packState(p.Pack())
 	}
 	d.packer = ingest.NewPacker(res, opts, d.opts.Policy)
 	ps, err := d.packState(d.packer.Pack())
@@ -353,6 +361,9 @@ func (d *Daemon) syncLocked(ctx context.Context, ps *packState, progress engine.
 	st, err := d.eng.Sync(ctx, ps.tokens, report)
 	d.mu.Lock()
 	d.prefilled += st.Prefilled
+	if st.Prefilled > 0 {
+		d.lastPrefill = st
+	}
 	if st.Prefilled >= 256 && st.Elapsed > 0 {
 		d.prefillRate = float64(st.Prefilled) / st.Elapsed.Seconds()
 	}

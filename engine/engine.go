@@ -36,7 +36,7 @@ type Token = int32
 const (
 	DefaultContextSize = 131072 // cap on the model's own context when none is configured
 	DefaultBatchSize   = 512
-	DefaultSequences   = 4 // sequence 0 (the prefix) and three concurrent questions
+	DefaultSequences   = 5 // sequence 0 (the prefix) and four concurrent questions
 )
 
 // Config selects the library, the model and the context settings.

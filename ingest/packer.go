@@ -51,7 +51,9 @@ func (p *Packer) rebuildAll() {
 	for _, f := range p.files {
 		res.Files = append(res.Files, *f)
 	}
-	base := BuildPack(res, p.opts)
+	o := p.opts
+	o.Budget = p.baseBudget()
+	base := BuildPack(res, o)
 	p.reduced = base.Reduced
 	p.segs = map[string]Segment{}
 	var entries []Entry
@@ -162,7 +164,7 @@ func (p *Packer) Compact(order Order) Rebuild {
 			return out
 		}
 	}
-	if p.opts.Budget > 0 && p.tokens() > p.opts.Budget {
+	if p.OverBudget() {
 		p.Rebuild(order)
 		return Rebuild{Kind: "full"}
 	}
@@ -212,6 +214,21 @@ func (p *Packer) Stats() LayoutStats { return p.layout.Stats() }
 
 // Version changes whenever the pack does.
 func (p *Packer) Version() int { return p.version }
+
+// baseBudget is the budget a full rebuild fills: the rest is headroom for
+// the overlay and the stale text edits leave until the policy compacts,
+// so that ordinary edits never push the pack past its budget.
+func (p *Packer) baseBudget() int {
+	if p.opts.Budget <= 0 {
+		return 0
+	}
+	pol := p.layout.Policy
+	return int(float64(p.opts.Budget) * max(0.5, 1-pol.OverlayMax-pol.StaleHard))
+}
+
+// OverBudget reports whether the pack outgrew its budget (an edit's full
+// text in the overlay can do that): Compact then rebuilds it to fit.
+func (p *Packer) OverBudget() bool { return p.opts.Budget > 0 && p.tokens() > p.opts.Budget }
 
 func (p *Packer) tokens() int {
 	return p.count(p.preamble.Text) + p.count(p.mapSeg.Text) + p.layout.Stats().Total
