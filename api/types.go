@@ -87,8 +87,8 @@ type Status struct {
 	// The last sync of the prefix that prefilled anything: tokens and time.
 	LastPrefillTokens int     `json:"last_prefill_tokens"`
 	LastPrefillMillis float64 `json:"last_prefill_ms"`
-	Buffers             int     `json:"buffers"`          // unsaved editor buffers in the pack
-	Sessions            int     `json:"sessions"`         // planning sessions kept
+	Buffers           int     `json:"buffers"`  // unsaved editor buffers in the pack
+	Sessions          int     `json:"sessions"` // planning sessions kept
 }
 
 // Progress of a prefill: Done of Total tokens of the target prefix.

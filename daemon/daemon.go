@@ -81,7 +81,7 @@ type Daemon struct {
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
 	lastPrefill                engine.SyncStats
-	staleTokens, overlayTokens int     // of the pack last synced
+	staleTokens, overlayTokens int // of the pack last synced
 
 	sessionLocks sessionLocks
 
