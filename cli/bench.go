@@ -20,6 +20,8 @@ const benchUsage = `Usage:
   lore bench spine --model FILE [--repo DIR] [--runs N] [--json]
   lore bench freshness --repo DIR [--commits N] [--json]
   lore bench ingest --dir DIR [--repomix PATH] [--json]
+  lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
+  lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -37,6 +39,12 @@ must be prefilled per commit divided by the tokens of the changed files:
 the median in the foreground (before the next question can be answered) and
 the total including background rebuilds, with the largest share of stale
 (superseded) text the pack held.
+
+daemon measures edit-to-fresh, restart, four questions at once and a
+branch switch back on a private clone (see lore bench daemon --help).
+
+lsp measures the LSP bridge: from initialize to the first code action list,
+and its overhead on the time to first token against the API client.
 
 ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
 parse cache, and warm, and the same tree with repomix plain and --compress
@@ -67,13 +75,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return runBenchSpine(args[1:], stdout, stderr)
 		case "ingest":
 			return runBenchIngest(args[1:], stdout, stderr)
+		case "daemon":
+			return runBenchDaemon(args[1:], stdout, stderr)
+		case "lsp":
+			return runBenchLSP(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, benchUsage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return usageErr("lore bench needs a benchmark name: spine, freshness, ingest")
+	return usageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp")
 }
 
 func runBenchSpine(args []string, stdout, stderr io.Writer) error {
@@ -174,9 +186,8 @@ func (b *spineBench) start(ctx context.Context) (*exec.Cmd, *api.Client, error) 
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
-	socket := filepath.Join(b.run, filepath.Base(config.SocketPath(b.root)))
 	for {
-		if c, err := api.Dial(ctx, socket); err == nil {
+		if c, err := api.Dial(ctx, b.socket()); err == nil {
 			return cmd, c, nil
 		}
 		if cmd.ProcessState != nil || ctx.Err() != nil {
@@ -186,6 +197,11 @@ func (b *spineBench) start(ctx context.Context) (*exec.Cmd, *api.Client, error) 
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// socket is where the benchmark's daemon listens.
+func (b *spineBench) socket() string {
+	return filepath.Join(b.run, filepath.Base(config.SocketPath(b.root)))
 }
 
 func (b *spineBench) stop(ctx context.Context, cmd *exec.Cmd, c *api.Client) error {

@@ -30,9 +30,10 @@ Commands:
   logs     print (or follow with -f) the background daemon's log
   pack     write the repository's pack (xml, markdown or json), optionally within a token budget
   model    download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
-  bench    run lore's benchmarks (lore bench spine|freshness|ingest)
+  bench    run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
   config   show the effective settings and their sources (lore config show|path)
   session  list, show, export or delete planning sessions (ask --session NAME)
+  lsp      run the Language Server Protocol server an editor starts (stdio)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
@@ -64,6 +65,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runBench(rest, stdout, stderr)
 	case "config":
 		err = runConfig(rest, stdout, stderr)
+	case "lsp":
+		err = runLSP(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, loreUsage)
 		return ExitOK
@@ -203,9 +206,13 @@ func printStatus(w io.Writer, st *api.Status) {
 	fmt.Fprintf(w, "model        %s (%s), context %d tokens\n", st.Model, st.ModelPath, st.ContextSize)
 	fmt.Fprintf(w, "pack         %d tokens, %d segments, %d files, version %s\n", st.PackTokens, st.Segments, st.Files, st.PackVersion)
 	fmt.Fprintf(w, "kv prefix    %d valid tokens; %d prefilled since start, %d restored from snapshot\n", st.KVTokens, st.PrefilledTokens, st.RestoredTokens)
-	fmt.Fprintf(w, "overlay      %d tokens of edits, %d stale tokens\n", st.OverlayTokens, st.StaleTokens)
-	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %d questions running, %.0f MiB resident\n",
-		st.PrefillTokensPerSec, st.DecodeTokensPerSec, st.ActiveQuestions, float64(st.MemoryBytes)/(1<<20))
+	fmt.Fprintf(w, "overlay      %d tokens of edits, %d stale tokens, %d unsaved editor buffers\n", st.OverlayTokens, st.StaleTokens, st.Buffers)
+	if st.LastPrefillTokens > 0 {
+		fmt.Fprintf(w, "last sync    %d tokens prefilled in %.0f ms\n", st.LastPrefillTokens, st.LastPrefillMillis)
+	}
+	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %.0f MiB resident\n",
+		st.PrefillTokensPerSec, st.DecodeTokensPerSec, float64(st.MemoryBytes)/(1<<20))
+	fmt.Fprintf(w, "questions    %d running, %d queued; %d planning sessions\n", st.ActiveQuestions, st.QueuedQuestions, st.Sessions)
 	if st.SnapshotBytes > 0 {
 		fmt.Fprintf(w, "snapshot     %.1f MiB\n", float64(st.SnapshotBytes)/(1<<20))
 	}

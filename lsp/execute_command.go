@@ -1,0 +1,187 @@
+package lsp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+
+	"lore/api"
+)
+
+// Default questions of the asking commands.
+const (
+	DefaultAskQuestion     = "Explain this code and how it fits in the repository."
+	DefaultExplainQuestion = "Explain this code with the repository as context: what it does, what calls it and what it depends on, and anything surprising."
+	DefaultPlanQuestion    = "Plan a change here: which files and functions to change, in what order, and the risks."
+	summarizeQuestion      = "Summarize the uncommitted changes below (the output of `git diff HEAD`): what changed and why it matters, as a commit message subject line followed by a short body, then anything a reviewer should check."
+)
+
+// MaxDiffBytes caps the diff lore.summarizeChanges sends.
+const MaxDiffBytes = 48 << 10
+
+// executeCommand serves workspace/executeCommand.
+func (s *Server) executeCommand(c *call) (any, error) {
+	var p struct {
+		Command       string            `json:"command"`
+		Arguments     []json.RawMessage `json:"arguments"`
+		WorkDoneToken json.RawMessage   `json:"workDoneToken"`
+	}
+	if err := unmarshal(c.req, &p); err != nil {
+		return nil, err
+	}
+	var args CommandArgs
+	if len(p.Arguments) > 0 && string(p.Arguments[0]) != "null" {
+		if err := json.Unmarshal(p.Arguments[0], &args); err != nil {
+			return nil, invalidParams("%s: the argument must be {uri, range, question?}: %v", p.Command, err)
+		}
+	}
+	switch p.Command {
+	case CommandAsk, CommandExplain, CommandPlan:
+		return s.askCommand(c, p.Command, args, p.WorkDoneToken)
+	case CommandStatus:
+		return s.statusCommand(c)
+	case CommandSummarizeChanges:
+		return s.summarizeChanges(c, p.WorkDoneToken)
+	default:
+		return nil, invalidParams("unknown command %q (lore serves %s)", p.Command, strings.Join(Commands, ", "))
+	}
+}
+
+func (s *Server) askCommand(c *call, command string, args CommandArgs, token json.RawMessage) (any, error) {
+	r := askRequest{question: strings.TrimSpace(args.Question)}
+	title := "lore: asking"
+	switch command {
+	case CommandAsk:
+		if r.question == "" {
+			r.question = DefaultAskQuestion
+		}
+	case CommandExplain:
+		title = "lore: explaining"
+		if r.question == "" {
+			r.question = DefaultExplainQuestion
+		} else {
+			r.question = DefaultExplainQuestion + " " + r.question
+		}
+	case CommandPlan:
+		title = "lore: planning"
+		if r.question == "" {
+			r.question = DefaultPlanQuestion
+		}
+		r.session = args.Session
+		if r.session == "" {
+			r.session = DefaultPlanSession
+		}
+	}
+	if args.URI != "" {
+		loc, err := s.location(args.URI, args.Range)
+		if err != nil {
+			return nil, err
+		}
+		r.loc = loc
+	}
+	r.progress = s.startProgress(c.ctx, token, true, title, c.cancel)
+	res, err := s.runAsk(c.ctx, r)
+	if err != nil {
+		r.progress.end(failMessage(c.ctx, err))
+		return nil, err
+	}
+	r.progress.end(doneMessage(res))
+	out := fromAPI(res, r.question)
+	s.showAnswer(command, out, r.loc)
+	return out, nil
+}
+
+func (s *Server) statusCommand(c *call) (any, error) {
+	st, err := s.status(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.showMessage(msgInfo, statusLine(st))
+	return st, nil
+}
+
+func statusLine(st *api.Status) string {
+	line := fmt.Sprintf("lore: %s · %s · pack %d tokens (%d files, version %s) · %d questions running",
+		st.State, st.Model, st.PackTokens, st.Files, st.PackVersion, st.ActiveQuestions)
+	if st.Progress != nil && st.Progress.Total > 0 {
+		line += fmt.Sprintf(" · prefilling %d%%", 100*st.Progress.Done/st.Progress.Total)
+	}
+	if st.Buffers > 0 {
+		line += fmt.Sprintf(" · %d unsaved buffers", st.Buffers)
+	}
+	if st.Error != "" {
+		line += " · error: " + st.Error
+	}
+	return line
+}
+
+// summarizeChanges asks for a summary of `git diff HEAD`, at hook priority
+// (it yields to interactive questions).
+func (s *Server) summarizeChanges(c *call, token json.RawMessage) (any, error) {
+	diff, err := gitDiff(c.ctx, s.repoRoot())
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(diff) == "" {
+		res := &AskResult{Text: "There are no uncommitted changes.", StopReason: "no_changes", Question: summarizeQuestion, Retrieved: []string{}, Omitted: []api.Omitted{}}
+		s.showAnswer(CommandSummarizeChanges, res, nil)
+		return res, nil
+	}
+	note := ""
+	if len(diff) > MaxDiffBytes {
+		cut := strings.LastIndexByte(diff[:MaxDiffBytes], '\n')
+		if cut < 0 {
+			cut = MaxDiffBytes
+		}
+		diff = strings.ToValidUTF8(diff[:cut+1], "")
+		note = "\n(The diff was cut at " + fmt.Sprint(MaxDiffBytes>>10) + " KiB.)"
+	}
+	r := askRequest{
+		question: summarizeQuestion + note + "\n\n```diff\n" + diff + "```",
+		priority: api.PriorityHook,
+	}
+	r.progress = s.startProgress(c.ctx, token, true, "lore: summarizing changes", c.cancel)
+	res, err := s.runAsk(c.ctx, r)
+	if err != nil {
+		r.progress.end(failMessage(c.ctx, err))
+		return nil, err
+	}
+	r.progress.end(doneMessage(res))
+	out := fromAPI(res, summarizeQuestion)
+	s.showAnswer(CommandSummarizeChanges, out, nil)
+	return out, nil
+}
+
+// gitDiff runs `git diff HEAD` in root, bounded by GitTimeout.
+func gitDiff(ctx context.Context, root string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, GitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "HEAD")
+	cmd.Dir = root
+	out := &capped{max: MaxDiffBytes + 1}
+	errb := &capped{max: 4 << 10}
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("git diff HEAD did not finish within %s", GitTimeout)
+		}
+		return "", fmt.Errorf("git diff HEAD in %s: %v: %s", root, err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// capped keeps the first max bytes written to it and drops the rest.
+type capped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		c.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

@@ -1,0 +1,188 @@
+package lsp
+
+import (
+	"encoding/json"
+
+	protocol "github.com/tliron/glsp/protocol_3_16"
+
+	"lore/api"
+)
+
+// lore's additions to LSP: two custom requests, the commands and their
+// arguments. docs/editors.md documents them for editor plugins; keep the two
+// in step.
+const (
+	// MethodAsk asks a question; partial answer text is streamed as
+	// $/progress {token: partialResultToken, value: {text}}.
+	MethodAsk = "lore/ask" // AskParams → AskResult
+	// MethodStatus returns the daemon's api.Status.
+	MethodStatus = "lore/status"
+)
+
+// Commands served by workspace/executeCommand.
+const (
+	CommandAsk              = "lore.ask"
+	CommandExplain          = "lore.explain"
+	CommandPlan             = "lore.plan"
+	CommandStatus           = "lore.status"
+	CommandSummarizeChanges = "lore.summarizeChanges"
+)
+
+// Commands lists the commands in the order initialize advertises them.
+var Commands = []string{CommandAsk, CommandExplain, CommandPlan, CommandStatus, CommandSummarizeChanges}
+
+// CodeActionKind is the kind of lore's code actions.
+const CodeActionKind = protocol.CodeActionKind("lore")
+
+// DefaultPlanSession is the planning session lore.plan continues when its
+// arguments name none.
+const DefaultPlanSession = "plan"
+
+// TextDocument names a document.
+type TextDocument struct {
+	URI string `json:"uri"`
+}
+
+// AskParams are lore/ask's parameters.
+type AskParams struct {
+	Question     string          `json:"question"`
+	TextDocument *TextDocument   `json:"textDocument,omitempty"`
+	Range        *protocol.Range `json:"range,omitempty"`
+	Session      string          `json:"session,omitempty"`
+	MaxTokens    int             `json:"maxTokens,omitempty"`
+	// Tokens are numbers or strings; kept raw (see doc.go).
+	PartialResultToken json.RawMessage `json:"partialResultToken,omitempty"`
+	WorkDoneToken      json.RawMessage `json:"workDoneToken,omitempty"`
+}
+
+// PartialText is the value of a lore/ask partial result: the answer text
+// generated since the previous one.
+type PartialText struct {
+	Text string `json:"text"`
+}
+
+// AskResult is lore/ask's result, and the result of the asking commands.
+type AskResult struct {
+	Text            string        `json:"text"`
+	PackVersion     string        `json:"packVersion"`
+	TTFTMs          float64       `json:"ttftMs"`
+	ElapsedMs       float64       `json:"elapsedMs"`
+	QueuedMs        float64       `json:"queuedMs,omitempty"`
+	PromptTokens    int           `json:"promptTokens"`
+	CachedTokens    int           `json:"cachedTokens"`
+	PrefilledTokens int           `json:"prefilledTokens"`
+	GeneratedTokens int           `json:"generatedTokens"`
+	StopReason      string        `json:"stopReason"`
+	Session         string        `json:"session,omitempty"`
+	SessionTurn     int           `json:"sessionTurn,omitempty"`
+	SessionReplayed bool          `json:"sessionReplayed,omitempty"`
+	Retrieved       []string      `json:"retrieved"`
+	Omitted         []api.Omitted `json:"omitted"`
+	// Question is the question asked (the default one when none was given).
+	Question string `json:"question"`
+	// DocumentURI is the rendered answer shown with window/showDocument
+	// (commands only).
+	DocumentURI string `json:"documentUri,omitempty"`
+}
+
+func fromAPI(r *api.AskResult, question string) *AskResult {
+	out := &AskResult{
+		Text:            r.Text,
+		PackVersion:     r.PackVersion,
+		TTFTMs:          r.TTFTMillis,
+		ElapsedMs:       r.ElapsedMillis,
+		QueuedMs:        r.QueuedMillis,
+		PromptTokens:    r.PromptTokens,
+		CachedTokens:    r.CachedTokens,
+		PrefilledTokens: r.PrefilledTokens,
+		GeneratedTokens: r.GeneratedTokens,
+		StopReason:      r.StopReason,
+		Session:         r.Session,
+		SessionTurn:     r.SessionTurn,
+		SessionReplayed: r.SessionReplayed,
+		Retrieved:       r.Retrieved,
+		Omitted:         r.Omitted,
+		Question:        question,
+	}
+	if out.Retrieved == nil {
+		out.Retrieved = []string{}
+	}
+	if out.Omitted == nil {
+		out.Omitted = []api.Omitted{}
+	}
+	return out
+}
+
+// CommandArgs is the one argument of lore.ask, lore.explain and lore.plan
+// (and what lore's code actions put in their commands).
+type CommandArgs struct {
+	URI      string          `json:"uri,omitempty"`
+	Range    *protocol.Range `json:"range,omitempty"`
+	Question string          `json:"question,omitempty"`
+	Session  string          `json:"session,omitempty"` // lore.plan only
+}
+
+// Settings are lore's editor settings: initializationOptions (or its "lore"
+// member) and the "lore" section of workspace/configuration.
+type Settings struct {
+	Hover       bool   `json:"hover"`
+	MaxTokens   int    `json:"maxTokens"`
+	ShowAnswers string `json:"showAnswers"`
+}
+
+// Ways to show a command's answer.
+const (
+	ShowDocument = "document"
+	ShowMessage  = "message"
+	ShowNone     = "none"
+)
+
+// DefaultSettings are the settings before the editor's.
+var DefaultSettings = Settings{Hover: false, MaxTokens: 512, ShowAnswers: ShowDocument}
+
+// settingsPatch is what an editor sends: any subset of the settings.
+type settingsPatch struct {
+	Hover       *bool   `json:"hover"`
+	MaxTokens   *int    `json:"maxTokens"`
+	ShowAnswers *string `json:"showAnswers"`
+	Lore        *struct {
+		Hover       *bool   `json:"hover"`
+		MaxTokens   *int    `json:"maxTokens"`
+		ShowAnswers *string `json:"showAnswers"`
+	} `json:"lore"`
+}
+
+// apply merges raw settings (an object, possibly {"lore": {...}}) into s
+// and returns what it could not use.
+func (s *Settings) apply(raw json.RawMessage) []string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var p settingsPatch
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return []string{"lore settings: " + err.Error()}
+	}
+	if p.Lore != nil {
+		p.Hover, p.MaxTokens, p.ShowAnswers = p.Lore.Hover, p.Lore.MaxTokens, p.Lore.ShowAnswers
+	}
+	var bad []string
+	if p.Hover != nil {
+		s.Hover = *p.Hover
+	}
+	if p.MaxTokens != nil {
+		if *p.MaxTokens > 0 {
+			s.MaxTokens = *p.MaxTokens
+		} else {
+			bad = append(bad, "lore settings: maxTokens must be positive")
+		}
+	}
+	if p.ShowAnswers != nil {
+		switch *p.ShowAnswers {
+		case ShowDocument, ShowMessage, ShowNone:
+			s.ShowAnswers = *p.ShowAnswers
+		default:
+			bad = append(bad, `lore settings: showAnswers must be "document", "message" or "none"`)
+		}
+	}
+	return bad
+}
