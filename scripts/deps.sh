@@ -2,7 +2,8 @@
 # Installs the pinned prebuilt llama.cpp CPU libraries that lore's engine loads.
 # The libraries come from the npm package @node-llama-cpp/linux-x64 (fetched with
 # `npm pack`; Node.js is not needed at run time) and are verified against the
-# checksum recorded below before anything is unpacked.
+# checksum recorded below before anything is unpacked. It also installs
+# Neovim, for the Neovim plugin's test, when missing.
 set -euo pipefail
 
 PKG="@node-llama-cpp/linux-x64"
@@ -12,6 +13,20 @@ SHA256="0d953e1503d5ab4608d8ed5b739132308c81ac05ffeb760d2a7f30e08a9f90e0"
 
 DEST="${1:-third_party/llama}"
 STAMP="$DEST/.installed-$VERSION"
+
+# Neovim (Debian's neovim package) runs the Neovim plugin's end-to-end test
+# (editors/nvim). Installed when missing and we may use apt-get; elsewhere
+# that test skips.
+if ! command -v nvim >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    echo "deps: installing neovim with apt-get"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq neovim
+  else
+    echo "deps: nvim not found; the Neovim plugin's tests will skip (Debian: apt-get install -y neovim)" >&2
+  fi
+fi
 
 if [[ -f "$STAMP" && -e "$DEST/libllama.so" ]]; then
   echo "deps: llama.cpp libraries $VERSION already in $DEST"
