@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build demo test bench bench-ingest bench-freshness vet clean
+.PHONY: all deps build demo test test-go vscode vscode-test bench bench-daemon bench-lsp bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -38,14 +38,39 @@ demo: deps build
 	$(DEMO_ENV) $(BIN)/lore status
 	$(DEMO_ENV) $(BIN)/lore stop
 
-test: deps
+# Go tests (real llama.cpp, real daemons, headless Neovim) and the VS Code
+# extension: compile, unit tests, .vsix.
+test: test-go vscode
+
+test-go: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# The VS Code extension: editors/vscode/lore-<version>.vsix (npm ci, strict
+# TypeScript, unit tests, vsce package).
+vscode:
+	./scripts/vscode.sh package
+
+vscode-test:
+	./scripts/vscode.sh test
 
 bench: deps build
 	@mkdir -p $(DEMO)
 	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
 	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench spine --model $(DEMO)/bench.gguf --repo . --runs 3
+
+# Daemon numbers on a private clone: edit-to-fresh, restart, four questions
+# at once, branch switch back.
+bench-daemon: deps build
+	@mkdir -p $(DEMO)
+	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
+	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench daemon --model $(DEMO)/bench.gguf --repo . --runs 3
+
+# The LSP bridge: initialize to code actions, overhead on the first token.
+bench-lsp: deps build
+	@mkdir -p $(DEMO)
+	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
+	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench lsp --model $(DEMO)/bench.gguf --repo . --runs 10
 
 # Ingest speed and memory against repomix on GOROOT/src (or DIR=...).
 bench-ingest: deps build
@@ -61,4 +86,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) $(DEMO)
+	rm -rf $(BIN) $(DEMO) editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix
