@@ -89,6 +89,19 @@ type Status struct {
 	LastPrefillMillis float64 `json:"last_prefill_ms"`
 	Buffers           int     `json:"buffers"`  // unsaved editor buffers in the pack
 	Sessions          int     `json:"sessions"` // planning sessions kept
+	// Segment tokenizations served from the token cache, and computed.
+	TokenCacheHits   int64 `json:"token_cache_hits"`
+	TokenCacheMisses int64 `json:"token_cache_misses"`
+	// KV snapshots on disk (branches' and sessions'), most recently used first.
+	Snapshots []SnapshotInfo `json:"snapshots"`
+}
+
+// SnapshotInfo is a KV snapshot on disk.
+type SnapshotInfo struct {
+	Name     string    `json:"name"`
+	Bytes    int64     `json:"bytes"`
+	Tokens   int       `json:"tokens"`
+	LastUsed time.Time `json:"last_used"`
 }
 
 // Progress of a prefill: Done of Total tokens of the target prefix.

@@ -78,7 +78,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	repo := fs.String("repo", "", "repository to clone and pack (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
 	runs := fs.Int("runs", 3, "repetitions of the edit measurements; medians are reported")
-	file := fs.String("file", "", "file of the repository to edit (default: the largest file under 8 KB the pack holds in full)")
+	file := fs.String("file", "", "file of the repository to edit (default: the file closest to 4 KB the pack holds in full)")
 	answer := fs.Int("answer-tokens", 48, "tokens per answer in the parallel measurement")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, args); err != nil {
@@ -177,6 +177,9 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stderr, "edit to fresh")
 	var askExtra, askOver, watchLat, watchOver, prefillMs []float64
 	for i := 0; i < *runs; i++ {
+		if err := waitIdle(ctx, c); err != nil {
+			return err
+		}
 		base, _, err := firstToken(c, q)
 		if err != nil {
 			return err
@@ -203,6 +206,12 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		askOver = append(askOver, ttft-base-st.LastPrefillMillis)
 
 		// The watcher: no question, poll until the prefix holds the edit.
+		if err := waitIdle(ctx, c); err != nil {
+			return err
+		}
+		if st, err = c.Status(ctx); err != nil {
+			return err
+		}
 		before := st.PackVersion
 		edit = append(append([]byte(nil), original...), fmt.Sprintf("\n// bench edit %d (watcher)\n", i)...)
 		saved := time.Now()
@@ -245,6 +254,9 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if err := waitIdle(ctx, c); err != nil {
+		return err
+	}
 	t0 = time.Now()
 	for _, q := range questions {
 		if err := askFull(c, q); err != nil {
@@ -252,6 +264,9 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	res.SequentialMs = ms(time.Since(t0))
+	if err := waitIdle(ctx, c); err != nil {
+		return err
+	}
 	clients := make([]*api.Client, len(questions))
 	for i := range clients {
 		if clients[i], err = api.Dial(ctx, b.socket()); err != nil {
@@ -278,6 +293,13 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	if err := g.err(); err != nil {
 		return err
 	}
+	if err := waitIdle(ctx, c); err != nil {
+		return err
+	}
+	st0, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
 	g.run("checkout", "-q", "-b", "lore-bench-branch")
 	changed := []string{*file, "README.md", ".gitignore"}
 	for _, f := range changed {
@@ -295,25 +317,40 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.BranchFiles = len(changed)
+	// The switch away: its prefill (by the watcher or the question) and
+	// any rebuild after it are done before the way back is timed.
+	if _, _, err := firstToken(c, q); err != nil {
+		return err
+	}
+	if err := waitIdle(ctx, c); err != nil {
+		return err
+	}
+	st1, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	res.SwitchAwayTokens = st1.PrefilledTokens - st0.PrefilledTokens
 	baseTTFT, _, err := firstToken(c, q)
 	if err != nil {
 		return err
 	}
-	_, r, err := firstToken(c, q)
-	if err != nil {
+	if err := waitIdle(ctx, c); err != nil {
 		return err
 	}
-	res.SwitchAwayTokens = r.PrefilledTokens
 	g.run("checkout", "-q", base)
 	if err := g.err(); err != nil {
 		return err
 	}
-	back, r, err := firstToken(c, q)
+	back, _, err := firstToken(c, q)
+	if err != nil {
+		return err
+	}
+	st2, err := c.Status(ctx)
 	if err != nil {
 		return err
 	}
 	res.SwitchBackMs = back - baseTTFT
-	res.SwitchBackTokens = r.PrefilledTokens
+	res.SwitchBackTokens = st2.PrefilledTokens - st1.PrefilledTokens
 	res.SwitchBackOverRe = res.SwitchBackMs / res.ColdReadyMs
 	stopped = true
 	if err := b.stop(ctx, cmd, c); err != nil {
@@ -342,21 +379,51 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// fullFile picks the file to edit: the largest tracked file under 8 KB
-// that the pack holds in full, so that an edit changes the pack.
+// waitIdle waits until the daemon has been ready, with nothing to
+// prefill and the same pack, for two seconds: background rebuilds must not
+// land in a measurement.
+func waitIdle(ctx context.Context, c *api.Client) error {
+	var since time.Time
+	version := ""
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		quiet := st.State == api.StateReady && st.Progress == nil && st.KVTokens == st.PackTokens && st.ActiveQuestions == 0
+		switch {
+		case !quiet || st.PackVersion != version:
+			since, version = time.Time{}, st.PackVersion
+		case since.IsZero():
+			since = time.Now()
+		case time.Since(since) >= 2*time.Second:
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("the daemon did not settle within 10 minutes")
+}
+
+// fullFile picks the file to edit: the tracked file closest to 4 KB (a
+// typical source file) that the pack holds in full, so that an edit changes
+// the pack.
 func fullFile(g *gitRunner, clone string, st *api.Status) (string, error) {
 	omitted := map[string]bool{}
 	for _, o := range st.Omitted {
 		omitted[o.Path] = true
 	}
-	best, size := "", int64(0)
+	best, dist := "", int64(-1)
 	for _, f := range strings.Split(g.out("ls-files"), "\n") {
 		if f == "" || omitted[f] {
 			continue
 		}
 		fi, err := os.Stat(filepath.Join(clone, filepath.FromSlash(f)))
-		if err == nil && fi.Mode().IsRegular() && fi.Size() < 8<<10 && fi.Size() > size {
-			best, size = f, fi.Size()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if d := max(fi.Size()-4096, 4096-fi.Size()); dist < 0 || d < dist {
+			best, dist = f, d
 		}
 	}
 	if err := g.err(); err != nil {

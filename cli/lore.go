@@ -216,6 +216,16 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.SnapshotBytes > 0 {
 		fmt.Fprintf(w, "snapshot     %.1f MiB\n", float64(st.SnapshotBytes)/(1<<20))
 	}
+	if n := len(st.Snapshots); n > 0 {
+		var total int64
+		for _, s := range st.Snapshots {
+			total += s.Bytes
+		}
+		fmt.Fprintf(w, "on disk      %d snapshots (branches and sessions), %.1f MiB\n", n, float64(total)/(1<<20))
+	}
+	if n := st.TokenCacheHits + st.TokenCacheMisses; n > 0 {
+		fmt.Fprintf(w, "token cache  %d of %d segment tokenizations served from the cache\n", st.TokenCacheHits, n)
+	}
 	if st.Progress != nil && st.Progress.Total > 0 {
 		fmt.Fprintf(w, "prefilling   %d/%d tokens (%d%%)\n", st.Progress.Done, st.Progress.Total, 100*st.Progress.Done/st.Progress.Total)
 	}

@@ -28,9 +28,17 @@ func (d *Daemon) repoPath(p string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
+// buffer is an editor's unsaved text, owned by the client connection that
+// sent it: when that client goes away (an editor killed without closing
+// its buffers), its buffers go too.
+type buffer struct {
+	text  []byte
+	owner any
+}
+
 // updateBuffer records an editor's unsaved text for a file; the next
 // refresh packs it instead of the file on disk.
-func (d *Daemon) updateBuffer(p api.BufferParams) error {
+func (d *Daemon) updateBuffer(owner any, p api.BufferParams) error {
 	rel, err := d.repoPath(p.Path)
 	if err != nil {
 		return invalidParams("buffer/update: " + err.Error())
@@ -40,11 +48,13 @@ func (d *Daemon) updateBuffer(p api.BufferParams) error {
 		d.mu.Unlock()
 		return invalidParams(fmt.Sprintf("buffer/update: %d editor buffers are open already; close some (buffer/close) first", maxBuffers))
 	}
-	if old, ok := d.buffers[rel]; ok && string(old) == p.Text {
+	if old, ok := d.buffers[rel]; ok && string(old.text) == p.Text {
+		old.owner = owner
+		d.buffers[rel] = old
 		d.mu.Unlock()
 		return nil
 	}
-	d.buffers[rel] = []byte(p.Text)
+	d.buffers[rel] = buffer{text: []byte(p.Text), owner: owner}
 	d.mu.Unlock()
 	d.nudge()
 	return nil
@@ -66,6 +76,23 @@ func (d *Daemon) closeBuffer(p api.BufferParams) error {
 	return nil
 }
 
+// dropBuffers forgets the buffers a client connection left open.
+func (d *Daemon) dropBuffers(owner any) {
+	d.mu.Lock()
+	n := 0
+	for p, b := range d.buffers {
+		if b.owner == owner {
+			delete(d.buffers, p)
+			n++
+		}
+	}
+	d.mu.Unlock()
+	if n > 0 {
+		d.log.Info("a client went away: its unsaved buffers are dropped", "buffers", n)
+		d.nudge()
+	}
+}
+
 // bufferContents returns the open buffers (shared slices: never modified).
 func (d *Daemon) bufferContents() map[string][]byte {
 	d.mu.Lock()
@@ -75,7 +102,7 @@ func (d *Daemon) bufferContents() map[string][]byte {
 	}
 	out := make(map[string][]byte, len(d.buffers))
 	for k, v := range d.buffers {
-		out[k] = v
+		out[k] = v.text
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -126,6 +127,30 @@ func TestEditorBuffers(t *testing.T) {
 		t.Fatalf("%d buffers after closing both", st3.Buffers)
 	}
 
+	// A client that goes away takes its buffers with it.
+	other, err := api.Dial(ctx, e.socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.UpdateBuffer(ctx, "beta/beta.go", "package beta // unsaved by a client that dies\n"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := d.client.Status(ctx); st.Buffers != 1 {
+		t.Fatalf("%d buffers, want the other client's", st.Buffers)
+	}
+	other.Close()
+	deadline := time.Now().Add(10 * time.Second) // a hang guard, not a timing check
+	for {
+		st, _ := d.client.Status(ctx)
+		if st.Buffers == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d buffers left after their client disconnected", st.Buffers)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
 	// Paths outside the repository are refused with the reason.
 	var ae *api.Error
 	if err := d.client.UpdateBuffer(ctx, "/etc/passwd", "x"); !errors.As(err, &ae) || !strings.Contains(err.Error(), "not inside the repository") {
@@ -144,6 +169,33 @@ func TestEditorBuffers(t *testing.T) {
 	}
 	if _, err := d.client.Ask(ctx, api.AskParams{Question: "x", Location: &api.Location{Path: "beta/beta.go", StartLine: 5, EndLine: 2}}, nil, nil); err == nil || !strings.Contains(err.Error(), "bad line range") {
 		t.Fatalf("bad range: %v", err)
+	}
+	d.stop(t)
+}
+
+// TestDeleteAndRename: a deleted file leaves the pack through a small
+// deletion note in the overlay, and a renamed file is the old one deleted
+// and the new one added; nothing before them is prefilled again.
+func TestDeleteAndRename(t *testing.T) {
+	e := newEnv(t)
+	e.vars = append(e.vars, config.EnvWatch+"=off") // the question itself refreshes
+	d := e.start()
+	st := d.ready(t)
+	if err := os.Remove(filepath.Join(e.repo, "gamma", "gamma.go")); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := d.ask(t, "Where did Gamma go?")
+	st2, _ := d.client.Status(context.Background())
+	if res.PrefilledTokens == 0 || res.PrefilledTokens > 64 || st2.Segments != st.Segments+1 || res.PackVersion == st.PackVersion {
+		t.Fatalf("delete: prefilled %d, segments %d -> %d", res.PrefilledTokens, st.Segments, st2.Segments)
+	}
+	if err := os.Rename(filepath.Join(e.repo, "beta", "beta.go"), filepath.Join(e.repo, "beta", "sum.go")); err != nil {
+		t.Fatal(err)
+	}
+	res2, _ := d.ask(t, "Where is the sum now?")
+	st3, _ := d.client.Status(context.Background())
+	if res2.PrefilledTokens == 0 || st3.Segments != st2.Segments+2 || st3.KVTokens-res2.PrefilledTokens != st2.KVTokens {
+		t.Fatalf("rename: prefilled %d, segments %d -> %d, kv %d -> %d", res2.PrefilledTokens, st2.Segments, st3.Segments, st2.KVTokens, st3.KVTokens)
 	}
 	d.stop(t)
 }

@@ -66,6 +66,8 @@ type Daemon struct {
 	nudges      chan struct{}             // editor buffers changed (see nudge)
 	maintaining atomic.Bool               // a background rebuild is running
 	active      atomic.Int32              // questions being answered
+	tokenHits   atomic.Int64              // segment tokenizations from the cache
+	tokenMisses atomic.Int64              // ... and computed
 	lastActive  atomic.Int64              // unix nanoseconds of the last question's start or end
 
 	mu        sync.Mutex // guards the fields below
@@ -77,7 +79,7 @@ type Daemon struct {
 	restored  int
 	snapBytes int64
 	savedAt   []engine.Token    // tokens covered by the last snapshot
-	buffers   map[string][]byte // unsaved editor buffers, by path below the root
+	buffers   map[string]buffer // unsaved editor buffers, by path below the root
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
 	lastPrefill                engine.SyncStats
@@ -112,7 +114,7 @@ func New(opts Options) (*Daemon, error) {
 		ready:   make(chan struct{}),
 		stop:    make(chan struct{}),
 		nudges:  make(chan struct{}, 1),
-		buffers: map[string][]byte{},
+		buffers: map[string]buffer{},
 		state:   api.StateLoading,
 	}, nil
 }
@@ -339,6 +341,7 @@ wait:
 // Status reports the daemon's state without waiting for the engine.
 func (d *Daemon) Status() *api.Status {
 	sessions := d.sessionCount()
+	snapshots := d.snapshotList()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := &api.Status{
@@ -362,6 +365,9 @@ func (d *Daemon) Status() *api.Status {
 		LastPrefillTokens:   d.lastPrefill.Prefilled,
 		LastPrefillMillis:   millis(d.lastPrefill.Elapsed),
 		Sessions:            sessions,
+		Snapshots:           snapshots,
+		TokenCacheHits:      d.tokenHits.Load(),
+		TokenCacheMisses:    d.tokenMisses.Load(),
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()

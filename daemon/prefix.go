@@ -255,6 +255,7 @@ func (d *Daemon) segmentTokens(s ingest.Segment) ([]engine.Token, error) {
 func (d *Daemon) tokens(hash, text string) ([]engine.Token, error) {
 	tk := d.eng.TokenizerFingerprint()
 	if toks, ok, err := d.store.Tokens(tk, hash); err == nil && ok {
+		d.tokenHits.Add(1)
 		return toks, nil
 	} else if err != nil {
 		d.log.Warn("token cache read failed", "err", err)
@@ -263,6 +264,7 @@ func (d *Daemon) tokens(hash, text string) ([]engine.Token, error) {
 		// A resumed segment whose tokens the cache no longer has.
 		return nil, errTokensLost
 	}
+	d.tokenMisses.Add(1)
 	toks := d.eng.Tokenize(text)
 	if err := d.store.PutTokens(tk, hash, toks); err != nil {
 		d.log.Warn("token cache write failed", "err", err)
@@ -287,6 +289,10 @@ func (d *Daemon) initialSync(ctx context.Context) error {
 	return err
 }
 
+// maintainIdle is how long the daemon must be without questions before a
+// background rebuild may take the prefix.
+const maintainIdle = time.Second
+
 // maintainAsync runs, in the background, the rebuild the layout policy
 // calls for (folding the overlay into the warm tier, or part of the cold
 // base), and syncs the prefix to it. Questions wait for it only if they come
@@ -299,9 +305,10 @@ func (d *Daemon) maintainAsync(ctx context.Context) {
 	go func() {
 		defer d.bg.Done()
 		defer d.maintaining.Store(false)
-		// Background work comes last: it waits until no question runs (a
-		// rebuild takes the prefix exclusively while it prefills).
-		for d.active.Load() > 0 {
+		// Background work comes last: it waits until no question has run
+		// for maintainIdle (a rebuild takes the prefix exclusively while it
+		// prefills, and questions often come in runs).
+		for d.active.Load() > 0 || time.Since(time.Unix(0, d.lastActive.Load())) < maintainIdle {
 			select {
 			case <-ctx.Done():
 				return

@@ -33,6 +33,7 @@ func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
 	case <-ctx.Done():
 		conn.Close()
 	}
+	d.dropBuffers(conn)
 }
 
 func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
@@ -49,7 +50,7 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 			return nil, err
 		}
 		if req.Method == api.MethodBufferUpdate {
-			return struct{}{}, d.updateBuffer(p)
+			return struct{}{}, d.updateBuffer(conn, p)
 		}
 		return struct{}{}, d.closeBuffer(p)
 	case api.MethodSessionList:

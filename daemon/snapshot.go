@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"lore/api"
 	"lore/cache"
 	"lore/ingest"
 )
@@ -319,4 +320,25 @@ func (d *Daemon) evictSnapshots(keep string) {
 		total -= in.Size
 		d.log.Info("snapshot evicted: over snapshot_budget", "snapshot", in.Name, "bytes", in.Size, "budget", budget)
 	}
+}
+
+// snapshotList lists the snapshots on disk for status, most recently used
+// first (nil before the store is open).
+func (d *Daemon) snapshotList() []api.SnapshotInfo {
+	d.mu.Lock()
+	store := d.store
+	d.mu.Unlock()
+	out := []api.SnapshotInfo{}
+	if store == nil {
+		return out
+	}
+	infos, err := store.Snapshots()
+	if err != nil {
+		return out
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].LastUsed.After(infos[j].LastUsed) })
+	for _, in := range infos {
+		out = append(out, api.SnapshotInfo{Name: in.Name, Bytes: in.Size, Tokens: in.Tokens, LastUsed: in.LastUsed})
+	}
+	return out
 }
