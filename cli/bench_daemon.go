@@ -46,11 +46,13 @@ type benchDaemonResult struct {
 	RestartOverRe  float64 `json:"restart_over_refill"`
 
 	// Four questions at once vs one after another.
-	Questions      int     `json:"questions"`
-	AnswerTokens   int     `json:"answer_tokens"`
-	SequentialMs   float64 `json:"sequential_ms"`
-	ConcurrentMs   float64 `json:"concurrent_ms"`
-	ConcurrentOver float64 `json:"concurrent_over_sequential"`
+	Questions        int     `json:"questions"`
+	AnswerTokens     int     `json:"answer_tokens"`
+	SequentialMs     float64 `json:"sequential_ms"`
+	SequentialTokens int     `json:"sequential_tokens"` // generated, all four answers
+	ConcurrentTokens int     `json:"concurrent_tokens"`
+	ConcurrentMs     float64 `json:"concurrent_ms"`
+	ConcurrentOver   float64 `json:"concurrent_over_sequential"`
 
 	// Back to a branch after a checkout of another one: the extra first
 	// token time of the first question, over the full prefill.
@@ -79,7 +81,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
 	runs := fs.Int("runs", 3, "repetitions of the edit measurements; medians are reported")
 	file := fs.String("file", "", "file of the repository to edit (default: the file closest to 4 KB the pack holds in full)")
-	answer := fs.Int("answer-tokens", 48, "tokens per answer in the parallel measurement")
+	answer := fs.Int("answer-tokens", 96, "tokens per answer in the parallel measurement")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -245,12 +247,24 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 
 	// Four questions at once vs one by one.
 	fmt.Fprintln(stderr, "four questions: one by one, then at once")
-	questions := []string{"What does the daemon do?", "How is the pack laid out?", "Where are snapshots written?", "How does ask stream tokens?"}
+	// Questions that name no file, so that none retrieves files: the
+	// answers' decoding is what concurrent questions share.
+	questions := []string{"Summarize the purpose of this repository.", "Which parts would you test first?", "List three risks in this design.", "What would you refactor first, and why?"}
 	res.Questions, res.AnswerTokens = len(questions), *answer
+	var genMu sync.Mutex
+	generated := 0
 	askFull := func(cl *api.Client, q string) error {
 		r, err := cl.Ask(ctx, api.AskParams{Question: q, MaxTokens: *answer, Temperature: 0.8, Seed: 1}, nil, nil)
-		if err == nil && r.PrefilledTokens != 0 {
+		switch {
+		case err != nil:
+		case r.PrefilledTokens != 0:
 			err = fmt.Errorf("a question prefilled %d pack tokens during the parallel measurement", r.PrefilledTokens)
+		case len(r.Retrieved) > 0:
+			err = fmt.Errorf("question %q retrieved %v: pick questions that name no file", q, r.Retrieved)
+		default:
+			genMu.Lock()
+			generated += r.GeneratedTokens
+			genMu.Unlock()
 		}
 		return err
 	}
@@ -264,6 +278,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	res.SequentialMs = ms(time.Since(t0))
+	res.SequentialTokens, generated = generated, 0
 	if err := waitIdle(ctx, c); err != nil {
 		return err
 	}
@@ -285,6 +300,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	res.ConcurrentTokens = generated
 	res.ConcurrentOver = res.ConcurrentMs / res.SequentialMs
 
 	// A branch with a few changed files, and back.
@@ -373,7 +389,8 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  through a question: +%.1f ms first token, %+.1f ms over the file's prefill\n", res.EditAskMs, res.EditAskOverheadMs)
 	fmt.Fprintf(stdout, "  through the watcher: fresh %.1f ms after the save, %+.1f ms over the file's prefill\n", res.EditWatchMs, res.EditWatchOverMs)
 	fmt.Fprintf(stdout, "restart to ready %.0f ms (%.2f%% of a full prefill)\n", res.RestartReadyMs, 100*res.RestartOverRe)
-	fmt.Fprintf(stdout, "%d questions x %d tokens: one by one %.0f ms, at once %.0f ms (%.2fx)\n", res.Questions, res.AnswerTokens, res.SequentialMs, res.ConcurrentMs, res.ConcurrentOver)
+	fmt.Fprintf(stdout, "%d questions, up to %d tokens each: one by one %.0f ms (%d tokens), at once %.0f ms (%d tokens): %.2fx\n",
+		res.Questions, res.AnswerTokens, res.SequentialMs, res.SequentialTokens, res.ConcurrentMs, res.ConcurrentTokens, res.ConcurrentOver)
 	fmt.Fprintf(stdout, "branch with %d changed files: away prefilled %d tokens; back +%.0f ms first token, %d tokens prefilled (%.2f%% of a full prefill)\n",
 		res.BranchFiles, res.SwitchAwayTokens, res.SwitchBackMs, res.SwitchBackTokens, 100*res.SwitchBackOverRe)
 	return nil

@@ -65,6 +65,7 @@ type Daemon struct {
 	scanMu      sync.Mutex                // guards lastScan: questions scan concurrently
 	nudges      chan struct{}             // editor buffers changed (see nudge)
 	maintaining atomic.Bool               // a background rebuild is running
+	savePending atomic.Bool               // a background snapshot waits to run
 	active      atomic.Int32              // questions being answered
 	tokenHits   atomic.Int64              // segment tokenizations from the cache
 	tokenMisses atomic.Int64              // ... and computed

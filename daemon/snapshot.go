@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"lore/api"
 	"lore/cache"
@@ -215,9 +216,25 @@ func (d *Daemon) restore(name string, ps *packState) {
 // that caused a prefill does not also wait for the disk. It holds prefixMu
 // shared: questions go on, the next sync waits for the state copy.
 func (d *Daemon) saveAsync(ctx context.Context) {
+	if !d.savePending.CompareAndSwap(false, true) {
+		return // the pending save will write the newest prefix
+	}
 	d.bg.Add(1)
 	go func() {
 		defer d.bg.Done()
+		// Copying the state holds the engine for tens of milliseconds per
+		// 100 MB: not while a question runs (the one that prefilled is
+		// usually about to decode). The final snapshot at shutdown
+		// covers a daemon that never becomes idle.
+		for d.active.Load() > 0 {
+			select {
+			case <-ctx.Done():
+				d.savePending.Store(false)
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		d.savePending.Store(false)
 		d.prefixMu.RLock()
 		defer d.prefixMu.RUnlock()
 		if err := d.saveSnapshot(ctx); err != nil && ctx.Err() == nil {
