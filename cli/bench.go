@@ -104,31 +104,16 @@ func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	modelPath, err := filepath.Abs(*model)
+	bd, err := newBenchDir("lore-bench-", *model, stderr)
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "lore-bench-")
-	if err != nil {
-		return err
-	}
-	keep := true // kept when the benchmark fails, for its daemon log
-	defer func() {
-		if keep {
-			fmt.Fprintf(stderr, "benchmark files kept in %s\n", tmp)
-		} else {
-			os.RemoveAll(tmp)
-		}
-	}()
-	b := &spineBench{exe: exe, root: root, model: modelPath, state: filepath.Join(tmp, "state"), run: filepath.Join(tmp, "run"), log: stderr}
+	defer bd.close()
+	b := bd.spine(root)
 
 	ctx, cancel := signalContext()
 	defer cancel()
-	res := benchSpineResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: modelPath, Runs: *runs}
+	res := benchSpineResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: bd.model, Runs: *runs}
 	var cold, warm, restore, refill []float64
 	for i := 0; i < *runs; i++ {
 		fmt.Fprintf(stderr, "run %d/%d\n", i+1, *runs)
@@ -152,7 +137,7 @@ func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	}
 	res.ColdTTFTMs, res.WarmTTFTMs = median(cold), median(warm)
 	res.RestoreMs, res.RefillMs = median(restore), median(refill)
-	keep = false
+	bd.ok = true
 	res.WarmOverCold = res.WarmTTFTMs / res.ColdTTFTMs
 	res.RestoreOverRe = res.RestoreMs / res.RefillMs
 	if *asJSON {
@@ -162,6 +147,44 @@ func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "cold first token  %8.0f ms\nwarm first token  %8.1f ms  (%.2f%% of cold)\n", res.ColdTTFTMs, res.WarmTTFTMs, 100*res.WarmOverCold)
 	fmt.Fprintf(stdout, "restart to ready  %8.0f ms  (%.2f%% of a full re-prefill, %.0f ms)\n", res.RestoreMs, 100*res.RestoreOverRe, res.RefillMs)
 	return nil
+}
+
+// benchDir is a benchmark's private folder (state, sockets, logs) with the
+// binary and model it runs. It is removed after a successful run and kept,
+// for its daemon log, after a failed one.
+type benchDir struct {
+	exe, model, dir string
+	stderr          io.Writer
+	ok              bool
+}
+
+func newBenchDir(prefix, model string, stderr io.Writer) (*benchDir, error) {
+	modelPath, err := filepath.Abs(model)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	return &benchDir{exe: exe, model: modelPath, dir: dir, stderr: stderr}, nil
+}
+
+func (b *benchDir) close() {
+	if b.ok {
+		os.RemoveAll(b.dir)
+		return
+	}
+	fmt.Fprintf(b.stderr, "benchmark files kept in %s\n", b.dir)
+}
+
+// spine returns daemon controls for a repository, over the folder.
+func (b *benchDir) spine(root string) *spineBench {
+	return &spineBench{exe: b.exe, root: root, model: b.model, state: filepath.Join(b.dir, "state"), run: filepath.Join(b.dir, "run"), log: b.stderr}
 }
 
 type spineBench struct {

@@ -97,36 +97,21 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	modelPath, err := filepath.Abs(*model)
+	bd, err := newBenchDir("lore-bench-daemon-", *model, stderr)
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "lore-bench-daemon-")
-	if err != nil {
-		return err
-	}
-	keep := true
-	defer func() {
-		if keep {
-			fmt.Fprintf(stderr, "benchmark files kept in %s\n", tmp)
-		} else {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer bd.close()
 	ctx, cancel := signalContext()
 	defer cancel()
 
-	clone := filepath.Join(tmp, "repo")
+	clone := filepath.Join(bd.dir, "repo")
 	g := gitIn(ctx, clone)
 	if out, err := exec.CommandContext(ctx, "git", "clone", "-q", "--no-hardlinks", root, clone).CombinedOutput(); err != nil {
 		return fmt.Errorf("cloning %s: %v\n%s", root, err, out)
 	}
-	b := &spineBench{exe: exe, root: clone, model: modelPath, state: filepath.Join(tmp, "state"), run: filepath.Join(tmp, "run"), log: stderr}
-	res := benchDaemonResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: modelPath, Runs: *runs}
+	b := bd.spine(clone)
+	res := benchDaemonResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: bd.model, Runs: *runs}
 
 	// Full prefill.
 	fmt.Fprintln(stderr, "cold start (full prefill)")
@@ -378,7 +363,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.RestartOverRe = res.RestartReadyMs / res.ColdReadyMs
-	keep = false
+	bd.ok = true
 
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
