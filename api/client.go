@@ -94,7 +94,8 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 
 // Ask asks a question. Answer text goes to onToken as it is generated and
 // prefill progress (when the pack must be brought up to date first) to
-// onProgress; either may be nil. Cancelling ctx abandons the request.
+// onProgress; either may be nil. Cancelling ctx cancels the request: the
+// daemon stops answering it and frees its engine sequence.
 func (c *Client) Ask(ctx context.Context, p AskParams, onToken func(string), onProgress func(Progress)) (*AskResult, error) {
 	id := strconv.FormatUint(c.next.Add(1), 10)
 	p.Stream = id
@@ -108,6 +109,13 @@ func (c *Client) Ask(ctx context.Context, p AskParams, onToken func(string), onP
 	}()
 	var res AskResult
 	if err := c.call(ctx, MethodAsk, p, &res); err != nil {
+		if ctx.Err() != nil {
+			// The connection may serve other requests: tell the daemon to
+			// stop this one now rather than when the connection closes.
+			nctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			c.conn.Notify(nctx, MethodCancel, CancelParams{Stream: id})
+			cancel()
+		}
 		return nil, err
 	}
 	return &res, nil

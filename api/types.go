@@ -17,6 +17,10 @@ const (
 	MethodBufferUpdate = "buffer/update" // BufferParams
 	MethodBufferClose  = "buffer/close"  // BufferParams, Text unused
 
+	// MethodCancel is a notification: stop the caller's ask whose Stream
+	// is given (CancelParams); its engine sequence is freed at once.
+	MethodCancel = "ask/cancel"
+
 	// Planning sessions (see AskParams.Session).
 	MethodSessionList   = "session/list"   // no params → []SessionInfo
 	MethodSessionGet    = "session/get"    // SessionParams → Session
@@ -144,6 +148,11 @@ type Location struct {
 type BufferParams struct {
 	Path string `json:"path"` // absolute, or relative to the repository root
 	Text string `json:"text,omitempty"`
+}
+
+// CancelParams names the ask to cancel.
+type CancelParams struct {
+	Stream string `json:"stream"`
 }
 
 // SessionParams names a planning session.

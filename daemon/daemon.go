@@ -79,8 +79,9 @@ type Daemon struct {
 	prefilled int
 	restored  int
 	snapBytes int64
-	savedAt   []engine.Token    // tokens covered by the last snapshot
-	buffers   map[string]buffer // unsaved editor buffers, by path below the root
+	savedAt   []engine.Token                   // tokens covered by the last snapshot
+	buffers   map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels   map[cancelKey]context.CancelFunc // asks in flight
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
 	lastPrefill                engine.SyncStats
@@ -116,6 +117,7 @@ func New(opts Options) (*Daemon, error) {
 		stop:    make(chan struct{}),
 		nudges:  make(chan struct{}, 1),
 		buffers: map[string]buffer{},
+		cancels: map[cancelKey]context.CancelFunc{},
 		state:   api.StateLoading,
 	}, nil
 }

@@ -354,6 +354,46 @@ func TestDisconnectFreesWork(t *testing.T) {
 	if res.GeneratedTokens == 0 {
 		t.Fatalf("no answer after disconnects: %+v", res)
 	}
+
+	// A client that cancels but stays connected frees the work too.
+	got := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := d.client.Ask(ctx, api.AskParams{Question: "Explain everything", MaxTokens: 4000}, func(string) {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+		}, nil)
+		errc <- err
+	}()
+	select {
+	case <-got:
+	case <-time.After(time.Minute):
+		t.Fatal("no answer text")
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled ask: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second) // a hang guard, not a timing check
+	for {
+		st, err := d.client.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ActiveQuestions == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a cancelled question still runs on the open connection: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(d.stderr.String(), "question cancelled by its client"); n != 6 {
+		t.Fatalf("%d questions cancelled, want 6 (5 disconnected, 1 cancelled on an open connection):\n%s", n, d.stderr)
+	}
 	d.stop(t)
 }
 

@@ -44,6 +44,18 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		d.log.Info("shutdown requested by a client")
 		d.Shutdown()
 		return struct{}{}, nil
+	case api.MethodCancel:
+		var p api.CancelParams
+		if err := unmarshalParams(req, &p); err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		cancel := d.cancels[cancelKey{conn, p.Stream}]
+		d.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+		return nil, nil
 	case api.MethodBufferUpdate, api.MethodBufferClose:
 		var p api.BufferParams
 		if err := unmarshalParams(req, &p); err != nil {
@@ -88,9 +100,22 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		if strings.TrimSpace(p.Question) == "" {
 			return nil, invalidParams("the question is empty")
 		}
+		actx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if p.Stream != "" {
+			key := cancelKey{conn, p.Stream}
+			d.mu.Lock()
+			d.cancels[key] = cancel
+			d.mu.Unlock()
+			defer func() {
+				d.mu.Lock()
+				delete(d.cancels, key)
+				d.mu.Unlock()
+			}()
+		}
 		d.active.Add(1)
 		d.touch()
-		res, err := d.ask(ctx, conn, p)
+		res, err := d.ask(actx, conn, p)
 		d.touch()
 		d.active.Add(-1)
 		if err != nil {
@@ -100,6 +125,12 @@ func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 	default:
 		return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeMethodNotFound, Message: "unknown method " + req.Method}
 	}
+}
+
+// cancelKey names an ask in flight: the stream names are the client's own.
+type cancelKey struct {
+	conn   *jsonrpc2.Conn
+	stream string
 }
 
 func unmarshalParams(req *jsonrpc2.Request, v any) error {

@@ -140,9 +140,9 @@ func (d *Daemon) refreshInBackground(ctx context.Context, events int) {
 // parents), plus the git folder for branch switches and commits. Ignored and
 // vendored folders are left alone: nothing in them reaches the pack.
 func (d *Daemon) watchTree(w *fsnotify.Watcher) {
-	d.prefixMu.RLock()
+	d.scanMu.Lock()
 	res := d.lastScan
-	d.prefixMu.RUnlock()
+	d.scanMu.Unlock()
 	dirs := map[string]bool{d.opts.Repo: true}
 	if res != nil {
 		for _, f := range res.Files {
