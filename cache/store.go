@@ -104,6 +104,13 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
+		// Badger retries its final flush forever when its folder is gone
+		// (the state folder deleted under a running daemon): with nothing
+		// left to keep, let it go.
+		if _, err := os.Stat(filepath.Join(s.dir, badgerDirName)); errors.Is(err, os.ErrNotExist) {
+			s.closeErr = fmt.Errorf("cache: %s vanished while open; nothing was saved", s.dir)
+			return
+		}
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func openTest(t *testing.T, dir string) *Store {
@@ -414,4 +415,30 @@ func (s *syncBuffer) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.b.Reset()
+}
+
+// TestCloseAfterFolderVanished: a store whose folder was deleted while open
+// closes (with an error) instead of retrying its flush forever.
+func TestCloseAfterFolderVanished(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "vanished") {
+			t.Fatalf("Close after the folder vanished: %v", err)
+		}
+	case <-time.After(time.Minute): // a hang guard, not a timing check
+		t.Fatal("Close hangs when the store's folder is gone")
+	}
 }
