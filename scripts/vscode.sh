@@ -5,7 +5,7 @@
 #                               strict TypeScript compile, unit tests
 #   scripts/vscode.sh package   the same, then editors/vscode/lore-<version>.vsix
 #
-# Needs Node.js 20 or newer and npm (`make deps` installs npm on Debian). Every
+# Needs Node.js 18 or newer and npm (`make deps` installs npm on Debian). Every
 # dependency is pinned in package.json and package-lock.json; after `npm ci`
 # nothing goes to the network (packaging included).
 set -euo pipefail
@@ -34,10 +34,10 @@ test | package) ;;
 *) usage ;;
 esac
 
-command -v node >/dev/null 2>&1 || die "node not found: install Node.js 20 or newer (Debian: apt-get install -y nodejs npm, or run make deps)"
+command -v node >/dev/null 2>&1 || die "node not found: install Node.js 18 or newer (Debian: apt-get install -y nodejs npm, or run make deps)"
 command -v npm >/dev/null 2>&1 || die "npm not found: run make deps (or apt-get install -y npm)"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
-((node_major >= 20)) || die "Node.js $(node -v) is too old: the extension's tools need Node.js 20 or newer"
+((node_major >= 18)) || die "Node.js $(node -v) is too old: the extension's tools need Node.js 18 or newer"
 [[ -f "$EXT/package.json" && -f "$EXT/package-lock.json" ]] || die "$EXT/package.json or package-lock.json is missing"
 
 cd "$EXT"
