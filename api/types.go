@@ -214,8 +214,9 @@ type AskResult struct {
 	// Session fields, when the question continued a session.
 	Session     string `json:"session,omitempty"`
 	SessionTurn int    `json:"session_turn,omitempty"` // 1 for the first turn
-	// SessionReplayed says the repository changed since the session's
-	// last turn: its transcript was replayed on top of the fresh pack
-	// instead of reusing its saved KV.
+	// SessionReplayed says the session's transcript was replayed on top
+	// of the current pack instead of reusing its saved KV: the repository
+	// changed since its last turn, or its history outgrew the room kept
+	// for it (then its newest turns are kept).
 	SessionReplayed bool `json:"session_replayed,omitempty"`
 }

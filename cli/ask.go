@@ -124,7 +124,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	if res.SessionReplayed {
-		fmt.Fprintf(stderr, "note: the repository changed since session %s's last turn: its transcript was replayed on the fresh pack\n", res.Session)
+		fmt.Fprintf(stderr, "note: session %s's transcript was replayed on the current pack (the repository changed since its last turn, or its history outgrew the room kept for it; the oldest turns go first)\n", res.Session)
 	}
 	if tty {
 		fmt.Fprintf(stderr, "[%d prompt tokens, %d cached, %d prefilled, %d generated, first token %.0f ms]\n",
