@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"lore/api"
+	"lore/ingest"
 )
 
 const askUsage = `Usage: ask [--repo DIR] [--json] [--session NAME] [--file PATH [--lines A-B]] [flags] "question"
@@ -75,7 +76,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	if *maxTokens <= 0 {
 		return usageErr("--max-tokens must be positive")
 	}
-	root, err := repoRoot(*repo)
+	root, err := ingest.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/ingest"
 )
 
 const benchUsage = `Usage:
@@ -100,7 +101,7 @@ func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usageErr("--model is required")
 	}
-	root, err := repoRoot(*repo)
+	root, err := ingest.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

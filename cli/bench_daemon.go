@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"lore/api"
+	"lore/ingest"
 )
 
 // benchDaemonResult holds the daemon benchmark's numbers; every goal is a
@@ -93,7 +94,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 || *answer < 1 {
 		return usageErr("--runs and --answer-tokens must be positive")
 	}
-	root, err := repoRoot(*repo)
+	root, err := ingest.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/ingest"
 	"lore/lsp"
 )
 
@@ -73,7 +74,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 	if *runs <= 0 || *maxTokens <= 0 {
 		return usageErr("--runs and --max-tokens must be positive")
 	}
-	root, err := repoRoot(*repo)
+	root, err := ingest.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -106,20 +106,7 @@ func parseRepo(fs *flag.FlagSet, args []string, repo *string) (string, error) {
 	if fs.NArg() > 0 {
 		return "", usageErr("unexpected arguments %q", fs.Args())
 	}
-	return repoRoot(*repo)
-}
-
-// repoRoot resolves --repo (default: the current directory) to the root of
-// its repository.
-func repoRoot(dir string) (string, error) {
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		dir = wd
-	}
-	return ingest.FindRoot(dir)
+	return ingest.FindRoot(*repo)
 }
 
 // engineFlags registers the engine settings a command that loads a model

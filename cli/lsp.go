@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"lore/ingest"
 	"lore/lsp"
 )
 
@@ -52,7 +53,7 @@ func runLSP(args []string, stdout, stderr io.Writer) error {
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	if *repo != "" {
-		root, err := repoRoot(*repo)
+		root, err := ingest.FindRoot(*repo)
 		if err != nil {
 			return err
 		}

@@ -203,7 +203,7 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	doc := modelInfoJSON{Info: info, MemoryBytes: mem, TokensInMemory: info.TokensIn(mem)}
 	if *repo != "" {
-		root, err := repoRoot(*repo)
+		root, err := ingest.FindRoot(*repo)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lore/api"
+	"lore/ingest"
 	"lore/internal/atomicfile"
 )
 
@@ -69,7 +70,7 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	case cmd != "list":
 		name = fs.Arg(0)
 	}
-	root, err := repoRoot(*repo)
+	root, err := ingest.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

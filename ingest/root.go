@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 )
 
-// FindRoot walks up from dir to the root of the enclosing git work tree: the
-// nearest folder holding a .git entry (a directory, or a file as in linked
+// FindRoot walks up from dir ("" for the working directory) to the root of
+// the enclosing git work tree: the nearest folder holding a .git entry (a directory, or a file as in linked
 // worktrees and submodules). When there is none it returns dir itself. The
 // result is absolute with symlinks resolved. It fails only when dir does not
 // exist or is not a directory.

@@ -29,8 +29,10 @@ func TestFindRoot(t *testing.T) {
 		t.Errorf("FindRoot(symlink) = %q, %v; want %q", got, err, want)
 	}
 	t.Chdir(sub)
-	if got, err := FindRoot("."); err != nil || got != want {
-		t.Errorf("FindRoot(.) = %q, %v; want %q", got, err, want)
+	for _, dir := range []string{".", ""} { // "" is the working directory
+		if got, err := FindRoot(dir); err != nil || got != want {
+			t.Errorf("FindRoot(%q) = %q, %v; want %q", dir, got, err, want)
+		}
 	}
 	// A .git file (linked worktree, submodule) marks a root too.
 	wt := t.TempDir()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -113,14 +112,7 @@ func (s *Server) resolveRoot(p *protocol.InitializeParams) (string, error) {
 	case p.RootPath != nil && *p.RootPath != "":
 		dir = *p.RootPath
 	}
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		dir = wd
-	}
-	return ingest.FindRoot(dir)
+	return ingest.FindRoot(dir) // "" is the working directory
 }
 
 // initializedNotification pulls the "lore" settings section and connects
