@@ -129,7 +129,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 			cmd.Wait()
 		}
 	}()
-	st, err := b.waitReady(ctx, c)
+	st, err := waitDaemonReady(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
@@ -117,15 +116,13 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 			// its state folder goes.
 			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer scancel()
-			if st, err := c.Status(sctx); err == nil && c.Shutdown(sctx) == nil {
-				for syscall.Kill(st.PID, 0) == nil && sctx.Err() == nil {
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
+			stopDaemon(sctx, c)
 		}
 		c.Close()
 	}()
-	st, err := waitDaemonReady(ctx, c)
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Minute)
+	st, err := waitDaemonReady(rctx, c)
+	rcancel()
 	if err != nil {
 		return err
 	}
@@ -174,28 +171,6 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%-44s %9.2f  (mean %.2f; goal ≤ 10)\n", "bridge overhead on first token", res.OverheadMs, res.OverheadMeanMs)
 	fmt.Fprintf(stdout, "%-44s %9.2f  (less the daemon's own first-token time)\n", "bridge overhead, transport only", res.TransportOverheadMs)
 	return nil
-}
-
-func waitDaemonReady(ctx context.Context, c *api.Client) (*api.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	for {
-		st, err := c.Status(ctx)
-		if err != nil {
-			return nil, err
-		}
-		switch st.State {
-		case api.StateReady:
-			return st, nil
-		case api.StateFailed:
-			return nil, fmt.Errorf("the daemon failed: %s", st.Error)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // benchFile is a file of the repository to ask code actions for.

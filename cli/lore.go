@@ -268,22 +268,35 @@ no daemon runs.
 		return err
 	}
 	defer c.Close()
-	st, err := c.Status(ctx)
-	if err != nil {
+	if pid, err := stopDaemon(ctx, c); errors.Is(err, errNoExit) {
+		return fmt.Errorf("the daemon (pid %d) did not exit within %s", pid, *wait)
+	} else if err != nil {
 		return err
-	}
-	if err := c.Shutdown(ctx); err != nil {
-		return err
-	}
-	// The daemon saves its snapshot after closing its socket: wait for the
-	// process itself to exit.
-	for syscall.Kill(st.PID, 0) == nil {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the daemon (pid %d) did not exit within %s", st.PID, *wait)
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 	fmt.Fprintf(stdout, "lore daemon for %s stopped\n", root)
 	return nil
+}
+
+// errNoExit means a daemon asked to shut down was still running when the
+// wait ended.
+var errNoExit = errors.New("the daemon did not exit in time")
+
+// stopDaemon asks the daemon behind c to shut down and waits until its
+// process has exited: it saves its snapshot after closing its socket.
+func stopDaemon(ctx context.Context, c *api.Client) (pid int, err error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		return st.PID, err
+	}
+	for syscall.Kill(st.PID, 0) == nil {
+		select {
+		case <-ctx.Done():
+			return st.PID, errNoExit
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return st.PID, nil
 }
