@@ -122,7 +122,7 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	}
 	var b strings.Builder
 	writeSessionMarkdown(&b, s)
-	return atomicfile.Write(out, []byte(b.String()))
+	return atomicfile.Write(out, []byte(b.String()), 0o644)
 }
 
 // sessionErr gives a missing session its own exit code: 1 with a message

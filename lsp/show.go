@@ -12,6 +12,7 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/internal/atomicfile"
 )
 
 // Showing a command's answer: a rendered Markdown file opened with
@@ -96,23 +97,8 @@ func (s *Server) writeAnswer(command string, res *AskResult, loc *api.Location) 
 	}
 	name := time.Now().Format("20060102-150405.000") + "-" + slug(res.Question) + ".md"
 	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, ".answer-*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(path, []byte(renderAnswer(command, res, loc, s.repoRoot())), 0o600); err != nil {
 		return "", err
-	}
-	_, werr := tmp.WriteString(renderAnswer(command, res, loc, s.repoRoot()))
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return "", werr
 	}
 	pruneAnswers(dir, keepAnswers)
 	return path, nil

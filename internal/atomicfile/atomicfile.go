@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 )
 
-// Write replaces path with b (mode 0644 before umask).
-func Write(path string, b []byte) error {
+// Write replaces path with b, with the given permissions (before umask).
+func Write(path string, b []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -19,7 +19,7 @@ func Write(path string, b []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
