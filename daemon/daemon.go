@@ -61,7 +61,7 @@ type Daemon struct {
 	packer      *ingest.Packer
 	snapName    string // the current branch's snapshot (see branchSnapshot)
 	lastScan    *ingest.ScanResult
-	packTokens  map[string][]engine.Token // the last pack's segment tokens, by hash
+	packTokens  map[string][]engine.Token // segment tokens of the pack last synced, by hash
 	scanMu      sync.Mutex                // guards lastScan: questions scan concurrently
 	nudges      chan struct{}             // editor buffers changed (see nudge)
 	maintaining atomic.Bool               // a background rebuild is running

@@ -29,6 +29,7 @@ type packState struct {
 	version string
 	files   int
 	omitted []api.Omitted
+	segs    map[string][]engine.Token // each segment's tokens, by hash
 }
 
 // budget is the pack's share of the context: the rest is kept for the
@@ -205,7 +206,7 @@ func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 	}
 	// Most segments are unchanged since the last pack: take their tokens
 	// from memory rather than decoding them from the store at every question.
-	held := make(map[string][]engine.Token, len(p.Segments))
+	ps.segs = make(map[string][]engine.Token, len(p.Segments))
 	for i, s := range p.Segments {
 		toks, ok := d.packTokens[s.Hash]
 		if !ok {
@@ -214,7 +215,7 @@ func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 				return nil, err
 			}
 		}
-		held[s.Hash] = toks
+		ps.segs[s.Hash] = toks
 		if i == 0 && len(toks) > d.budget() {
 			return nil, fmt.Errorf("a context of %d tokens is too small for lore's %d-token preamble: raise LORE_CTX or --ctx", d.eng.Info().ContextSize, len(toks))
 		}
@@ -224,7 +225,6 @@ func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 			ps.files++
 		}
 	}
-	d.packTokens = held
 	for _, r := range p.Reduced {
 		reason := "reduced to its signatures to fit the context"
 		if r.To == ingest.KindMap {
@@ -354,6 +354,7 @@ func (d *Daemon) syncLocked(ctx context.Context, ps *packState, progress engine.
 	d.mu.Lock()
 	d.pack = ps
 	d.mu.Unlock()
+	d.packTokens = ps.segs
 	report := func(done, total int) {
 		d.mu.Lock()
 		d.progress = &api.Progress{Done: done, Total: total}

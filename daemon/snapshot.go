@@ -98,6 +98,7 @@ func (d *Daemon) resumeBest(res *ingest.ScanResult, opts ingest.PackOptions) (*i
 	}
 	var (
 		best     *ingest.Packer
+		bestPS   *packState
 		bestName string
 		bestCost int
 	)
@@ -121,21 +122,13 @@ func (d *Daemon) resumeBest(res *ingest.ScanResult, opts ingest.PackOptions) (*i
 			continue // another branch's layout is only worth it with its KV
 		}
 		if cost := len(ps.tokens) - toks; best == nil || cost < bestCost {
-			best, bestCost, bestName = p, cost, name
+			best, bestPS, bestCost, bestName = p, ps, cost, name
 			if toks == 0 {
 				bestName = ""
 			}
 		}
 	}
-	if best == nil {
-		return nil, nil, ""
-	}
-	// packState memoises segment tokens: make the chosen pack's the memo.
-	ps, err := d.packState(best.Pack())
-	if err != nil {
-		return nil, nil, ""
-	}
-	return best, ps, bestName
+	return best, bestPS, bestName
 }
 
 // maxResumeCandidates bounds the snapshots judged at start or at a branch
