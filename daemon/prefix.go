@@ -54,7 +54,7 @@ func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
 	if d.packer == nil {
 		return d.layOut(ctx, res)
 	}
-	if d.packer.Sync(res) > 0 && (d.packer.MustCompact() || d.packer.OverBudget()) {
+	if d.packer.Sync(res) > 0 && d.packer.MustCompact() {
 		// Too much superseded text (a large commit, a branch switch), or
 		// more than the context holds: compact before answering.
 		if err := d.compactPacker(ctx); err != nil {
@@ -85,7 +85,7 @@ func (d *Daemon) layOut(ctx context.Context, res *ingest.ScanResult) (*packState
 		if name != "" {
 			d.restore(name, ps)
 		}
-		if !p.MustCompact() && !p.OverBudget() {
+		if !p.MustCompact() {
 			return ps, nil
 		}
 		// What changed does not fit as an overlay: compact (the restored

@@ -164,7 +164,7 @@ func (p *Packer) Compact(order Order) Rebuild {
 			return out
 		}
 	}
-	if p.OverBudget() {
+	if p.overBudget() {
 		p.Rebuild(order)
 		return Rebuild{Kind: "full"}
 	}
@@ -205,9 +205,10 @@ func (p *Packer) Rebuild(order Order) {
 	p.rebuildAll()
 }
 
-// MustCompact reports that stale text passed the hard limit: compact before
-// answering.
-func (p *Packer) MustCompact() bool { return p.layout.MustCompact() }
+// MustCompact reports that the pack cannot be answered on as it is: stale
+// text passed the hard limit, or the pack outgrew its budget (an edit's
+// full text in the overlay can do that). Compact first.
+func (p *Packer) MustCompact() bool { return p.layout.MustCompact() || p.overBudget() }
 
 // Stats sums the layout's tokens.
 func (p *Packer) Stats() LayoutStats { return p.layout.Stats() }
@@ -226,9 +227,9 @@ func (p *Packer) baseBudget() int {
 	return int(float64(p.opts.Budget) * max(0.5, 1-pol.OverlayMax-pol.StaleHard))
 }
 
-// OverBudget reports whether the pack outgrew its budget (an edit's full
-// text in the overlay can do that): Compact then rebuilds it to fit.
-func (p *Packer) OverBudget() bool { return p.opts.Budget > 0 && p.tokens() > p.opts.Budget }
+// overBudget reports whether the pack outgrew its budget: Compact then
+// rebuilds it whole, to fit.
+func (p *Packer) overBudget() bool { return p.opts.Budget > 0 && p.tokens() > p.opts.Budget }
 
 func (p *Packer) tokens() int {
 	return p.count(p.preamble.Text) + p.count(p.mapSeg.Text) + p.layout.Stats().Total
