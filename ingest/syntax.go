@@ -79,7 +79,7 @@ func Parse(lang string, src []byte) (p Parsed, err error) {
 	}
 	parseCount.Add(1)
 	parser := g.getParser()
-	tree, err := parser.ParseCtx(context.Background(), nil, src)
+	tree, err := g.parse(parser, src)
 	if err != nil || tree == nil {
 		parser.Reset() // a cut-short parse would otherwise resume next time
 		g.putParser(parser)
@@ -121,6 +121,12 @@ type grammar struct {
 	// definitions that symbol keeps start: the query looks no deeper for
 	// them (references are found at any depth).
 	defDepth uint32
+	// sharedScanner marks a grammar whose external scanner keeps its state
+	// in C globals instead of its payload (Lua's, at the pinned
+	// go-tree-sitter): two parses at once corrupt each other's trees, so
+	// its parses take turns on parseMu.
+	sharedScanner bool
+	parseMu       sync.Mutex
 
 	once    sync.Once
 	q       *sitter.Query
@@ -220,6 +226,16 @@ func (g *grammar) getParser() *sitter.Parser {
 	p.SetLanguage(g.lang())
 	p.SetOperationLimit(parseTimeout)
 	return p
+}
+
+// parse runs parser over src, taking turns with the language's other
+// parses where its scanner is shared.
+func (g *grammar) parse(parser *sitter.Parser, src []byte) (*sitter.Tree, error) {
+	if g.sharedScanner {
+		g.parseMu.Lock()
+		defer g.parseMu.Unlock()
+	}
+	return parser.ParseCtx(context.Background(), nil, src)
 }
 
 func (g *grammar) putParser(p *sitter.Parser) { g.parsers.Put(p) }

@@ -57,7 +57,7 @@ func init() {
 	addGrammar(&grammar{name: "php", lang: php.GetLanguage, queries: q("php")})
 	addGrammar(&grammar{name: "csharp", lang: csharp.GetLanguage, queries: q("csharp")})
 	addGrammar(&grammar{name: "kotlin", lang: kotlin.GetLanguage, queries: q("kotlin")})
-	addGrammar(&grammar{name: "lua", lang: lua.GetLanguage, queries: q("lua"), capsConst: true})
+	addGrammar(&grammar{name: "lua", lang: lua.GetLanguage, queries: q("lua"), capsConst: true, sharedScanner: true})
 	addGrammar(&grammar{name: "scala", lang: scala.GetLanguage, queries: q("scala")})
 }
 
