@@ -11,9 +11,9 @@ import (
 )
 
 // Questions: lore/ask (streamed as partial results) and the asking
-// commands share runAsk, which sends pending buffers, then asks on a
-// connection of its own (closed on cancellation, which frees the daemon's
-// engine sequence at once).
+// commands share runAsk, which sends pending buffers, then asks on the
+// editor's one daemon connection. Cancelling the context makes the client
+// send ask/cancel, which frees the daemon's engine sequence at once.
 
 // CursorContext is how many lines around the cursor a question about an
 // empty selection carries.
@@ -38,11 +38,10 @@ func (s *Server) runAsk(ctx context.Context, r askRequest) (*api.AskResult, erro
 	ctx, cancel := context.WithTimeout(ctx, AskTimeout)
 	defer cancel()
 	s.flushBuffers(ctx)
-	c, err := s.askClient(ctx)
+	c, err := s.daemon(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
 	if r.maxTokens <= 0 {
 		r.maxTokens = s.currentSettings().MaxTokens
 	}

@@ -13,10 +13,10 @@
 // protocol; docs/editors.md documents them for editor plugins. client.go is
 // a minimal LSP client of this server for tests and `lore bench lsp`.
 //
-// Each question runs on a daemon connection of its own, closed when the
-// request is cancelled: that is what makes the daemon stop generating and
-// free its engine sequence at once, since its API has no per-request
-// cancellation.
+// All questions of an editor share its one daemon connection (which also
+// owns its unsaved buffers): a cancelled request makes the typed client send
+// ask/cancel, and the daemon stops generating and frees the engine sequence
+// at once.
 //
 // # LSP types
 //

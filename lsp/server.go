@@ -14,7 +14,6 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"lore/api"
-	"lore/config"
 )
 
 // Options configure a Server.
@@ -555,16 +554,6 @@ func (s *Server) warnOnce(key, msg string) {
 	if !seen {
 		s.showMessage(msgWarning, msg)
 	}
-}
-
-// askClient is a connection of its own for one question: closing it is
-// what makes the daemon stop the question and free its engine sequence at
-// once, whatever else this editor has in flight.
-func (s *Server) askClient(ctx context.Context) (*api.Client, error) {
-	if _, err := s.daemon(ctx); err != nil {
-		return nil, err
-	}
-	return api.Dial(ctx, config.SocketPath(s.repoRoot()))
 }
 
 // closers closes each of its members that is an io.Closer.
