@@ -89,10 +89,11 @@ type Status struct {
 	OverlayTokens       int     `json:"overlay_tokens"`   // edits not yet folded into the base
 	QueuedQuestions     int     `json:"queued_questions"` // waiting for a free engine sequence
 	// The last sync of the prefix that prefilled anything: tokens and time.
-	LastPrefillTokens int     `json:"last_prefill_tokens"`
-	LastPrefillMillis float64 `json:"last_prefill_ms"`
-	Buffers           int     `json:"buffers"`  // unsaved editor buffers in the pack
-	Sessions          int     `json:"sessions"` // planning sessions kept
+	LastPrefillTokens int       `json:"last_prefill_tokens"`
+	LastPrefillMillis float64   `json:"last_prefill_ms"`
+	LastPrefillAt     time.Time `json:"last_prefill_at"` // when it ended: the prefix held the change from then on
+	Buffers           int       `json:"buffers"`         // unsaved editor buffers in the pack
+	Sessions          int       `json:"sessions"`        // planning sessions kept
 	// Segment tokenizations served from the token cache, and computed.
 	TokenCacheHits   int64 `json:"token_cache_hits"`
 	TokenCacheMisses int64 `json:"token_cache_misses"`

@@ -208,7 +208,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	fmt.Fprintf(w, "kv prefix    %d valid tokens; %d prefilled since start, %d restored from snapshot\n", st.KVTokens, st.PrefilledTokens, st.RestoredTokens)
 	fmt.Fprintf(w, "overlay      %d tokens of edits, %d stale tokens, %d unsaved editor buffers\n", st.OverlayTokens, st.StaleTokens, st.Buffers)
 	if st.LastPrefillTokens > 0 {
-		fmt.Fprintf(w, "last sync    %d tokens prefilled in %.0f ms\n", st.LastPrefillTokens, st.LastPrefillMillis)
+		fmt.Fprintf(w, "last sync    %d tokens prefilled in %.0f ms, at %s\n", st.LastPrefillTokens, st.LastPrefillMillis, st.LastPrefillAt.Local().Format("15:04:05.000"))
 	}
 	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %.0f MiB resident\n",
 		st.PrefillTokensPerSec, st.DecodeTokensPerSec, float64(st.MemoryBytes)/(1<<20))

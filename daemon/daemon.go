@@ -85,6 +85,7 @@ type Daemon struct {
 
 	prefillRate, decodeRate    float64 // tokens per second, last measured
 	lastPrefill                engine.SyncStats
+	lastPrefillAt              time.Time
 	staleTokens, overlayTokens int // of the pack last synced
 
 	sessionLocks sessionLocks
@@ -367,6 +368,7 @@ func (d *Daemon) Status() *api.Status {
 		Buffers:             len(d.buffers),
 		LastPrefillTokens:   d.lastPrefill.Prefilled,
 		LastPrefillMillis:   millis(d.lastPrefill.Elapsed),
+		LastPrefillAt:       d.lastPrefillAt,
 		Sessions:            sessions,
 		Snapshots:           snapshots,
 		TokenCacheHits:      d.tokenHits.Load(),

@@ -370,7 +370,7 @@ func (d *Daemon) syncLocked(ctx context.Context, ps *packState, progress engine.
 	d.mu.Lock()
 	d.prefilled += st.Prefilled
 	if st.Prefilled > 0 {
-		d.lastPrefill = st
+		d.lastPrefill, d.lastPrefillAt = st, time.Now()
 	}
 	if st.Prefilled >= 256 && st.Elapsed > 0 {
 		d.prefillRate = float64(st.Prefilled) / st.Elapsed.Seconds()
