@@ -97,6 +97,9 @@ type Status struct {
 	// Segment tokenizations served from the token cache, and computed.
 	TokenCacheHits   int64 `json:"token_cache_hits"`
 	TokenCacheMisses int64 `json:"token_cache_misses"`
+	// Scans of the working tree since start: one per question, whose
+	// refresh after a change reuses it, and one per watcher refresh.
+	Scans uint64 `json:"scans"`
 	// KV snapshots on disk (branches' and sessions'), most recently used first.
 	Snapshots []SnapshotInfo `json:"snapshots"`
 }

@@ -61,6 +61,8 @@ type Daemon struct {
 	packer      *ingest.Packer
 	snapName    string // the current branch's snapshot (see branchSnapshot)
 	lastScan    *ingest.ScanResult
+	scans       atomic.Uint64             // scans run, counted under scanMu so that their numbers follow their order
+	appliedScan uint64                    // the scan the packer holds (guarded by prefixMu)
 	packTokens  map[string][]engine.Token // segment tokens of the pack last synced, by hash
 	scanMu      sync.Mutex                // guards lastScan: questions scan concurrently
 	nudges      chan struct{}             // editor buffers changed (see nudge)
@@ -369,6 +371,7 @@ func (d *Daemon) Status() *api.Status {
 		LastPrefillTokens:   d.lastPrefill.Prefilled,
 		LastPrefillMillis:   millis(d.lastPrefill.Elapsed),
 		LastPrefillAt:       d.lastPrefillAt,
+		Scans:               d.scans.Load(),
 		Sessions:            sessions,
 		Snapshots:           snapshots,
 		TokenCacheHits:      d.tokenHits.Load(),

@@ -212,7 +212,12 @@ func TestDaemonAskRestartEdit(t *testing.T) {
 	if err := os.WriteFile(edit, []byte(strings.Replace(testenv.FixtureFiles["gamma/gamma.go"], "!", "?!", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	before, _ := d.client.Status(context.Background())
 	res, _ = d.ask(t, "What does Gamma return now?")
+	// The scan that found the edit is the one the pack is rebuilt from.
+	if after, _ := d.client.Status(context.Background()); after.Scans != before.Scans+1 {
+		t.Errorf("the question after an edit scanned %d times, want once", after.Scans-before.Scans)
+	}
 	// CachedTokens is the pack the answer used; all of the old pack was kept.
 	if res.PrefilledTokens == 0 || res.CachedTokens-res.PrefilledTokens != st3.PackTokens || res.PackVersion == st3.PackVersion {
 		t.Fatalf("live edit: prefilled %d of a %d-token pack, was %d tokens; versions %s -> %s", res.PrefilledTokens, res.CachedTokens, st3.PackTokens, st3.PackVersion, res.PackVersion)

@@ -39,15 +39,22 @@ func (d *Daemon) budget() int {
 	return n - engine.QuestionRoom(n) - 1
 }
 
-// buildPack rescans the repository and brings the packer up to date: the
+// buildPack brings the packer up to date with a scan of the repository:
+// seen when it is newer than the last one applied, else a new one. The
 // first time it lays the files out coldest first by git history; after that
 // changed files go to the overlay, so the prefix before them stays valid.
 // Callers hold prefixMu exclusively.
-func (d *Daemon) buildPack(ctx context.Context) (*packState, error) {
-	res, err := d.scan(ctx)
-	if err != nil {
-		return nil, err
+func (d *Daemon) buildPack(ctx context.Context, seen *scanned) (*packState, error) {
+	if seen == nil || seen.gen < d.appliedScan {
+		// An older scan than the pack's would take changes back out.
+		s, err := d.scan(ctx)
+		if err != nil {
+			return nil, err
+		}
+		seen = &s
 	}
+	d.appliedScan = seen.gen
+	res := seen.res
 	if err := d.switchBranch(ctx); err != nil {
 		return nil, err
 	}
@@ -109,7 +116,7 @@ func (d *Daemon) layOut(ctx context.Context, res *ingest.ScanResult) (*packState
 // scan lists the working tree as the pack should hold it: the files on disk
 // with the open editor buffers in place of their files. Files unchanged by
 // stat since the last scan are not read again.
-func (d *Daemon) scan(ctx context.Context) (*ingest.ScanResult, error) {
+func (d *Daemon) scan(ctx context.Context) (scanned, error) {
 	d.scanMu.Lock()
 	so := d.opts.Scan
 	so.Cache, so.Previous = d.store, d.lastScan
@@ -117,24 +124,33 @@ func (d *Daemon) scan(ctx context.Context) (*ingest.ScanResult, error) {
 	if err == nil {
 		d.lastScan = res
 	}
+	gen := d.scans.Add(1)
 	d.scanMu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
+		return scanned{}, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
 	}
-	return ingest.WithBuffers(res, d.bufferContents(), so), nil
+	return scanned{ingest.WithBuffers(res, d.bufferContents(), so), gen}, nil
+}
+
+// scanned is one scan of the working tree; gen numbers the scans in the
+// order they ran.
+type scanned struct {
+	res *ingest.ScanResult
+	gen uint64
 }
 
 // fresh reports whether sequence 0 holds the pack of the working tree as it
-// is now. Callers hold prefixMu, shared is enough: questions check at once.
-func (d *Daemon) fresh(ctx context.Context) (bool, error) {
-	res, err := d.scan(ctx)
+// is now, and returns the scan that tells. Callers hold prefixMu, shared is
+// enough: questions check at once.
+func (d *Daemon) fresh(ctx context.Context) (bool, scanned, error) {
+	s, err := d.scan(ctx)
 	if err != nil {
-		return false, err
+		return false, s, err
 	}
 	d.mu.Lock()
 	ps := d.pack
 	d.mu.Unlock()
-	return d.packer != nil && ps != nil && !d.packer.Differs(res) && d.eng.Holds(ps.tokens), nil
+	return d.packer != nil && ps != nil && !d.packer.Differs(s.res) && d.eng.Holds(ps.tokens), s, nil
 }
 
 // switchBranch notices a checkout of another branch: the prefix is saved
@@ -281,7 +297,7 @@ func (d *Daemon) initialSync(ctx context.Context) error {
 	if err := d.store.DeleteSnapshot(legacySnapshot); err == nil {
 		d.store.Delete(layoutKey(legacySnapshot))
 	}
-	ps, err := d.buildPack(ctx)
+	ps, err := d.buildPack(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -338,10 +354,10 @@ func (d *Daemon) maintainAsync(ctx context.Context) {
 	}()
 }
 
-// refresh rescans the repository and brings sequence 0 up to date, so that an
-// answer sees the working tree as it is now. Callers hold prefixMu.
-func (d *Daemon) refreshLocked(ctx context.Context, progress engine.Progress) (int, error) {
-	ps, err := d.buildPack(ctx)
+// refreshLocked brings sequence 0 up to date with the working tree as seen
+// (nil: as it is now), so that an answer sees it. Callers hold prefixMu.
+func (d *Daemon) refreshLocked(ctx context.Context, seen *scanned, progress engine.Progress) (int, error) {
+	ps, err := d.buildPack(ctx, seen)
 	if err != nil {
 		return 0, err
 	}

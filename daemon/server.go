@@ -259,7 +259,7 @@ func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // prefix up to date. It returns the tokens this question had to prefill.
 func (d *Daemon) freshPrefix(ctx context.Context, progress engine.Progress) (int, error) {
 	d.prefixMu.RLock()
-	ok, err := d.fresh(ctx)
+	ok, seen, err := d.fresh(ctx)
 	if err != nil || ok {
 		if err != nil {
 			d.prefixMu.RUnlock()
@@ -268,7 +268,9 @@ func (d *Daemon) freshPrefix(ctx context.Context, progress engine.Progress) (int
 	}
 	d.prefixMu.RUnlock()
 	d.prefixMu.Lock()
-	prefilled, err := d.refreshLocked(ctx, progress)
+	// The scan that found the change serves, unless a newer one was
+	// applied meanwhile.
+	prefilled, err := d.refreshLocked(ctx, &seen, progress)
 	d.prefixMu.Unlock()
 	if err != nil {
 		return prefilled, err

@@ -122,7 +122,7 @@ func (d *Daemon) refreshInBackground(ctx context.Context, events int) {
 		return
 	}
 	d.prefixMu.Lock()
-	prefilled, err := d.refreshLocked(ctx, nil)
+	prefilled, err := d.refreshLocked(ctx, nil, nil)
 	d.prefixMu.Unlock()
 	if err != nil {
 		if ctx.Err() == nil {
