@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"lore/api"
+	"lore/engine"
 	"lore/ingest"
 )
 
@@ -48,6 +49,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	maxTokens := fs.Int("max-tokens", 256, "answer length limit in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 = greedy")
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling threshold (with --temperature)")
+	topK := fs.Int("top-k", engine.DefaultTopK, "sample among this many likeliest tokens (with --temperature); -1 = all")
 	seed := fs.Uint("seed", 0, "sampling seed")
 	noStart := fs.Bool("no-start", false, "fail instead of starting a daemon")
 	session := fs.String("session", "", "continue the named planning session (see lore session)")
@@ -104,6 +106,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 		MaxTokens:   *maxTokens,
 		Temperature: float32(*temperature),
 		TopP:        float32(*topP),
+		TopK:        *topK,
 		Seed:        uint32(*seed),
 		Session:     *session,
 		Priority:    *prio,

@@ -210,6 +210,7 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		MaxTokens:   p.MaxTokens,
 		Temperature: p.Temperature,
 		TopP:        p.TopP,
+		TopK:        p.TopK,
 		Seed:        p.Seed,
 		Priority:    prio,
 		Resume:      sess.resumeState(),

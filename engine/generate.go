@@ -16,6 +16,7 @@ type GenerateRequest struct {
 	MaxTokens   int     // answer length limit; 0 = 256
 	Temperature float32 // 0 = greedy
 	TopP        float32 // used with Temperature > 0; 0 = 0.95
+	TopK        int     // used with Temperature > 0: sample among the TopK likeliest; 0 = DefaultTopK, < 0 = all
 	Seed        uint32
 	Priority    Priority // who waits first when the engine is busy
 	// Resume is the saved suffix of an earlier answer (see Keep): the
@@ -314,6 +315,10 @@ func (e *Engine) Queue() (running, waiting int) {
 	return int(e.running.Load()), waiting
 }
 
+// DefaultTopK is how many of the likeliest tokens sampling chooses among,
+// llama.cpp's own default.
+const DefaultTopK = 40
+
 func newSampler(req GenerateRequest) llama.Sampler {
 	chain := llama.SamplerChainInit(llama.SamplerChainDefaultParams())
 	if req.Temperature <= 0 {
@@ -323,6 +328,15 @@ func newSampler(req GenerateRequest) llama.Sampler {
 	topP := req.TopP
 	if topP <= 0 || topP > 1 {
 		topP = 0.95
+	}
+	// The top-k cut comes first: top-p sorts what it is given, and sorting
+	// a whole vocabulary took 2.8 ms a token (of 10 ms) on the bench model.
+	topK := req.TopK
+	if topK == 0 {
+		topK = DefaultTopK
+	}
+	if topK > 0 {
+		llama.SamplerChainAdd(chain, llama.SamplerInitTopK(int32(topK)))
 	}
 	llama.SamplerChainAdd(chain, llama.SamplerInitTopP(topP, 1))
 	llama.SamplerChainAdd(chain, llama.SamplerInitTemp(req.Temperature))

@@ -167,6 +167,12 @@ func TestGenerateSampledSeed(t *testing.T) {
 	if greedy == a {
 		t.Fatalf("temperature sampling gave the greedy answer %q", a)
 	}
+	// Top-k cuts before sampling: among the single likeliest token, any
+	// temperature and seed draw the greedy answer.
+	req.TopK = 1
+	if one, _ := generate(t, e, req); one != greedy {
+		t.Fatalf("top-k 1 sampled %q, want the greedy %q", one, greedy)
+	}
 }
 
 func TestGenerateCancel(t *testing.T) {
