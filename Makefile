@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build demo test test-go vscode vscode-test bench bench-daemon bench-lsp bench-ingest bench-freshness vet clean
+.PHONY: all deps build demo test test-go vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -65,6 +65,13 @@ bench-daemon: deps build
 	@mkdir -p $(DEMO)
 	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
 	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench daemon --model $(DEMO)/bench.gguf --repo . --runs 3
+
+# The engine alone: questions decoded together against one by one, by
+# prefix length, and what sampling costs.
+bench-batch: deps build
+	@mkdir -p $(DEMO)
+	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
+	$(BIN)/lore bench batch --model $(DEMO)/bench.gguf --repo . --prefix 1000,4000,12000
 
 # The LSP bridge: initialize to code actions, overhead on the first token.
 bench-lsp: deps build

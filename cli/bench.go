@@ -23,6 +23,7 @@ const benchUsage = `Usage:
   lore bench ingest --dir DIR [--repomix PATH] [--json]
   lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
   lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
+  lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -43,6 +44,9 @@ the total including background rebuilds, with the largest share of stale
 
 daemon measures edit-to-fresh, restart, four questions at once and a
 branch switch back on a private clone (see lore bench daemon --help).
+
+batch measures the engine alone: questions answered together against one
+by one after prefixes of several lengths, and the cost of sampling.
 
 lsp measures the LSP bridge: from initialize to the first code action list,
 and its overhead on the time to first token against the API client.
@@ -80,13 +84,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return runBenchDaemon(args[1:], stdout, stderr)
 		case "lsp":
 			return runBenchLSP(args[1:], stdout, stderr)
+		case "batch":
+			return runBenchBatch(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, benchUsage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return usageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp")
+	return usageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch")
 }
 
 func runBenchSpine(args []string, stdout, stderr io.Writer) error {
