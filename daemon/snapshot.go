@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -229,10 +230,15 @@ func (d *Daemon) saveAsync(ctx context.Context) {
 		}
 		d.savePending.Store(false)
 		d.prefixMu.RLock()
-		defer d.prefixMu.RUnlock()
-		if err := d.saveSnapshot(ctx); err != nil && ctx.Err() == nil {
+		err := d.saveSnapshot(ctx)
+		d.prefixMu.RUnlock()
+		if err != nil && ctx.Err() == nil {
 			d.log.Warn("snapshot failed", "err", err)
 		}
+		// The state copy (tens of MB) is garbage now. Collected here, while
+		// the daemon is idle, it no longer stalls the refresh after the next
+		// edit: that collection cost the watcher's edit-to-fresh about 30 ms.
+		runtime.GC()
 	}()
 }
 

@@ -19,7 +19,7 @@ import (
 // every watchRescan whatever the events said, as a safety net: fsnotify
 // drops events when its queue overflows.
 const (
-	watchQuiet    = 20 * time.Millisecond
+	watchQuiet    = 10 * time.Millisecond
 	watchMaxDelay = 2 * time.Second
 	watchRescan   = 2 * time.Minute
 )
