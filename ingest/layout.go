@@ -201,6 +201,23 @@ func (l *Layout) Compact(order Order) Rebuild {
 	return Rebuild{}
 }
 
+// DropStale lays out again everything from the first stale entry on,
+// without the stale text, as a cold rebuild (a warm one when the first
+// stale entry is past the cold base); it does nothing when nothing is
+// stale.
+func (l *Layout) DropStale(order Order) Rebuild {
+	for i, e := range l.entries {
+		if !e.Stale {
+			continue
+		}
+		if e.Tier == TierCold {
+			return l.rebuildFrom(i, TierCold, "cold", order)
+		}
+		return l.rebuildFrom(i, TierWarm, "warm", order)
+	}
+	return Rebuild{}
+}
+
 // coldStart is where a cold rebuild starts: among the stale cold entries
 // that leave at most StaleKeep of the tokens stale in front of them, the one
 // that removes the most stale tokens per token prefilled again; the warm

@@ -164,11 +164,18 @@ func (p *Packer) Compact(order Order) Rebuild {
 			return out
 		}
 	}
-	if p.overBudget() {
+	var rb Rebuild
+	switch {
+	case p.overBudget() && p.tokens()-p.layout.Stats().Stale <= p.opts.Budget:
+		// Superseded text is what does not fit: dropping it is enough, and
+		// cheaper than ranking and laying out every file again.
+		rb = p.layout.DropStale(order)
+	case p.overBudget():
 		p.Rebuild(order)
 		return Rebuild{Kind: "full"}
+	default:
+		rb = p.layout.Compact(order)
 	}
-	rb := p.layout.Compact(order)
 	if rb.Kind != "" {
 		p.version++
 		p.gc()

@@ -3,6 +3,7 @@ package ingest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -105,6 +106,33 @@ func TestPackerBudgetRebuild(t *testing.T) {
 	}
 	if total > 8*one || len(p.Reduced) == 0 {
 		t.Fatalf("rebuilt pack: %d tokens (budget %d), reduced %v", total, 8*one, p.Reduced)
+	}
+}
+
+// An edit's old versions alone can push a pack past its budget: then the
+// stale text goes, and the files stay as they were laid out.
+func TestPackerBudgetDropsStale(t *testing.T) {
+	total := 0
+	for _, s := range NewPacker(packerScan(), PackOptions{}, DefaultLayoutPolicy).Pack().Segments {
+		total += EstimateTokens(s.Text)
+	}
+	// No stale limit: only the budget calls for compaction here.
+	pk := NewPacker(packerScan(), PackOptions{Budget: total * 13 / 10}, LayoutPolicy{WarmMax: 1, StaleMax: 1})
+	if len(pk.Pack().Reduced) != 0 {
+		t.Fatal("the files do not fit in full to begin with")
+	}
+	for i := 0; !pk.MustCompact(); i++ {
+		if i == 20 {
+			t.Fatal("edits never pushed the pack past its budget")
+		}
+		pk.Update([]File{memFile("a.go", fmt.Sprintf("package x\n\n// edit %d\nfunc F() {}\n%s", i, strings.Repeat("// filler line\n", 20)))}, nil)
+	}
+	rb := pk.Compact(nil)
+	if rb.Kind == "full" || rb.Kind == "" || rb.Stale == 0 {
+		t.Fatalf("compaction of a pack over its budget by stale text: %+v", rb)
+	}
+	if s := pk.Stats(); s.Stale != 0 || pk.MustCompact() || len(pk.Pack().Reduced) != 0 {
+		t.Fatalf("after it: %+v, must compact %v, reduced %v", s, pk.MustCompact(), pk.Pack().Reduced)
 	}
 }
 
