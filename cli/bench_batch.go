@@ -25,7 +25,9 @@ also times one answer with greedy decoding, with sampling as lore does it
 (top-k 40, top-p 0.95), and with top-p over the whole vocabulary.
 
 The prefix is the repository's own source text (--repo), so that the
-attention has real tokens to attend to.
+attention has real tokens to attend to. The context is sized to the longest
+prefix plus one question's room (--ctx is not used); the other engine flags
+apply.
 `
 
 type benchBatchRun struct {

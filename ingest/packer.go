@@ -165,12 +165,12 @@ func (p *Packer) Compact(order Order) Rebuild {
 		}
 	}
 	var rb Rebuild
-	switch {
-	case p.overBudget() && p.tokens()-p.layout.Stats().Stale <= p.opts.Budget:
+	switch over := p.overBudget(); {
+	case over && p.tokens()-p.layout.Stats().Stale <= p.opts.Budget:
 		// Superseded text is what does not fit: dropping it is enough, and
 		// cheaper than ranking and laying out every file again.
 		rb = p.layout.DropStale(order)
-	case p.overBudget():
+	case over:
 		p.Rebuild(order)
 		return Rebuild{Kind: "full"}
 	default:
