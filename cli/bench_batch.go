@@ -62,6 +62,9 @@ func runBenchBatch(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
 	var lens []int
 	for _, f := range strings.Split(*prefixes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
