@@ -88,6 +88,17 @@ type nameMatch struct {
 	exact bool // a path or a whole file name: specific whatever other files do
 }
 
+// key tells apart a word naming files from the same word naming
+// definitions: "ask" may name a few files ask.go and many functions.
+func (m nameMatch) key() string {
+	if m.score == symbolScore {
+		return "def:" + m.word
+	}
+	return "file:" + m.word
+}
+
+const symbolScore = 5
+
 // nameMatches lists how the question names f: by its path (10), its file
 // name (8, with 2 more for a folder the question also names), or a
 // definition it holds (5 for each name).
@@ -122,8 +133,8 @@ func nameMatches(f *File, words map[string]bool) []nameMatch {
 		if i := strings.LastIndexByte(name, '.'); i >= 0 {
 			name = name[i+1:]
 		}
-		if name = strings.ToLower(name); len(name) >= 3 && words[name] && !slices.ContainsFunc(out, func(m nameMatch) bool { return m.word == name && m.score == 5 }) {
-			out = append(out, nameMatch{name, 5, false}) // once per name: overloads are one name
+		if name = strings.ToLower(name); len(name) >= 3 && words[name] && !slices.ContainsFunc(out, func(m nameMatch) bool { return m.word == name && m.score == symbolScore }) {
+			out = append(out, nameMatch{name, symbolScore, false}) // once per name: overloads are one name
 		}
 	}
 	return out
@@ -135,14 +146,14 @@ func nameMatches(f *File, words map[string]bool) []nameMatch {
 // maxDF files it names none.
 func namedHits(words map[string]bool, candidates []*File) (hits []hit, rest []*File) {
 	matches := make([][]nameMatch, len(candidates))
-	df := map[string]int{}
+	df := map[string]int{} // by m.key()
 	for i, f := range candidates {
 		matches[i] = nameMatches(f, words)
 		seen := map[string]bool{}
 		for _, m := range matches[i] {
-			if !m.exact && !seen[m.word] {
-				seen[m.word] = true
-				df[m.word]++
+			if k := m.key(); !m.exact && !seen[k] {
+				seen[k] = true
+				df[k]++
 			}
 		}
 	}
@@ -150,7 +161,7 @@ func namedHits(words map[string]bool, candidates []*File) (hits []hit, rest []*F
 	for i, f := range candidates {
 		score := 0.0
 		for _, m := range matches[i] {
-			if m.exact || df[m.word] <= limit {
+			if m.exact || df[m.key()] <= limit {
 				score += m.score
 			}
 		}
