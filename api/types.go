@@ -97,6 +97,10 @@ type Status struct {
 	// Segment tokenizations served from the token cache, and computed.
 	TokenCacheHits   int64 `json:"token_cache_hits"`
 	TokenCacheMisses int64 `json:"token_cache_misses"`
+	// The engine's decodes of question tokens since start, and the question
+	// steps they held: more steps than decodes means questions shared them.
+	BatchDecodes int64 `json:"batch_decodes"`
+	BatchSteps   int64 `json:"batch_steps"`
 	// Scans of the working tree since start: one per question, whose
 	// refresh after a change reuses it, and one per watcher refresh.
 	Scans uint64 `json:"scans"`

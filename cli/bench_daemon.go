@@ -55,6 +55,10 @@ type benchDaemonResult struct {
 	QuestionTokens   int     `json:"question_tokens"` // after the prefix (retrieved files included), four questions, one mode
 	ConcurrentMs     float64 `json:"concurrent_ms"`
 	ConcurrentOver   float64 `json:"concurrent_over_sequential"`
+	// The engine's decodes during the concurrent run, and the question
+	// steps they held.
+	ConcurrentDecodes int64 `json:"concurrent_decodes"`
+	ConcurrentSteps   int64 `json:"concurrent_steps"`
 
 	// Back to a branch after a checkout of another one: the extra first
 	// token time of the first question, over the full prefill.
@@ -275,6 +279,10 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 		defer clients[i].Close()
 	}
+	before, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(questions))
 	t0 = time.Now()
@@ -287,6 +295,10 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.ConcurrentTokens = generated
+	if st, err = c.Status(ctx); err != nil {
+		return err
+	}
+	res.ConcurrentDecodes, res.ConcurrentSteps = st.BatchDecodes-before.BatchDecodes, st.BatchSteps-before.BatchSteps
 	res.QuestionTokens = prompted / 2 // both modes prompt the same
 	res.ConcurrentOver = res.ConcurrentMs / res.SequentialMs
 
@@ -376,8 +388,8 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  through a question: +%.1f ms first token, %+.1f ms over the file's prefill\n", res.EditAskMs, res.EditAskOverheadMs)
 	fmt.Fprintf(stdout, "  through the watcher: fresh %.1f ms after the save, %+.1f ms over the file's prefill\n", res.EditWatchMs, res.EditWatchOverMs)
 	fmt.Fprintf(stdout, "restart to ready %.0f ms (%.2f%% of a full prefill)\n", res.RestartReadyMs, 100*res.RestartOverRe)
-	fmt.Fprintf(stdout, "%d questions (%d prompt tokens after the prefix, retrieved files included), up to %d tokens each: one by one %.0f ms (%d tokens), at once %.0f ms (%d tokens): %.2fx\n",
-		res.Questions, res.QuestionTokens, res.AnswerTokens, res.SequentialMs, res.SequentialTokens, res.ConcurrentMs, res.ConcurrentTokens, res.ConcurrentOver)
+	fmt.Fprintf(stdout, "%d questions (%d prompt tokens after the prefix, retrieved files included), up to %d tokens each: one by one %.0f ms (%d tokens), at once %.0f ms (%d tokens; %d question steps in %d decodes): %.2fx\n",
+		res.Questions, res.QuestionTokens, res.AnswerTokens, res.SequentialMs, res.SequentialTokens, res.ConcurrentMs, res.ConcurrentTokens, res.ConcurrentSteps, res.ConcurrentDecodes, res.ConcurrentOver)
 	fmt.Fprintf(stdout, "branch with %d changed files: away prefilled %d tokens; back +%.0f ms first token, %d tokens prefilled (%.2f%% of a full prefill)\n",
 		res.BranchFiles, res.SwitchAwayTokens, res.SwitchBackMs, res.SwitchBackTokens, 100*res.SwitchBackOverRe)
 	return nil

@@ -68,6 +68,9 @@ func TestTwoClientsAtOnce(t *testing.T) {
 	if st.ActiveQuestions != 0 || st.QueuedQuestions != 0 {
 		t.Fatalf("after the answers: %d active, %d queued", st.ActiveQuestions, st.QueuedQuestions)
 	}
+	if st.BatchDecodes == 0 || st.BatchSteps < st.BatchDecodes {
+		t.Fatalf("batcher counts: %d steps in %d decodes", st.BatchSteps, st.BatchDecodes)
+	}
 	if _, err := d.client.Ask(context.Background(), api.AskParams{Question: "x", Priority: "urgent"}, nil, nil); err == nil || !strings.Contains(err.Error(), "unknown priority") {
 		t.Fatalf("a bad priority: %v", err)
 	}

@@ -390,6 +390,8 @@ func (d *Daemon) Status() *api.Status {
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
 		_, st.QueuedQuestions = d.eng.Queue()
+		bs := d.eng.BatchStats()
+		st.BatchDecodes, st.BatchSteps = bs.Rounds, bs.Steps
 	}
 	if p := d.pack; p != nil {
 		st.PackTokens = len(p.tokens)
