@@ -41,6 +41,9 @@ type benchDaemonResult struct {
 	EditAskOverheadMs float64 `json:"edit_ask_overhead_ms"`
 	EditWatchMs       float64 `json:"edit_watch_ms"`
 	EditWatchOverMs   float64 `json:"edit_watch_overhead_ms"`
+	// Each run's overheads, of which the two above are the medians.
+	EditAskOverRuns   []float64 `json:"edit_ask_overhead_runs_ms"`
+	EditWatchOverRuns []float64 `json:"edit_watch_overhead_runs_ms"`
 
 	// Restart to ready with the snapshot, over the full prefill.
 	RestartReadyMs float64 `json:"restart_ready_ms"`
@@ -237,6 +240,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	res.EditPrefillMs, res.EditAskMs, res.EditAskOverheadMs = median(prefillMs), median(askExtra), median(askOver)
 	res.EditWatchMs, res.EditWatchOverMs = median(watchLat), median(watchOver)
+	res.EditAskOverRuns, res.EditWatchOverRuns = askOver, watchOver
 
 	// Four questions at once vs one by one.
 	fmt.Fprintln(stderr, "four questions: one by one, then at once")

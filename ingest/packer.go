@@ -166,10 +166,7 @@ func (p *Packer) Compact(order Order) Rebuild {
 	}
 	var rb Rebuild
 	switch over := p.overBudget(); {
-	case over && p.tokens()-p.layout.Stats().Stale <= p.opts.Budget:
-		// Superseded text is what does not fit: dropping it is enough, and
-		// cheaper than ranking and laying out every file again.
-		rb = p.layout.DropStale(order)
+	case over && p.tokens()-p.layout.Stats().Stale <= p.opts.Budget && p.dropStaleCheaply(order, &rb):
 	case over:
 		p.Rebuild(order)
 		return Rebuild{Kind: "full"}
@@ -181,6 +178,22 @@ func (p *Packer) Compact(order Order) Rebuild {
 		p.gc()
 	}
 	return rb
+}
+
+// dropStaleCheaply drops the stale text when that is what does not fit and
+// leaves most of the prefix in place: it then spares ranking and laying out
+// every file again (about 25 ms on this repository). Stale text early in the
+// cold base (after a branch switch) would have the rest laid out again in
+// heat order, which re-prefills far more than a full rebuild that keeps
+// most of the old order: there it reports false.
+func (p *Packer) dropStaleCheaply(order Order, rb *Rebuild) bool {
+	next := &Layout{Policy: p.layout.Policy, entries: slices.Clone(p.layout.entries)}
+	r := next.DropStale(order)
+	if r.Kind == "" || 4*r.Cost > p.layout.Stats().Total {
+		return false
+	}
+	p.layout, *rb = next, r
+	return true
 }
 
 // ReducedFiles returns the current files the pack does not hold in full

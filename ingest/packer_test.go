@@ -110,29 +110,38 @@ func TestPackerBudgetRebuild(t *testing.T) {
 }
 
 // An edit's old versions alone can push a pack past its budget: then the
-// stale text goes, and the files stay as they were laid out.
+// stale text goes and the files stay as they were laid out, unless that
+// would lay out most of the pack again (a full rebuild keeps more of it).
 func TestPackerBudgetDropsStale(t *testing.T) {
 	total := 0
 	for _, s := range NewPacker(packerScan(), PackOptions{}, DefaultLayoutPolicy).Pack().Segments {
 		total += EstimateTokens(s.Text)
 	}
-	// No stale limit: only the budget calls for compaction here.
-	pk := NewPacker(packerScan(), PackOptions{Budget: total * 13 / 10}, LayoutPolicy{WarmMax: 1, StaleMax: 1})
-	if len(pk.Pack().Reduced) != 0 {
-		t.Fatal("the files do not fit in full to begin with")
-	}
-	for i := 0; !pk.MustCompact(); i++ {
-		if i == 20 {
-			t.Fatal("edits never pushed the pack past its budget")
+	overBudget := func(path string) (*Packer, Rebuild) {
+		// No stale limit: only the budget calls for compaction here.
+		pk := NewPacker(packerScan(), PackOptions{Budget: total * 13 / 10}, LayoutPolicy{WarmMax: 1, StaleMax: 1})
+		if len(pk.Pack().Reduced) != 0 {
+			t.Fatal("the files do not fit in full to begin with")
 		}
-		pk.Update([]File{memFile("a.go", fmt.Sprintf("package x\n\n// edit %d\nfunc F() {}\n%s", i, strings.Repeat("// filler line\n", 20)))}, nil)
+		for i := 0; !pk.MustCompact(); i++ {
+			if i == 20 {
+				t.Fatal("edits never pushed the pack past its budget")
+			}
+			pk.Update([]File{memFile(path, fmt.Sprintf("package x\n\n// edit %d\nfunc F() {}\n%s", i, strings.Repeat("// filler line\n", 20)))}, nil)
+		}
+		return pk, pk.Compact(nil)
 	}
-	rb := pk.Compact(nil)
+	// d.go is laid out last: dropping its old copies re-lays out only it.
+	pk, rb := overBudget("d.go")
 	if rb.Kind == "full" || rb.Kind == "" || rb.Stale == 0 {
 		t.Fatalf("compaction of a pack over its budget by stale text: %+v", rb)
 	}
 	if s := pk.Stats(); s.Stale != 0 || pk.MustCompact() || len(pk.Pack().Reduced) != 0 {
 		t.Fatalf("after it: %+v, must compact %v, reduced %v", s, pk.MustCompact(), pk.Pack().Reduced)
+	}
+	// a.go comes first: dropping its old copy would lay out everything.
+	if _, rb := overBudget("a.go"); rb.Kind != "full" {
+		t.Fatalf("stale text at the start: %+v, want a full rebuild", rb)
 	}
 }
 
