@@ -131,11 +131,7 @@ func nameMatches(f *File, words map[string]bool) []nameMatch {
 		}
 	}
 	for _, s := range f.Symbols {
-		name := s.Name
-		if i := strings.LastIndexByte(name, '.'); i >= 0 {
-			name = name[i+1:]
-		}
-		if name = strings.ToLower(name); len(name) >= 3 && words[name] && !slices.ContainsFunc(out, func(m nameMatch) bool { return m.word == name && m.score == symbolScore }) {
+		if name := symbolWord(s); len(name) >= 3 && words[name] && !slices.ContainsFunc(out, func(m nameMatch) bool { return m.word == name && m.score == symbolScore }) {
 			out = append(out, nameMatch{name, symbolScore, false}) // once per name: overloads are one name
 		}
 	}
@@ -177,6 +173,16 @@ func namedHits(words map[string]bool, candidates []*File) (hits []hit, rest []*F
 	return hits, rest
 }
 
+// symbolWord is the word a question names a definition by: its name after
+// the last '.' ("Recv.Method" is "method"), lower-cased.
+func symbolWord(s Symbol) string {
+	name := s.Name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.ToLower(name)
+}
+
 const (
 	minExcerpt = 8  // the fewest lines an excerpt is worth
 	minRoom    = 32 // the fewest tokens worth looking for another file
@@ -195,11 +201,7 @@ func excerpt(f *File, words map[string]bool, room int, count func(string) int) s
 	}
 	from := 0
 	for _, s := range f.Symbols {
-		name := s.Name
-		if i := strings.LastIndexByte(name, '.'); i >= 0 {
-			name = name[i+1:]
-		}
-		if len(name) >= 3 && words[strings.ToLower(name)] && s.StartLine >= 1 {
+		if name := symbolWord(s); len(name) >= 3 && words[name] && s.StartLine >= 1 {
 			from = min(s.StartLine-1, len(lines)-1)
 			break
 		}
