@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"lore/config"
-	"lore/engine/synth"
+	"lore/models/synth"
 )
 
 func runModel(args []string, stdout, stderr io.Writer) error {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"lore/engine/synth"
 	"lore/models"
+	"lore/models/synth"
 )
 
 func TestModelPullLsInfo(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"lore/config"
-	"lore/engine/synth"
+	"lore/models/synth"
 )
 
 // These tests drive the real pinned llama.cpp on the generated tiny MoE model

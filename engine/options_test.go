@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"lore/engine/synth"
+	"lore/models/synth"
 )
 
 func TestKVTypeAndMoECPUExperts(t *testing.T) {

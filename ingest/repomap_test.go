@@ -12,7 +12,7 @@ import (
 
 	"lore/config"
 	"lore/engine"
-	"lore/engine/synth"
+	"lore/models/synth"
 )
 
 func TestRepoMapFormat(t *testing.T) {

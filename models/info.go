@@ -1,3 +1,6 @@
+// Package models manages GGUF model files in lore's models folder: it reads
+// their metadata (header only, through package gguf), estimates their
+// KV-cache cost and downloads them with resume and checksum verification.
 package models
 
 import (
@@ -8,6 +11,7 @@ import (
 	"strings"
 
 	"lore/config"
+	"lore/models/gguf"
 )
 
 // Dir is the models folder: config.DataDir()/models.
@@ -53,7 +57,7 @@ func Describe(path string) (Info, error) {
 		return Info{}, errors.New(path + " is a folder, not a GGUF file")
 	}
 	info := Info{Path: path, File: filepath.Base(path), Size: st.Size()}
-	h, err := ReadHeaderFile(path)
+	h, err := gguf.ReadHeaderFile(path)
 	if err != nil {
 		info.Err = err.Error()
 		return info, nil
@@ -63,13 +67,13 @@ func Describe(path string) (Info, error) {
 }
 
 // FromHeader describes a header (Path, File and Size are left empty).
-func FromHeader(h *Header) Info {
+func FromHeader(h *gguf.Header) Info {
 	var info Info
 	info.fill(h)
 	return info
 }
 
-func (info *Info) fill(h *Header) {
+func (info *Info) fill(h *gguf.Header) {
 	arch := h.String("general.architecture")
 	info.Architecture = arch
 	info.Name = h.String("general.name")
@@ -100,7 +104,7 @@ func (info *Info) fill(h *Header) {
 	}
 	// head_count_kv may be per layer (an array): sum it.
 	var kvHeads int64
-	if a, ok := h.Metadata[arch+".attention.head_count_kv"].(Array); ok && len(a.Ints) > 0 {
+	if a, ok := h.Metadata[arch+".attention.head_count_kv"].(gguf.Array); ok && len(a.Ints) > 0 {
 		for _, n := range a.Ints {
 			kvHeads += n
 		}

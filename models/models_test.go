@@ -16,14 +16,15 @@ import (
 	"sync"
 	"testing"
 
-	"lore/engine/synth"
+	"lore/models/gguf"
+	"lore/models/synth"
 )
 
 // payload is a fake GGUF file: the magic, then bytes that differ by offset.
 func payload(n int) []byte {
 	b := make([]byte, n)
-	copy(b, Magic)
-	for i := len(Magic); i < n; i++ {
+	copy(b, gguf.Magic)
+	for i := len(gguf.Magic); i < n; i++ {
 		b[i] = byte(i * 7)
 	}
 	return b
@@ -301,7 +302,7 @@ func TestReadHeaderSynth(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Err == "" || list[1].Err != "" {
 		t.Errorf("List with broken file: %+v %v", list, err)
 	}
-	if _, err := ReadHeader(strings.NewReader("NOPE")); !errors.Is(err, ErrNotGGUF) {
+	if _, err := gguf.ReadHeader(strings.NewReader("NOPE")); !errors.Is(err, gguf.ErrNotGGUF) {
 		t.Errorf("not GGUF: %v", err)
 	}
 }
@@ -311,7 +312,7 @@ func TestKVBytes(t *testing.T) {
 	if got := KVBytesPerToken(48, 4, 128, 128); got != 96<<10 {
 		t.Errorf("got %d", got)
 	}
-	h := &Header{Metadata: map[string]any{
+	h := &gguf.Header{Metadata: map[string]any{
 		"general.architecture":             "qwen3moe",
 		"qwen3moe.block_count":             uint64(48),
 		"qwen3moe.embedding_length":        uint64(2048),
@@ -329,7 +330,7 @@ func TestKVBytes(t *testing.T) {
 		t.Errorf("without key_length: %d", got)
 	}
 	// Per-layer KV heads.
-	h.Metadata["qwen3moe.attention.head_count_kv"] = Array{Type: typeUint32, Len: 48, Ints: append(make([]int64, 24), repeat(8, 24)...)}
+	h.Metadata["qwen3moe.attention.head_count_kv"] = gguf.Array{Type: gguf.TypeUint32, Len: 48, Ints: append(make([]int64, 24), repeat(8, 24)...)}
 	if got := FromHeader(h).KVBytesPerToken; got != 2*24*8*64*2 {
 		t.Errorf("per-layer heads: %d", got)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"lore/models/gguf"
 )
 
 // PartialSuffix ends the name of a download in progress, kept for resuming.
@@ -256,10 +258,10 @@ func (p *puller) attempt(ctx context.Context) error {
 
 	body := bufio.NewReaderSize(resp.Body, 1<<20)
 	if p.size == 0 {
-		head, err := body.Peek(len(Magic))
-		if (err == nil && string(head) != Magic) || errors.Is(err, io.EOF) {
+		head, err := body.Peek(len(gguf.Magic))
+		if (err == nil && string(head) != gguf.Magic) || errors.Is(err, io.EOF) {
 			p.remove()
-			return fmt.Errorf("%s is not a GGUF file (it starts with %q, not %q)", p.opts.URL, head, Magic)
+			return fmt.Errorf("%s is not a GGUF file (it starts with %q, not %q)", p.opts.URL, head, gguf.Magic)
 		}
 	}
 	f, err := os.OpenFile(p.partial, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -347,9 +349,9 @@ func (p *puller) finish(want string) (PullResult, error) {
 		err = f.Sync()
 	}
 	f.Close()
-	if err != nil || string(head[:]) != Magic {
+	if err != nil || string(head[:]) != gguf.Magic {
 		p.remove()
-		return PullResult{}, fmt.Errorf("%s is not a GGUF file (it starts with %q, not %q); the download was deleted", p.opts.URL, head[:], Magic)
+		return PullResult{}, fmt.Errorf("%s is not a GGUF file (it starts with %q, not %q); the download was deleted", p.opts.URL, head[:], gguf.Magic)
 	}
 	if err := os.Rename(p.partial, p.dest); err != nil {
 		return PullResult{}, err

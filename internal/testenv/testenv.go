@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"lore/config"
-	"lore/engine/synth"
+	"lore/models/synth"
 )
 
 // Root is the source tree's root.

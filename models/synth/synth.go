@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"lore/models/gguf"
 )
 
 // Write writes the model of spec, with weights drawn from seed, as a GGUF v3
@@ -28,68 +29,59 @@ func Write(w io.Writer, spec Spec, seed int64) error {
 	meta := metadata(spec, voc)
 	ts := spec.tensors()
 
-	g := &ggufWriter{w: bufio.NewWriterSize(w, 1<<20)}
-	g.write([]byte(ggufMagic))
-	g.u32(ggufVersion)
-	g.u64(uint64(len(ts)))
-	g.u64(uint64(len(meta)))
-	for _, k := range meta {
-		g.kv(k)
-	}
+	g := gguf.NewWriter(w)
+	g.Begin(len(ts), meta)
 	var off int64
 	for _, t := range ts {
-		g.tensorInfo(t, uint64(off))
-		off = alignUp(off + 4*t.elems())
+		g.TensorInfo(t.name, t.dims, gguf.TensorF32, uint64(off))
+		off = gguf.AlignUp(off + 4*t.elems())
 	}
-	g.pad()
+	g.Pad()
 	for _, t := range ts {
 		writeTensor(g, t, seed)
-		g.pad()
+		g.Pad()
 	}
-	if g.err != nil {
-		return fmt.Errorf("synth: writing %s: %w", spec.Name, g.err)
-	}
-	if err := g.w.Flush(); err != nil {
+	if err := g.Flush(); err != nil {
 		return fmt.Errorf("synth: writing %s: %w", spec.Name, err)
 	}
 	return nil
 }
 
-func metadata(s Spec, v *vocab) []kv {
-	return []kv{
-		{"general.architecture", "llama"},
-		{"general.name", s.Name},
-		{"general.alignment", uint32(ggufAlignment)},
-		{"general.file_type", uint32(0)}, // all F32
-		{"llama.vocab_size", uint32(s.VocabSize)},
-		{"llama.context_length", uint32(s.ContextLength)},
-		{"llama.embedding_length", uint32(s.Embd)},
-		{"llama.block_count", uint32(s.Layers)},
-		{"llama.feed_forward_length", uint32(s.ExpertFFN)},
-		{"llama.attention.head_count", uint32(s.Heads)},
-		{"llama.attention.head_count_kv", uint32(s.HeadsKV)},
-		{"llama.rope.dimension_count", uint32(s.HeadDim())},
-		{"llama.attention.layer_norm_rms_epsilon", s.RMSEpsilon},
-		{"llama.rope.freq_base", s.RopeFreqBase},
-		{"llama.expert_count", uint32(s.Experts)},
-		{"llama.expert_used_count", uint32(s.ExpertsUsed)},
-		{"tokenizer.ggml.model", "llama"},
-		{"tokenizer.ggml.tokens", v.tokens},
-		{"tokenizer.ggml.scores", v.scores},
-		{"tokenizer.ggml.token_type", v.types},
-		{"tokenizer.ggml.unknown_token_id", uint32(unkID)},
-		{"tokenizer.ggml.bos_token_id", uint32(bosID)},
-		{"tokenizer.ggml.eos_token_id", uint32(eosID)},
-		{"tokenizer.ggml.add_bos_token", true},
-		{"tokenizer.ggml.add_eos_token", false},
-		{"tokenizer.ggml.add_space_prefix", false},
+func metadata(s Spec, v *vocab) []gguf.KV {
+	return []gguf.KV{
+		{Key: "general.architecture", Value: "llama"},
+		{Key: "general.name", Value: s.Name},
+		{Key: "general.alignment", Value: uint32(gguf.Alignment)},
+		{Key: "general.file_type", Value: uint32(0)}, // all F32
+		{Key: "llama.vocab_size", Value: uint32(s.VocabSize)},
+		{Key: "llama.context_length", Value: uint32(s.ContextLength)},
+		{Key: "llama.embedding_length", Value: uint32(s.Embd)},
+		{Key: "llama.block_count", Value: uint32(s.Layers)},
+		{Key: "llama.feed_forward_length", Value: uint32(s.ExpertFFN)},
+		{Key: "llama.attention.head_count", Value: uint32(s.Heads)},
+		{Key: "llama.attention.head_count_kv", Value: uint32(s.HeadsKV)},
+		{Key: "llama.rope.dimension_count", Value: uint32(s.HeadDim())},
+		{Key: "llama.attention.layer_norm_rms_epsilon", Value: s.RMSEpsilon},
+		{Key: "llama.rope.freq_base", Value: s.RopeFreqBase},
+		{Key: "llama.expert_count", Value: uint32(s.Experts)},
+		{Key: "llama.expert_used_count", Value: uint32(s.ExpertsUsed)},
+		{Key: "tokenizer.ggml.model", Value: "llama"},
+		{Key: "tokenizer.ggml.tokens", Value: v.tokens},
+		{Key: "tokenizer.ggml.scores", Value: v.scores},
+		{Key: "tokenizer.ggml.token_type", Value: v.types},
+		{Key: "tokenizer.ggml.unknown_token_id", Value: uint32(unkID)},
+		{Key: "tokenizer.ggml.bos_token_id", Value: uint32(bosID)},
+		{Key: "tokenizer.ggml.eos_token_id", Value: uint32(eosID)},
+		{Key: "tokenizer.ggml.add_bos_token", Value: true},
+		{Key: "tokenizer.ggml.add_eos_token", Value: false},
+		{Key: "tokenizer.ggml.add_space_prefix", Value: false},
 	}
 }
 
 // writeTensor streams one tensor's F32 values. Each tensor has its own PCG
 // stream, seeded from the model seed and the tensor name, so a tensor's
 // values do not depend on the tensors before it.
-func writeTensor(g *ggufWriter, t tensor, seed int64) {
+func writeTensor(g *gguf.Writer, t tensor, seed int64) {
 	h := fnv.New64a()
 	h.Write([]byte(t.name))
 	r := rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
@@ -97,7 +89,7 @@ func writeTensor(g *ggufWriter, t tensor, seed int64) {
 
 	const chunk = 1 << 14 // values per write
 	buf := make([]byte, 4*chunk)
-	for left := t.elems(); left > 0 && g.err == nil; {
+	for left := t.elems(); left > 0 && g.Err() == nil; {
 		n := int64(chunk)
 		if left < n {
 			n = left
@@ -109,7 +101,7 @@ func writeTensor(g *ggufWriter, t tensor, seed int64) {
 			}
 			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(f))
 		}
-		g.write(buf[:4*n])
+		g.Write(buf[:4*n])
 		left -= n
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"lore/models/gguf"
 )
 
 func TestParseSizeAndSpecFor(t *testing.T) {
@@ -254,8 +256,9 @@ func TestVocabBlocksSpecials(t *testing.T) {
 	}
 }
 
-// gguf is the parsed header of a GGUF file.
-type gguf struct {
+// parsed is the header of a GGUF file, decoded apart from package gguf's
+// reader so that the writer is checked against an independent reading.
+type parsed struct {
 	meta      map[string]any
 	tensors   []tensorDesc
 	dataStart uint64
@@ -268,16 +271,16 @@ type tensorDesc struct {
 	offset uint64
 }
 
-func parseGGUF(b []byte) (*gguf, error) {
+func parseGGUF(b []byte) (*parsed, error) {
 	r := &reader{b: b}
 	if string(r.next(4)) != "GGUF" || r.u32() != 3 {
 		return nil, io.ErrUnexpectedEOF
 	}
 	nt, nkv := r.u64(), r.u64()
-	f := &gguf{meta: map[string]any{}}
+	f := &parsed{meta: map[string]any{}}
 	for i := uint64(0); i < nkv; i++ {
 		k := r.str()
-		f.meta[k] = r.value(r.u32())
+		f.meta[k] = r.value(gguf.ValueType(r.u32()))
 	}
 	for i := uint64(0); i < nt; i++ {
 		d := tensorDesc{name: r.str()}
@@ -316,34 +319,34 @@ func (r *reader) u32() uint32 { return binary.LittleEndian.Uint32(r.next(4)) }
 func (r *reader) u64() uint64 { return binary.LittleEndian.Uint64(r.next(8)) }
 func (r *reader) str() string { return string(r.next(int(r.u64()))) }
 
-func (r *reader) value(typ uint32) any {
+func (r *reader) value(typ gguf.ValueType) any {
 	switch typ {
-	case ggufUint32:
+	case gguf.TypeUint32:
 		return r.u32()
-	case ggufInt32:
+	case gguf.TypeInt32:
 		return int32(r.u32())
-	case ggufFloat32:
+	case gguf.TypeFloat32:
 		return math.Float32frombits(r.u32())
-	case ggufBool:
+	case gguf.TypeBool:
 		return r.next(1)[0] != 0
-	case ggufString:
+	case gguf.TypeString:
 		return r.str()
-	case ggufArray:
-		et, n := r.u32(), r.u64()
+	case gguf.TypeArray:
+		et, n := gguf.ValueType(r.u32()), r.u64()
 		switch et {
-		case ggufString:
+		case gguf.TypeString:
 			a := make([]string, n)
 			for i := range a {
 				a[i] = r.str()
 			}
 			return a
-		case ggufFloat32:
+		case gguf.TypeFloat32:
 			a := make([]float32, n)
 			for i := range a {
 				a[i] = math.Float32frombits(r.u32())
 			}
 			return a
-		case ggufInt32:
+		case gguf.TypeInt32:
 			a := make([]int32, n)
 			for i := range a {
 				a[i] = int32(r.u32())

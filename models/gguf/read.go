@@ -1,7 +1,4 @@
-// Package models manages GGUF model files in lore's models folder: it reads
-// their metadata (header only, in pure Go), estimates their KV-cache cost and
-// downloads them with resume and checksum verification.
-package models
+package gguf
 
 import (
 	"bufio"
@@ -11,26 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-)
-
-// Magic is the four bytes every GGUF file starts with.
-const Magic = "GGUF"
-
-// GGUF value types.
-const (
-	typeUint8   uint32 = 0
-	typeInt8    uint32 = 1
-	typeUint16  uint32 = 2
-	typeInt16   uint32 = 3
-	typeUint32  uint32 = 4
-	typeInt32   uint32 = 5
-	typeFloat32 uint32 = 6
-	typeBool    uint32 = 7
-	typeString  uint32 = 8
-	typeArray   uint32 = 9
-	typeUint64  uint32 = 10
-	typeInt64   uint32 = 11
-	typeFloat64 uint32 = 12
 )
 
 // Limits that keep a corrupt header from making the reader allocate or loop
@@ -47,7 +24,7 @@ const (
 // Array describes a metadata array. Numeric arrays of up to 65,536 elements
 // keep their values (as int64 or float64); others only their type and length.
 type Array struct {
-	Type   uint32 // the element type
+	Type   ValueType // the element type
 	Len    uint64
 	Ints   []int64   // integer and bool elements
 	Floats []float64 // float elements
@@ -111,8 +88,7 @@ func ReadHeader(r io.Reader) (*Header, error) {
 		if !ok && g.err == nil {
 			g.err = fmt.Errorf("metadata key %d longer than %d bytes", i, maxKeyLen)
 		}
-		t := g.u32()
-		v := g.value(t)
+		v := g.value(ValueType(g.u32()))
 		if g.err != nil {
 			return nil, fmt.Errorf("metadata %q: %w", key, g.fail())
 		}
@@ -204,36 +180,36 @@ func (g *reader) str(limit uint64) (s string, ok bool) {
 func (g *reader) skipString() { g.discard(g.count()) }
 
 // value reads one value of type t; nil for one not kept.
-func (g *reader) value(t uint32) any {
+func (g *reader) value(t ValueType) any {
 	switch t {
-	case typeUint8:
+	case TypeUint8:
 		return uint64(g.u8())
-	case typeInt8:
+	case TypeInt8:
 		return int64(int8(g.u8()))
-	case typeUint16:
+	case TypeUint16:
 		return uint64(g.u16())
-	case typeInt16:
+	case TypeInt16:
 		return int64(int16(g.u16()))
-	case typeUint32:
+	case TypeUint32:
 		return uint64(g.u32())
-	case typeInt32:
+	case TypeInt32:
 		return int64(int32(g.u32()))
-	case typeUint64:
+	case TypeUint64:
 		return g.u64()
-	case typeInt64:
+	case TypeInt64:
 		return int64(g.u64())
-	case typeFloat32:
+	case TypeFloat32:
 		return float64(math.Float32frombits(g.u32()))
-	case typeFloat64:
+	case TypeFloat64:
 		return math.Float64frombits(g.u64())
-	case typeBool:
+	case TypeBool:
 		return g.u8() != 0
-	case typeString:
+	case TypeString:
 		if s, ok := g.str(maxKeptString); ok {
 			return s
 		}
 		return nil
-	case typeArray:
+	case TypeArray:
 		return g.array()
 	}
 	if g.err == nil {
@@ -243,14 +219,13 @@ func (g *reader) value(t uint32) any {
 }
 
 func (g *reader) array() any {
-	a := Array{Type: g.u32(), Len: g.count()}
+	a := Array{Type: ValueType(g.u32()), Len: g.count()}
 	if g.err != nil {
 		return nil
 	}
-	size := map[uint32]uint64{typeUint8: 1, typeInt8: 1, typeBool: 1, typeUint16: 2, typeInt16: 2,
-		typeUint32: 4, typeInt32: 4, typeFloat32: 4, typeUint64: 8, typeInt64: 8, typeFloat64: 8}[a.Type]
+	size := a.Type.size()
 	switch {
-	case a.Type == typeString:
+	case a.Type == TypeString:
 		for i := uint64(0); i < a.Len && g.err == nil; i++ {
 			g.skipString()
 		}
