@@ -16,6 +16,7 @@ import (
 	"lore/config"
 	"lore/daemon"
 	"lore/ingest"
+	"lore/internal/bytesize"
 )
 
 const loreUsage = `lore keeps a whole repository in a local model's context.
@@ -210,18 +211,18 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.LastPrefillTokens > 0 {
 		fmt.Fprintf(w, "last sync    %d tokens prefilled in %.0f ms, at %s\n", st.LastPrefillTokens, st.LastPrefillMillis, st.LastPrefillAt.Local().Format("15:04:05.000"))
 	}
-	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %.0f MiB resident\n",
-		st.PrefillTokensPerSec, st.DecodeTokensPerSec, float64(st.MemoryBytes)/(1<<20))
+	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %s resident\n",
+		st.PrefillTokensPerSec, st.DecodeTokensPerSec, bytesize.Format(st.MemoryBytes))
 	fmt.Fprintf(w, "questions    %d running, %d queued; %d planning sessions\n", st.ActiveQuestions, st.QueuedQuestions, st.Sessions)
 	if st.SnapshotBytes > 0 {
-		fmt.Fprintf(w, "snapshot     %.1f MiB\n", float64(st.SnapshotBytes)/(1<<20))
+		fmt.Fprintf(w, "snapshot     %s\n", bytesize.Format(st.SnapshotBytes))
 	}
 	if n := len(st.Snapshots); n > 0 {
 		var total int64
 		for _, s := range st.Snapshots {
 			total += s.Bytes
 		}
-		fmt.Fprintf(w, "on disk      %d snapshots (branches and sessions), %.1f MiB\n", n, float64(total)/(1<<20))
+		fmt.Fprintf(w, "on disk      %d snapshots (branches and sessions), %s\n", n, bytesize.Format(total))
 	}
 	if n := st.TokenCacheHits + st.TokenCacheMisses; n > 0 {
 		fmt.Fprintf(w, "token cache  %d of %d segment tokenizations served from the cache\n", st.TokenCacheHits, n)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"lore/config"
+	"lore/internal/bytesize"
 	"lore/models/synth"
 )
 
@@ -68,6 +69,6 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s model to %s (%.1f MiB)\n", s, path, float64(st.Size())/(1<<20))
+	fmt.Fprintf(stdout, "wrote %s model to %s (%s)\n", s, path, bytesize.Format(st.Size()))
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"lore/ingest"
+	"lore/internal/bytesize"
 	"lore/models"
 )
 
@@ -37,8 +38,8 @@ const modelInfoUsage = `Usage: lore model info FILE [--json] [--memory BYTES] [-
 
 Reads a GGUF file's header (FILE may also name a file in the models folder):
 architecture, experts, context length, the f16 KV cache cost per token and
-how many tokens fit in --memory (default 8GiB; suffixes K, M, G, KiB, MiB,
-GiB). With --repo, also the repository's pack size in estimated tokens and
+how many tokens fit in --memory (default 8GiB; K, M, G, KiB, MiB, GiB are
+binary, KB, MB, GB decimal). With --repo, also the repository's pack size in estimated tokens and
 whether it fits.
 `
 
@@ -73,7 +74,7 @@ func runModelPull(args []string, stdout, stderr io.Writer) error {
 	if res.Resumed {
 		how = "downloaded (resumed)"
 	}
-	fmt.Fprintf(stdout, "%s %s (%s, sha256 %s)\n", how, res.Path, humanBytes(res.Size), res.SHA256)
+	fmt.Fprintf(stdout, "%s %s (%s, sha256 %s)\n", how, res.Path, bytesize.Format(res.Size), res.SHA256)
 	return nil
 }
 
@@ -103,12 +104,12 @@ func (b *pullBar) update(done, total int64) {
 	b.last = now
 	speed := ""
 	if el := now.Sub(b.start).Seconds(); el > 0.2 {
-		speed = fmt.Sprintf(", %s/s", humanBytes(int64(float64(done-b.first)/el)))
+		speed = fmt.Sprintf(", %s/s", bytesize.Format(int64(float64(done-b.first)/el)))
 	}
 	if total > 0 {
-		b.line.printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), humanBytes(done), humanBytes(total), 100*done/total, speed)
+		b.line.printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), bytesize.Format(done), bytesize.Format(total), 100*done/total, speed)
 	} else {
-		b.line.printf("%s%s", humanBytes(done), speed)
+		b.line.printf("%s%s", bytesize.Format(done), speed)
 	}
 }
 
@@ -141,14 +142,14 @@ func runModelLs(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(tw, "FILE\tSIZE\tARCH\tPARAMS\tEXPERTS\tCONTEXT")
 	for _, m := range list {
 		if m.Err != "" {
-			fmt.Fprintf(tw, "%s\t%s\t(unreadable: %s)\t\t\t\n", m.File, humanBytes(m.Size), m.Err)
+			fmt.Fprintf(tw, "%s\t%s\t(unreadable: %s)\t\t\t\n", m.File, bytesize.Format(m.Size), m.Err)
 			continue
 		}
 		experts := "-"
 		if m.Experts > 0 {
 			experts = fmt.Sprintf("%d (%d used)", m.Experts, m.ExpertsUsed)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", m.File, humanBytes(m.Size), m.Architecture, humanCount(m.Params), experts, m.ContextLength)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", m.File, bytesize.Format(m.Size), m.Architecture, humanCount(m.Params), experts, m.ContextLength)
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "(in %s)\n", dir)
@@ -184,7 +185,10 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mem, err := parseBytes(*memFlag)
+	mem, err := bytesize.Parse(*memFlag)
+	if err == nil && mem == 0 {
+		err = fmt.Errorf("%q is not a positive size", *memFlag)
+	}
 	if err != nil {
 		return usageErr("--memory: %v", err)
 	}
@@ -227,7 +231,7 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 		return writeJSON(stdout, doc)
 	}
 	w := stdout
-	fmt.Fprintf(w, "file           %s (%s)\n", info.Path, humanBytes(info.Size))
+	fmt.Fprintf(w, "file           %s (%s)\n", info.Path, bytesize.Format(info.Size))
 	if info.Name != "" {
 		fmt.Fprintf(w, "name           %s\n", info.Name)
 	}
@@ -241,8 +245,8 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(w, "context        %d tokens\n", info.ContextLength)
 	fmt.Fprintf(w, "layers         %d, embedding %d, heads %d (KV %d), head dim %d/%d\n", info.Layers, info.Embedding, info.Heads, info.HeadsKV, info.KeyLength, info.ValueLength)
 	if info.KVBytesPerToken > 0 {
-		fmt.Fprintf(w, "KV cache       %s per token at f16\n", humanBytes(info.KVBytesPerToken))
-		fmt.Fprintf(w, "in %-11s %d tokens\n", humanBytes(mem), doc.TokensInMemory)
+		fmt.Fprintf(w, "KV cache       %s per token at f16\n", bytesize.Format(info.KVBytesPerToken))
+		fmt.Fprintf(w, "in %-11s %d tokens\n", bytesize.Format(mem), doc.TokensInMemory)
 	} else {
 		fmt.Fprintf(w, "KV cache       unknown (the header lacks the attention shape)\n")
 	}
@@ -252,9 +256,9 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 		case !r.FitsContext:
 			verdict = "does not fit the model's context"
 		case !r.FitsMemory:
-			verdict = "does not fit in " + humanBytes(mem)
+			verdict = "does not fit in " + bytesize.Format(mem)
 		}
-		fmt.Fprintf(w, "repository     %s: %d files, about %d pack tokens, %s of KV cache: %s\n", r.Root, r.Files, r.PackTokens, humanBytes(r.KVBytes), verdict)
+		fmt.Fprintf(w, "repository     %s: %d files, about %d pack tokens, %s of KV cache: %s\n", r.Root, r.Files, r.PackTokens, bytesize.Format(r.KVBytes), verdict)
 	}
 	return nil
 }
@@ -283,37 +287,6 @@ func parseWithArg(fs *flag.FlagSet, args []string, name string) (string, error) 
 		return "", usageErr("missing %s", name)
 	}
 	return arg, nil
-}
-
-// parseBytes parses a byte count: a number with an optional K, M, G, T
-// (powers of 1024, with or without "iB"/"B") suffix.
-func parseBytes(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
-			mult = 1 << (10 * (i + 1))
-			t = t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("bad byte count %q (examples: 8GiB, 512M, 1073741824)", s)
-	}
-	return int64(v * float64(mult)), nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func humanCount(n uint64) string {

@@ -85,15 +85,11 @@ func TestModelPullLsInfo(t *testing.T) {
 	}
 }
 
-func TestParseBytes(t *testing.T) {
-	for s, want := range map[string]int64{"8GiB": 8 << 30, "512M": 512 << 20, "1024": 1024, "1.5k": 1536, "2gb": 2 << 30} {
-		if got, err := parseBytes(s); err != nil || got != want {
-			t.Errorf("%q: %d %v", s, got, err)
-		}
-	}
+func TestModelInfoMemory(t *testing.T) {
 	for _, s := range []string{"", "x", "-1", "0"} {
-		if _, err := parseBytes(s); err == nil {
-			t.Errorf("%q: no error", s)
+		var out, errb bytes.Buffer
+		if err := runModel([]string{"info", "tiny.gguf", "--memory", s}, &out, &errb); err == nil || !strings.Contains(err.Error(), "--memory") {
+			t.Errorf("--memory %q: %v", s, err)
 		}
 	}
 }

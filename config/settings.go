@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"lore/internal/bytesize"
 )
 
 // Settings are lore's effective settings: the defaults, overridden by the
@@ -274,7 +276,7 @@ func reflectValue(p any) any {
 func formatText(k *keyDef, v any) string {
 	switch k.kind {
 	case kSize:
-		if f := FormatSize(v.(int64)); strings.HasSuffix(f, "B") {
+		if f := bytesize.Exact(v.(int64)); strings.HasSuffix(f, "B") {
 			return strconv.Quote(f)
 		}
 		return strconv.FormatInt(v.(int64), 10)
@@ -600,7 +602,7 @@ func parseString(k *keyDef, s string) (any, error) {
 		}
 		return checkFraction(f)
 	case kSize:
-		n, err := ParseSize(s)
+		n, err := bytesize.Parse(s)
 		if err != nil {
 			return nil, fmt.Errorf("%v; want %s", err, expected(k))
 		}
@@ -659,59 +661,4 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative", s)
 	}
 	return d, nil
-}
-
-var sizeRe = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)[ \t]*([a-zA-Z]*)$`)
-
-var sizeUnits = map[string]float64{
-	"": 1, "b": 1,
-	"k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
-	"m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
-	"g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
-	"t": 1 << 40, "tib": 1 << 40, "tb": 1e12,
-}
-
-// ParseSize parses a byte count: a plain integer, or a number with a unit,
-// binary (KiB, MiB, GiB, TiB, or K, M, G, T) or decimal (KB, MB, GB, TB);
-// units are case-insensitive. "1.5GiB" is allowed; the result is rounded
-// down to whole bytes.
-func ParseSize(s string) (int64, error) {
-	m := sizeRe.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	unit, ok := sizeUnits[strings.ToLower(m[2])]
-	if !ok {
-		return 0, fmt.Errorf("%q has an unknown unit %q (use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)", s, m[2])
-	}
-	if !strings.Contains(m[1], ".") {
-		n, err := strconv.ParseInt(m[1], 10, 64)
-		if err == nil && (n == 0 || int64(unit) <= math.MaxInt64/n) {
-			return n * int64(unit), nil
-		}
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	b := f * unit
-	if b >= math.MaxInt64 {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return int64(b), nil
-}
-
-// FormatSize writes a byte count in the largest binary unit that divides it
-// exactly ("4GiB", "1536KiB", "1000").
-func FormatSize(n int64) string {
-	for _, u := range []struct {
-		name string
-		size int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n != 0 && n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.name
-		}
-	}
-	return strconv.FormatInt(n, 10)
 }

@@ -207,30 +207,6 @@ func TestEnvErrors(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	good := map[string]int64{
-		"0": 0, "1024": 1024, "1B": 1, "1KiB": 1 << 10, "1k": 1 << 10, "1kb": 1000,
-		"1MiB": 1 << 20, "1 MiB": 1 << 20, "4GiB": 4 << 30, "4G": 4 << 30, "2GB": 2e9,
-		"1.5GiB": 3 << 29, "1TiB": 1 << 40, " 8mib ": 8 << 20,
-	}
-	for in, want := range good {
-		got, err := ParseSize(in)
-		if err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "-1", "1.2.3", "GiB", "4 XB", "1e3", "99999999999TiB", "9223372036854775808"} {
-		if n, err := ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) = %d, want an error", in, n)
-		}
-	}
-	for n, want := range map[int64]string{0: "0", 1000: "1000", 1 << 20: "1MiB", 4 << 30: "4GiB", 1536 << 10: "1536KiB"} {
-		if got := FormatSize(n); got != want {
-			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestParseDuration(t *testing.T) {
 	for in, want := range map[string]time.Duration{"0": 0, "never": 0, "30m": 30 * time.Minute, "1h30m": 90 * time.Minute} {
 		if got, err := ParseDuration(in); err != nil || got != want {
