@@ -313,7 +313,7 @@ func (b *lspBench) firstTokens(ctx context.Context, runs int) (r ttftRuns, err e
 		if err != nil {
 			return sample{}, err
 		}
-		return sample{client: ms(first), daemon: res.TTFTMs}, nil
+		return sample{client: ms(first), daemon: res.TTFTMillis}, nil
 	}
 	askDirect := func() (sample, error) {
 		var once sync.Once

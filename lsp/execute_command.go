@@ -126,7 +126,7 @@ func (s *Server) summarizeChanges(c *call, token json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if strings.TrimSpace(diff) == "" {
-		res := &AskResult{Text: "There are no uncommitted changes.", StopReason: "no_changes", Question: summarizeQuestion, Retrieved: []string{}, Omitted: []api.Omitted{}}
+		res := &AskResult{answer: answer{Text: "There are no uncommitted changes.", StopReason: "no_changes", Retrieved: []string{}, Omitted: []api.Omitted{}}, Question: summarizeQuestion}
 		s.showAnswer(CommandSummarizeChanges, res, nil)
 		return res, nil
 	}

@@ -10,7 +10,8 @@ import (
 
 // lore's additions to LSP: two custom requests, the commands and their
 // arguments. docs/editors.md documents them for editor plugins; keep the two
-// in step.
+// in step. The VS Code extension's TypeScript types are generated from these
+// (internal/tsgen, `make generate`).
 const (
 	// MethodAsk asks a question; partial answer text is streamed as
 	// $/progress {token: partialResultToken, value: {text}}.
@@ -61,23 +62,11 @@ type PartialText struct {
 	Text string `json:"text"`
 }
 
-// AskResult is lore/ask's result, and the result of the asking commands.
+// AskResult is lore/ask's result, and the result of the asking commands:
+// the daemon's answer under LSP's camelCase names, the question and where the
+// answer was shown.
 type AskResult struct {
-	Text            string        `json:"text"`
-	PackVersion     string        `json:"packVersion"`
-	TTFTMs          float64       `json:"ttftMs"`
-	ElapsedMs       float64       `json:"elapsedMs"`
-	QueuedMs        float64       `json:"queuedMs,omitempty"`
-	PromptTokens    int           `json:"promptTokens"`
-	CachedTokens    int           `json:"cachedTokens"`
-	PrefilledTokens int           `json:"prefilledTokens"`
-	GeneratedTokens int           `json:"generatedTokens"`
-	StopReason      string        `json:"stopReason"`
-	Session         string        `json:"session,omitempty"`
-	SessionTurn     int           `json:"sessionTurn,omitempty"`
-	SessionReplayed bool          `json:"sessionReplayed,omitempty"`
-	Retrieved       []string      `json:"retrieved"`
-	Omitted         []api.Omitted `json:"omitted"`
+	answer
 	// Question is the question asked (the default one when none was given).
 	Question string `json:"question"`
 	// DocumentURI is the rendered answer shown with window/showDocument
@@ -85,25 +74,29 @@ type AskResult struct {
 	DocumentURI string `json:"documentUri,omitempty"`
 }
 
+// answer is api.AskResult with the names lore/ask gives its fields. It is
+// converted from api.AskResult, so the compiler keeps the two field lists
+// identical; only the JSON names differ.
+type answer struct {
+	Text            string        `json:"text"`
+	TTFTMillis      float64       `json:"ttftMs"`
+	PromptTokens    int           `json:"promptTokens"`
+	CachedTokens    int           `json:"cachedTokens"`
+	PrefilledTokens int           `json:"prefilledTokens"`
+	GeneratedTokens int           `json:"generatedTokens"`
+	StopReason      string        `json:"stopReason"`
+	ElapsedMillis   float64       `json:"elapsedMs"`
+	PackVersion     string        `json:"packVersion"`
+	Omitted         []api.Omitted `json:"omitted"`
+	Retrieved       []string      `json:"retrieved"`
+	QueuedMillis    float64       `json:"queuedMs,omitempty"`
+	Session         string        `json:"session,omitempty"`
+	SessionTurn     int           `json:"sessionTurn,omitempty"`
+	SessionReplayed bool          `json:"sessionReplayed,omitempty"`
+}
+
 func fromAPI(r *api.AskResult, question string) *AskResult {
-	out := &AskResult{
-		Text:            r.Text,
-		PackVersion:     r.PackVersion,
-		TTFTMs:          r.TTFTMillis,
-		ElapsedMs:       r.ElapsedMillis,
-		QueuedMs:        r.QueuedMillis,
-		PromptTokens:    r.PromptTokens,
-		CachedTokens:    r.CachedTokens,
-		PrefilledTokens: r.PrefilledTokens,
-		GeneratedTokens: r.GeneratedTokens,
-		StopReason:      r.StopReason,
-		Session:         r.Session,
-		SessionTurn:     r.SessionTurn,
-		SessionReplayed: r.SessionReplayed,
-		Retrieved:       r.Retrieved,
-		Omitted:         r.Omitted,
-		Question:        question,
-	}
+	out := &AskResult{answer: answer(*r), Question: question}
 	if out.Retrieved == nil {
 		out.Retrieved = []string{}
 	}

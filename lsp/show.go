@@ -135,7 +135,7 @@ func renderAnswer(command string, res *AskResult, loc *api.Location, root string
 	}
 	if res.GeneratedTokens > 0 {
 		stats = append(stats,
-			fmt.Sprintf("first token %.0f ms", res.TTFTMs),
+			fmt.Sprintf("first token %.0f ms", res.TTFTMillis),
 			fmt.Sprintf("%d prompt tokens (%d cached, %d prefilled)", res.PromptTokens, res.CachedTokens, res.PrefilledTokens),
 			fmt.Sprintf("%d generated (%s)", res.GeneratedTokens, res.StopReason))
 	}
