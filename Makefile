@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build demo test test-go vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-ingest bench-freshness vet clean
+.PHONY: all deps build generate demo test test-go vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -23,6 +23,11 @@ deps:
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Generated sources: the VS Code extension's wire types from the Go types
+# (editors/vscode/src/lib/wire.ts; a Go test fails when it is stale).
+generate:
+	$(GO) generate ./...
 
 demo: deps build
 	@mkdir -p $(DEMO)

@@ -13,7 +13,7 @@ test('answer statistics', () => {
         prefilledTokens: 80,
         generatedTokens: 64,
         stopReason: 'eos',
-        packVersion: 7,
+        packVersion: '7',
         session: 'plan',
         sessionTurn: 3,
         omitted: [{ path: 'a', reason: 'map' }],

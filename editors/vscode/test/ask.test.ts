@@ -160,13 +160,17 @@ test('runAsk streams the partial results and work-done progress, then returns th
     }
     return {
       text: 'The answer is **42**.',
-      packVersion: 3,
+      packVersion: '3',
       ttftMs: 12,
       promptTokens: 100,
       cachedTokens: 90,
       prefilledTokens: 10,
       generatedTokens: 5,
       stopReason: 'eos',
+      elapsedMs: 40,
+      omitted: [],
+      retrieved: [],
+      question: params.question,
     };
   });
   const chunks: string[] = [];

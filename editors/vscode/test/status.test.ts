@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { LoreStatus } from '../src/lib/protocol';
-import { pollDelayMs, prefillPercent, stalePercent, statusBarView, statusDetails, statusListItems } from '../src/lib/status';
+import { StatusFields, pollDelayMs, prefillPercent, stalePercent, statusBarView, statusDetails, statusListItems } from '../src/lib/status';
 
-const ready: LoreStatus = {
+const ready: StatusFields = {
   repo: '/src/proj',
   pid: 4242,
   state: 'ready',
@@ -11,7 +10,7 @@ const ready: LoreStatus = {
   model_path: '/models/qwen3-30b-a3b-q4_k_m.gguf',
   context_size: 131072,
   pack_tokens: 12_345,
-  pack_version: 7,
+  pack_version: '7',
   kv_tokens: 12_345,
   prefilled_tokens: 345,
   restored_tokens: 12_000,
@@ -66,12 +65,12 @@ test('running and queued questions are counted', () => {
 });
 
 test('prefilling uses progress, else the KV tokens', () => {
-  const s: LoreStatus = { ...ready, state: 'prefilling', progress: { done: 450, total: 1000 } };
+  const s: StatusFields = { ...ready, state: 'prefilling', progress: { done: 450, total: 1000 } };
   assert.equal(prefillPercent(s), 45);
   assert.equal(statusBarView(s).text, '$(sync~spin) lore prefilling 45%');
   assert.equal(statusBarView(s).kind, 'busy');
   assert.match(statusBarView(s).tooltip, /^State: prefilling 45% \(450 of 1k tokens\)$/m);
-  const noProgress: LoreStatus = { ...ready, state: 'prefilling', progress: null, kv_tokens: 2000, pack_tokens: 8000 };
+  const noProgress: StatusFields = { ...ready, state: 'prefilling', progress: undefined, kv_tokens: 2000, pack_tokens: 8000 };
   assert.equal(statusBarView(noProgress).text, '$(sync~spin) lore prefilling 25%');
 });
 

@@ -6,9 +6,10 @@ import { AskResult } from './protocol';
 /**
  * "first token 120 ms · 12.3k prompt tokens (12.2k cached, 80 prefilled) ·
  * 64 generated · 2.5 s · stop: eos · pack 7". The server's elapsedMs wins
- * over the one measured by the caller.
+ * over the one measured by the caller. Statistics a server does not send
+ * are left out.
  */
-export function formatAnswerStats(r: AskResult, elapsedMs?: number): string {
+export function formatAnswerStats(r: Partial<AskResult>, elapsedMs?: number): string {
   const parts: string[] = [];
   if (r.queuedMs !== undefined && r.queuedMs >= 100) {
     parts.push(`queued ${(r.queuedMs / 1000).toFixed(1)} s`);
@@ -36,7 +37,7 @@ export function formatAnswerStats(r: AskResult, elapsedMs?: number): string {
   if (r.stopReason) {
     parts.push(`stop: ${r.stopReason}`);
   }
-  if (r.packVersion !== undefined && r.packVersion !== '') {
+  if (r.packVersion) {
     parts.push(`pack ${r.packVersion}`);
   }
   if (r.session) {
@@ -46,13 +47,11 @@ export function formatAnswerStats(r: AskResult, elapsedMs?: number): string {
     }
     parts.push(s);
   }
-  if (Array.isArray(r.retrieved) && r.retrieved.length) {
+  if (r.retrieved?.length) {
     parts.push(`retrieved ${r.retrieved.join(', ')}`);
   }
-  if (Array.isArray(r.omitted) && r.omitted.length) {
+  if (r.omitted?.length) {
     parts.push(`${r.omitted.length} files not in full`);
-  } else if (typeof r.omitted === 'number' && r.omitted > 0) {
-    parts.push(`${r.omitted} files not in full`);
   }
   return parts.join(' · ');
 }

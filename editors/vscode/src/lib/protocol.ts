@@ -3,109 +3,17 @@
 // unit tests run them under plain Node.
 import { ProgressType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
-/** A zero-based LSP position (UTF-16 code units, like VS Code's). */
-export interface Position {
-  line: number;
-  character: number;
-}
+import { AskParams, AskResult, CommandArgs, LoreStatus, PartialText } from './wire';
 
-/** A zero-based LSP range; start is never after end. */
-export interface Range {
-  start: Position;
-  end: Position;
-}
+// The wire types are generated from the Go types (go run ./internal/tsgen).
+export * from './wire';
 
-export type ProgressToken = string | number;
-
-/** Params of the `lore/ask` request. */
-export interface AskParams {
-  question: string;
-  textDocument?: { uri: string };
-  range?: Range;
-  session?: string;
-  maxTokens?: number;
-  partialResultToken?: ProgressToken;
-  workDoneToken?: ProgressToken;
-}
-
-/** A file that is in the pack only as signatures or as a map entry. */
-export interface Omitted {
-  path: string;
-  reason: string;
-}
-
-/** Result of the `lore/ask` request. */
-export interface AskResult {
-  text: string;
-  packVersion?: number | string;
-  ttftMs?: number;
-  elapsedMs?: number;
-  queuedMs?: number;
-  promptTokens?: number;
-  cachedTokens?: number;
-  prefilledTokens?: number;
-  generatedTokens?: number;
-  stopReason?: string;
-  session?: string;
-  sessionTurn?: number;
-  sessionReplayed?: number | boolean;
-  retrieved?: string[];
-  omitted?: Omitted[] | number;
-  /** The question asked (the server's default one for a command without a question). */
-  question?: string;
-  /** The Markdown file the server wrote the answer to (showAnswers "document"). */
-  documentUri?: string;
-}
-
-/** The value of a `$/progress` notification for a `lore/ask` partialResultToken. */
-export interface AskPartial {
-  text: string;
-}
-
-export type DaemonState = 'loading' | 'prefilling' | 'ready' | 'stopping' | 'failed';
-
-/** Result of `lore/status`: the daemon's status JSON, passed through (snake_case). */
-export interface LoreStatus {
-  repo?: string;
-  pid?: number;
-  state?: DaemonState | string;
-  error?: string;
-  model?: string;
-  model_path?: string;
-  context_size?: number;
-  pack_tokens?: number;
-  pack_version?: number | string;
-  kv_tokens?: number;
-  prefilled_tokens?: number;
-  restored_tokens?: number;
-  segments?: number;
-  files?: number;
-  skipped?: number;
-  omitted?: Omitted[] | null;
-  progress?: { done: number; total: number } | null;
-  snapshot_bytes?: number;
-  uptime_seconds?: number;
-  prefill_tokens_per_sec?: number;
-  decode_tokens_per_sec?: number;
-  active_questions?: number;
-  memory_bytes?: number;
-  stale_tokens?: number;
-  overlay_tokens?: number;
-  queued_questions?: number;
-  buffers?: number;
-  sessions?: number | unknown[];
-}
-
-/** The argument of the server's lore.ask / lore.explain / lore.plan commands. */
-export interface LocationArgument {
-  uri: string;
-  range: Range;
-  question?: string;
-}
+/** The argument of the server's lore.ask / lore.explain / lore.plan commands, once checked: uri and range present. */
+export type LocationArgument = CommandArgs & Required<Pick<CommandArgs, 'uri' | 'range'>>;
 
 export const AskRequest = new RequestType<AskParams, AskResult, void>('lore/ask');
 export const StatusRequest = new RequestType0<LoreStatus, void>('lore/status');
-export const AskPartialProgress = new ProgressType<AskPartial | string>();
+export const AskPartialProgress = new ProgressType<PartialText | string>();
 
 /** The commands `lore lsp` registers through executeCommandProvider. */
 export const ServerCommands = {

@@ -2,6 +2,12 @@
 import { formatBytes, formatDuration, formatRate, formatTokens, percent } from './format';
 import { LoreStatus } from './protocol';
 
+/**
+ * A status as the views read it: any field may be missing, so that a daemon
+ * of another version still shows what it sends.
+ */
+export type StatusFields = Partial<LoreStatus>;
+
 export type StatusKind = 'ok' | 'busy' | 'warning' | 'error' | 'off';
 
 export interface StatusBarView {
@@ -13,7 +19,7 @@ export interface StatusBarView {
 }
 
 /** Prefill progress in percent: from `progress` when the daemon reports it, else from the token counts. */
-export function prefillPercent(s: LoreStatus): number {
+export function prefillPercent(s: StatusFields): number {
   if (s.progress && s.progress.total > 0) {
     return percent(s.progress.done, s.progress.total);
   }
@@ -21,22 +27,15 @@ export function prefillPercent(s: LoreStatus): number {
 }
 
 /** Stale tokens (superseded text still in the pack: old versions of edited files) as a percentage of the pack. */
-export function stalePercent(s: LoreStatus): number {
+export function stalePercent(s: StatusFields): number {
   return percent(s.stale_tokens, s.pack_tokens);
 }
 
-function omittedCount(s: LoreStatus): number {
-  return Array.isArray(s.omitted) ? s.omitted.length : 0;
+function omittedCount(s: StatusFields): number {
+  return s.omitted?.length ?? 0;
 }
 
-function sessionCount(s: LoreStatus): number | undefined {
-  if (Array.isArray(s.sessions)) {
-    return s.sessions.length;
-  }
-  return typeof s.sessions === 'number' ? s.sessions : undefined;
-}
-
-function modelText(s: LoreStatus): string | undefined {
+function modelText(s: StatusFields): string | undefined {
   if (!s.model) {
     return s.model_path;
   }
@@ -44,7 +43,7 @@ function modelText(s: LoreStatus): string | undefined {
 }
 
 /** The lines of the status bar tooltip (and of the first part of Lore: Status). */
-export function statusDetails(s: LoreStatus): Array<{ label: string; value: string }> {
+export function statusDetails(s: StatusFields): Array<{ label: string; value: string }> {
   const rows: Array<{ label: string; value: string }> = [];
   const add = (label: string, value: string | undefined) => {
     if (value !== undefined && value !== '') {
@@ -111,9 +110,8 @@ export function statusDetails(s: LoreStatus): Array<{ label: string; value: stri
   if (s.queued_questions !== undefined) {
     q.push(`${s.queued_questions} queued`);
   }
-  const sessions = sessionCount(s);
-  if (sessions !== undefined) {
-    q.push(`${sessions} sessions`);
+  if (s.sessions !== undefined) {
+    q.push(`${s.sessions} sessions`);
   }
   if (s.buffers !== undefined) {
     q.push(`${s.buffers} open buffers`);
@@ -147,7 +145,7 @@ export function statusDetails(s: LoreStatus): Array<{ label: string; value: stri
  * The status bar item for a status, or for no status (problem says why: the
  * server is not running, the request failed).
  */
-export function statusBarView(s: LoreStatus | undefined, problem?: string): StatusBarView {
+export function statusBarView(s: StatusFields | undefined, problem?: string): StatusBarView {
   if (!s) {
     return {
       text: '$(book) lore off',
@@ -187,7 +185,7 @@ export function statusBarView(s: LoreStatus | undefined, problem?: string): Stat
  * loads, prefills or stops, else the configured interval (in seconds, at
  * least 1); at least 5 s while there is no status.
  */
-export function pollDelayMs(s: LoreStatus | undefined, intervalSeconds: number): number {
+export function pollDelayMs(s: StatusFields | undefined, intervalSeconds: number): number {
   const base = Math.max(1, Number.isFinite(intervalSeconds) ? intervalSeconds : 5) * 1000;
   if (!s) {
     return Math.max(base, 5000);
@@ -206,9 +204,9 @@ export interface StatusListItem {
 }
 
 /** The entries of the Lore: Status quick pick: the details, then the files not in full. */
-export function statusListItems(s: LoreStatus): StatusListItem[] {
+export function statusListItems(s: StatusFields): StatusListItem[] {
   const items: StatusListItem[] = statusDetails(s).map((r) => ({ label: r.label, description: r.value }));
-  if (Array.isArray(s.omitted)) {
+  if (s.omitted) {
     for (const o of s.omitted) {
       items.push({ label: `$(file) ${o.path}`, description: o.reason, path: o.path });
     }
