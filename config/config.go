@@ -21,6 +21,10 @@ const (
 	EnvStateDir  = "LORE_STATE_DIR"   // overrides the state folder (caches, snapshots, logs)
 	EnvRuntime   = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
 	EnvWatch     = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
+	// EnvTestRequire, when set (make test sets it), makes the tests fail
+	// instead of skip when what they need is missing: the llama.cpp
+	// libraries, nvim.
+	EnvTestRequire = "LORE_TEST_REQUIRE"
 )
 
 // WatchOff reports whether LORE_WATCH turns the daemon's file watcher off

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"lore/config"
+	"lore/internal/testenv"
 	"lore/models/synth"
 )
 
@@ -38,21 +39,18 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "generating the tiny model:", err)
 		return 1
 	}
-	lib := os.Getenv(config.EnvLlamaLib)
-	if lib == "" {
-		lib = filepath.Join("..", "third_party", "llama")
-	}
-	if abs, err := filepath.Abs(lib); err == nil && len(missingLibs(abs)) == 0 {
-		testLib = abs
+	if lib, ok := testenv.LlamaLib(); ok && len(missingLibs(lib)) == 0 {
+		testLib = lib
 	}
 	return m.Run()
 }
 
-// needLib skips the test when the llama.cpp libraries are not installed.
+// needLib stops the test through testenv.Unavailable when the llama.cpp
+// libraries are not installed.
 func needLib(t testing.TB) {
 	t.Helper()
 	if testLib == "" {
-		t.Skipf("llama.cpp libraries not found (in $%s or ../third_party/llama): run `make deps`", config.EnvLlamaLib)
+		testenv.Unavailable(t, "llama.cpp libraries not found (in $%s or third_party/llama): run `make deps`", config.EnvLlamaLib)
 	}
 }
 

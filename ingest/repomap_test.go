@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"lore/config"
 	"lore/engine"
+	"lore/internal/testenv"
 	"lore/models/synth"
 )
 
@@ -137,14 +137,7 @@ func TestEstimateTokensCalibration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("tokenizes a few MB with llama.cpp")
 	}
-	lib := os.Getenv(config.EnvLlamaLib)
-	if lib == "" {
-		lib = filepath.Join("..", "third_party", "llama")
-	}
-	lib, _ = filepath.Abs(lib)
-	if _, err := engine.FindLibrary(lib); err != nil {
-		t.Skipf("llama.cpp libraries not found: %v", err)
-	}
+	lib := testenv.LibDir(t)
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		t.Skipf("go env GOROOT: %v", err)

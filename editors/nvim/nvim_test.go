@@ -3,8 +3,9 @@
 // the generated tiny model (TestEndToEnd). Each Neovim runs a Lua driver from
 // testdata/ that writes what it saw to a JSON file; the assertions are here.
 //
-// The tests skip when nvim is not installed, unless LORE_REQUIRE_NVIM is set
-// (`make deps` installs Debian's neovim).
+// The tests skip when nvim is not installed, and fail then under
+// LORE_TEST_REQUIRE, as `make test` sets it (`make deps` installs Debian's
+// neovim).
 package nvim_test
 
 import (
@@ -30,10 +31,7 @@ func requireNvim(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("nvim")
 	if err != nil {
-		if os.Getenv("LORE_REQUIRE_NVIM") != "" {
-			t.Fatalf("LORE_REQUIRE_NVIM is set but nvim is not on PATH: %v", err)
-		}
-		t.Skip("nvim not found on PATH: install Neovim 0.7 or newer (`make deps` installs Debian's neovim) to test the Neovim plugin")
+		testenv.Unavailable(t, "nvim not found on PATH: install Neovim 0.7 or newer (`make deps` installs Debian's neovim) to test the Neovim plugin")
 	}
 	return path
 }

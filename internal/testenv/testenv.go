@@ -4,7 +4,7 @@
 package testenv
 
 import (
-	"lore/ingest"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,18 +23,43 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// LibDir returns the llama.cpp library folder or skips the test.
-func LibDir(t testing.TB) string {
+// Unavailable stops a test that needs what this machine lacks (the llama.cpp
+// libraries, nvim): it skips the test, or fails it when $LORE_TEST_REQUIRE is
+// set, as `make test` sets it, so that a run meant to test everything cannot
+// pass by skipping.
+func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(config.EnvTestRequire) != "" {
+		t.Fatalf("%s\n(%s is set: the tests may not skip for want of it)", msg, config.EnvTestRequire)
+	}
+	t.Skip(msg)
+}
+
+// LlamaLib returns the absolute llama.cpp library folder, $LORE_LLAMA_LIB or
+// third_party/llama, and whether it holds libllama.so.
+func LlamaLib() (string, bool) {
 	lib := os.Getenv(config.EnvLlamaLib)
 	if lib == "" {
 		lib = filepath.Join(Root(), "third_party", "llama")
 	}
-	if _, err := os.Stat(filepath.Join(lib, "libllama.so")); err != nil {
-		t.Skipf("llama.cpp libraries not found in %s: run `make deps`", lib)
+	abs, err := filepath.Abs(lib)
+	if err != nil {
+		return lib, false
 	}
-	abs, _ := filepath.Abs(lib)
-	return abs
+	_, err = os.Stat(filepath.Join(abs, "libllama.so"))
+	return abs, err == nil
+}
+
+// LibDir returns the llama.cpp library folder, or stops the test through
+// Unavailable.
+func LibDir(t testing.TB) string {
+	t.Helper()
+	lib, ok := LlamaLib()
+	if !ok {
+		Unavailable(t, "llama.cpp libraries not found in %s: run `make deps` (or set %s)", lib, config.EnvLlamaLib)
+	}
+	return lib
 }
 
 var (
@@ -149,7 +174,8 @@ func FixtureRepo(t *testing.T) string {
 	git("init", "-q")
 	git("add", "-A")
 	git("commit", "-qm", "fixture")
-	root, err := ingest.FindRoot(dir)
+	// The root as the daemon names it: symlinks resolved.
+	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

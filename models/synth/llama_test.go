@@ -1,4 +1,4 @@
-package synth
+package synth_test
 
 import (
 	"math"
@@ -14,7 +14,8 @@ import (
 
 	"github.com/hybridgroup/yzma/pkg/llama"
 
-	"lore/config"
+	"lore/internal/testenv"
+	"lore/models/synth"
 )
 
 // These tests load the generated files in the real pinned llama.cpp.
@@ -26,20 +27,9 @@ var (
 
 func needLlama(t *testing.T) {
 	t.Helper()
-	dir := os.Getenv(config.EnvLlamaLib)
-	if dir == "" {
-		dir = filepath.Join("..", "..", "third_party", "llama")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "libllama.so")); err != nil {
-		t.Skipf("llama.cpp libraries not found in %s: run `make deps` (or set %s)", dir, config.EnvLlamaLib)
-	}
+	dir := testenv.LibDir(t)
 	llamaOnce.Do(func() {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			llamaErr = err
-			return
-		}
-		if llamaErr = llama.Load(abs); llamaErr != nil {
+		if llamaErr = llama.Load(dir); llamaErr != nil {
 			return
 		}
 		llama.LogSet(llama.LogSilent())
@@ -50,12 +40,12 @@ func needLlama(t *testing.T) {
 	}
 }
 
-func loadModel(t *testing.T, s Size, vocabOnly bool) (llama.Model, string) {
+func loadModel(t *testing.T, s synth.Size, vocabOnly bool) (llama.Model, string) {
 	t.Helper()
 	needLlama(t)
 	path := filepath.Join(t.TempDir(), string(s)+".gguf")
 	start := time.Now()
-	if err := WriteFile(path, s, DefaultSeed); err != nil {
+	if err := synth.WriteFile(path, s, synth.DefaultSeed); err != nil {
 		t.Fatal(err)
 	}
 	gen := time.Since(start)
@@ -92,8 +82,8 @@ func Greet(name string) (string, error) {
 `
 
 func TestTinyInLlama(t *testing.T) {
-	m, _ := loadModel(t, Tiny, false)
-	sp, _ := SpecFor(Tiny)
+	m, _ := loadModel(t, synth.Tiny, false)
+	sp, _ := synth.SpecFor(synth.Tiny)
 
 	for key, want := range map[string]string{
 		"general.architecture":    "llama",
@@ -127,11 +117,11 @@ func TestTinyInLlama(t *testing.T) {
 		"\x01\xffabc invalid utf-8 \xc3",
 	} {
 		toks := llama.Tokenize(v, text, true, false)
-		if len(toks) < 2 || toks[0] != bosID {
+		if len(toks) < 2 || toks[0] != synth.BOSID {
 			t.Fatalf("%q: tokens %v do not start with BOS", text, toks)
 		}
 		for _, tok := range toks[1:] {
-			if tok < firstByte {
+			if tok < synth.FirstByte {
 				t.Fatalf("%q: special token %d inside the text (%v)", text, tok, toks)
 			}
 		}
@@ -216,7 +206,7 @@ func bytesPerToken(t *testing.T, m llama.Model, texts []string) (float64, int, i
 }
 
 func TestDemoVocabCompressesGo(t *testing.T) {
-	m, _ := loadModel(t, Demo, true)
+	m, _ := loadModel(t, synth.Demo, true)
 	bpt, nb, nt := bytesPerToken(t, m, goCorpus(t, 256<<10))
 	t.Logf("demo vocabulary: %d bytes of Go source (GOROOT/src/net) -> %d tokens: %.2f bytes/token", nb, nt, bpt)
 	if bpt <= 2.5 {
@@ -231,8 +221,8 @@ func TestBenchModel(t *testing.T) {
 	if ok, _ := strconv.ParseBool(os.Getenv("LORE_SYNTH_BENCH")); !ok {
 		t.Skip("set LORE_SYNTH_BENCH=1 to generate and check the bench model")
 	}
-	m, _ := loadModel(t, Bench, false)
-	sp, _ := SpecFor(Bench)
+	m, _ := loadModel(t, synth.Bench, false)
+	sp, _ := synth.SpecFor(synth.Bench)
 	t.Logf("bench: %d parameters (llama.cpp: %d), expert_count %v", sp.Params(), llama.ModelNParams(m), func() string {
 		s, _ := llama.ModelMetaValStr(m, "llama.expert_count")
 		return s
