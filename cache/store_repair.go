@@ -1,0 +1,191 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/table"
+)
+
+// badgerOptions keeps badger small: this is a per-repository cache on a
+// developer machine, not a server database.
+func badgerOptions(path string, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(path).
+		WithLogger(badgerLogger{log}).
+		WithMetricsEnabled(false).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
+		WithValueThreshold(64 << 10).
+		WithValueLogFileSize(128 << 20).
+		WithDetectConflicts(false).
+		// Verify value checksums when values are read from the value log:
+		// a damaged record must fail rather than come back wrong. Tables
+		// are verified by checkTables before badger opens them.
+		WithVerifyValueChecksum(true)
+}
+
+// openBadger opens the database, turning a panic inside badger (which it
+// does on some kinds of damage) into an error.
+func openBadger(path string, log *slog.Logger) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &badgerPanic{r}
+		}
+	}()
+	if err := checkTables(path); err != nil {
+		return nil, err
+	}
+	return badger.Open(badgerOptions(path, log))
+}
+
+// checkTables verifies every table file of the database (index and block
+// checksums) before badger opens it. Badger opens tables on goroutines of its
+// own, where a damaged table panics beyond any recover of ours, and it skips
+// tables whose checksum fails (which can bring older versions of a key back).
+// Here a damaged table is an error, and the database is moved aside.
+func checkTables(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		return err
+	}
+	topt := &table.Options{
+		ChkMode:     options.OnTableRead,
+		BlockSize:   badger.DefaultOptions("").BlockSize,
+		Compression: badger.DefaultOptions("").Compression,
+	}
+	for _, f := range files {
+		if err := checkTable(f, topt); err != nil {
+			return fmt.Errorf("table %s: %w", filepath.Base(f), err)
+		}
+	}
+	return nil
+}
+
+func checkTable(path string, topt *table.Options) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("damaged: %v", firstLine(fmt.Sprint(r)))
+		}
+	}()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // removed meanwhile; badger reports a missing table itself
+		}
+		return err
+	}
+	id, _ := table.ParseFileID(filepath.Base(path))
+	t, err := table.OpenInMemoryTable(data, id, topt)
+	if err != nil {
+		return err
+	}
+	return t.VerifyChecksum()
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+type badgerPanic struct{ v any }
+
+func (p *badgerPanic) Error() string { return fmt.Sprintf("badger panicked: %v", p.v) }
+
+// repairable reports whether moving the database aside can cure err. Badger
+// flattens wrapped errors into strings, so this matches on text.
+func repairable(err error) bool {
+	if errors.Is(err, os.ErrPermission) {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{
+		"cannot acquire directory lock", // another process has it open
+		"permission denied",
+		"read-only file system",
+		"no space left",
+		"too many open files",
+		"cannot allocate memory",
+	} {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// moveAside renames bdir to dir/badger.corrupt-<unix time> (with a numeric
+// suffix if that exists) and returns the new path.
+func moveAside(dir, bdir string) (string, error) {
+	base := filepath.Join(dir, badgerDirName+corruptMarker+strconv.FormatInt(time.Now().Unix(), 10))
+	target := base
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		target = base + "-" + strconv.Itoa(i)
+	}
+	if err := os.Rename(bdir, target); err != nil {
+		return "", err
+	}
+	_ = syncDir(dir)
+	return target, nil
+}
+
+// pruneCorrupt removes all but the newest keepCorrupt moved-aside databases.
+func pruneCorrupt(dir string, log *slog.Logger) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type aside struct {
+		name string
+		mod  time.Time
+	}
+	var list []aside
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), badgerDirName+corruptMarker) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		list = append(list, aside{e.Name(), info.ModTime()})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].mod.After(list[j].mod) })
+	for i := keepCorrupt; i < len(list); i++ {
+		if err := os.RemoveAll(filepath.Join(dir, list[i].name)); err != nil {
+			log.Warn("cannot remove old moved-aside database", "path", list[i].name, "error", err)
+		}
+	}
+}
+
+// badgerLogger routes badger's warnings and errors to slog and drops its
+// informational chatter.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
