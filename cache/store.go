@@ -22,6 +22,7 @@ const (
 
 const (
 	badgerDirName   = "badger"
+	badgerLockFile  = "LOCK" // badger's directory lock (flock), in badgerDirName
 	snapshotDirName = "snapshots"
 	corruptMarker   = ".corrupt-"
 	keepCorrupt     = 3 // moved-aside databases kept for diagnosis
@@ -65,6 +66,9 @@ func Open(dir string) (*Store, error) {
 	}
 
 	bdir := filepath.Join(dir, badgerDirName)
+	if dropEmptyValueLogs(bdir) {
+		log.Info("removed empty value log files left by a crash")
+	}
 	db, err := openBadger(bdir, log)
 	if err != nil {
 		if !repairable(err) {

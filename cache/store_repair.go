@@ -14,6 +14,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/table"
+	"github.com/gofrs/flock"
 )
 
 // badgerOptions keeps badger small: this is a per-repository cache on a
@@ -54,9 +55,12 @@ func openBadger(path string, log *slog.Logger) (db *badger.DB, err error) {
 // checksums) before badger opens it. Badger opens tables on goroutines of its
 // own, where a damaged table panics beyond any recover of ours, and it skips
 // tables whose checksum fails (which can bring older versions of a key back).
-// Here a damaged table is an error, and the database is moved aside.
+// Here a damaged table is an error, and the database is moved aside. Tables
+// the manifest does not name are not checked: they are what a flush or
+// compaction cut short by a crash left, possibly truncated, and badger
+// deletes them when it opens.
 func checkTables(dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	files, err := manifestTables(dir)
 	if err != nil {
 		return err
 	}
@@ -71,6 +75,34 @@ func checkTables(dir string) error {
 		}
 	}
 	return nil
+}
+
+// manifestTables lists the table files that dir's MANIFEST names, or every
+// table file when the manifest cannot be read (badger then says why).
+func manifestTables(dir string) ([]string, error) {
+	all, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil || len(all) == 0 {
+		return all, err
+	}
+	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
+	if err != nil {
+		return all, nil
+	}
+	defer f.Close()
+	opt := badger.DefaultOptions(dir).WithLogger(nil)
+	mf, _, err := badger.ReplayManifestFile(f, opt.ExternalMagicVersion, opt)
+	if err != nil {
+		return all, nil
+	}
+	var named []string
+	for _, p := range all {
+		if id, ok := table.ParseFileID(filepath.Base(p)); ok {
+			if _, in := mf.Tables[id]; in {
+				named = append(named, p)
+			}
+		}
+	}
+	return named, nil
 }
 
 func checkTable(path string, topt *table.Options) (err error) {
@@ -126,6 +158,38 @@ func repairable(err error) bool {
 		}
 	}
 	return true
+}
+
+// dropEmptyValueLogs removes the value log files of zero bytes in dir and
+// reports whether there were any. Badger creates a value log file and then
+// sizes it; a process killed in between leaves an empty file, which holds no
+// values but which badger fails to open (after sizing it, so it must go
+// first). It holds badger's directory lock meanwhile, so that it never takes
+// a file a live process is creating; when another process holds the lock it
+// does nothing.
+func dropEmptyValueLogs(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	var empty []string
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Size() == 0 {
+			empty = append(empty, f)
+		}
+	}
+	if len(empty) == 0 {
+		return false
+	}
+	lock := flock.New(filepath.Join(dir, badgerLockFile))
+	if ok, err := lock.TryLock(); err != nil || !ok {
+		return false
+	}
+	defer lock.Unlock()
+	removed := false
+	for _, f := range empty {
+		if st, err := os.Stat(f); err == nil && st.Size() == 0 && os.Remove(f) == nil {
+			removed = true
+		}
+	}
+	return removed
 }
 
 // moveAside renames bdir to dir/badger.corrupt-<unix time> (with a numeric

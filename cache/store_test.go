@@ -369,6 +369,61 @@ func TestCleanDatabaseIsNotMovedAside(t *testing.T) {
 	}
 }
 
+// TestEmptyValueLogIsDropped: a process killed between creating a value log
+// file and sizing it leaves an empty one, which badger cannot open. The store
+// drops it and keeps the database rather than moving it aside.
+func TestEmptyValueLogIsDropped(t *testing.T) {
+	dir := t.TempDir()
+	populate(t, dir)
+	bdir := filepath.Join(dir, badgerDirName)
+	vlogs, _ := filepath.Glob(filepath.Join(bdir, "*.vlog"))
+	if len(vlogs) == 0 {
+		t.Fatal("populate left no value log")
+	}
+	empty := filepath.Join(bdir, fmt.Sprintf("%06d.vlog", 999))
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	if m, _ := filepath.Glob(filepath.Join(dir, "badger.corrupt-*")); len(m) != 0 {
+		t.Fatalf("database moved aside for an empty value log: %v", m)
+	}
+	if got, ok, err := s.Tokens("tk", "7"); err != nil || !ok || !slices.Equal(got, []int32{7, 1, 2, 3}) {
+		t.Fatalf("Tokens after reopen: %v %v %v", got, ok, err)
+	}
+}
+
+// TestOrphanTableIsIgnored: a process killed during a flush or compaction
+// leaves a table file the manifest does not name, possibly truncated. Badger
+// deletes it on open; the store must not take it for damage.
+func TestOrphanTableIsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	populate(t, dir)
+	bdir := filepath.Join(dir, badgerDirName)
+	ssts, _ := filepath.Glob(filepath.Join(bdir, "*.sst"))
+	if len(ssts) == 0 {
+		t.Fatal("populate left no table files")
+	}
+	b, err := os.ReadFile(ssts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := filepath.Join(bdir, "000999.sst")
+	if err := os.WriteFile(orphan, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	if m, _ := filepath.Glob(filepath.Join(dir, "badger.corrupt-*")); len(m) != 0 {
+		t.Fatalf("database moved aside for an orphan table: %v", m)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("orphan table still there: %v", err)
+	}
+	if got, ok, err := s.Tokens("tk", "7"); err != nil || !ok || !slices.Equal(got, []int32{7, 1, 2, 3}) {
+		t.Fatalf("Tokens after reopen: %v %v %v", got, ok, err)
+	}
+}
+
 func TestOpenRecoversFromNonDirectory(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, badgerDirName), []byte("not a directory"), 0o644); err != nil {
