@@ -52,8 +52,11 @@
 // cannot be opened (an error, or a panic inside badger) is moved aside to
 // dir/badger.corrupt-<unix time>, logged through slog, and recreated empty.
 // Only errors that moving aside cannot fix (another process holds the lock,
-// permissions, a full disk) are returned. Badger's own logging is routed to
-// slog at warning and error level only.
+// permissions, a full disk) are returned. What a killed process leaves
+// behind normally is not damage: an empty value log (killed while rotating
+// it) is dropped, and a table the manifest does not name (killed during a
+// flush or compaction) is left for badger to delete. Badger's own logging is
+// routed to slog at warning and error level only.
 //
 // A Store is safe for concurrent use by multiple goroutines. It is meant to be
 // used by one process at a time (badger holds a directory lock).
