@@ -13,8 +13,8 @@ import (
 	"golang.org/x/term"
 
 	"lore/api"
+	"lore/config"
 	"lore/engine"
-	"lore/ingest"
 )
 
 const askUsage = `Usage: ask [--repo DIR] [--json] [--session NAME] [--file PATH [--lines A-B]] [flags] "question"
@@ -78,7 +78,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	if *maxTokens <= 0 {
 		return usageErr("--max-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

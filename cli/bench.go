@@ -14,7 +14,6 @@ import (
 
 	"lore/api"
 	"lore/config"
-	"lore/ingest"
 )
 
 const benchUsage = `Usage:
@@ -107,7 +106,7 @@ func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usageErr("--model is required")
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"lore/config"
 	"lore/engine"
 	"lore/ingest"
 )
@@ -76,7 +77,7 @@ func runBenchBatch(args []string, stdout, stderr io.Writer) error {
 	if *questions < 1 || *answer < 1 {
 		return usageErr("--questions and --answer-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"lore/api"
-	"lore/ingest"
+	"lore/config"
 )
 
 // benchDaemonResult holds the daemon benchmark's numbers; every goal is a
@@ -101,7 +101,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 || *answer < 1 {
 		return usageErr("--runs and --answer-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"lore/api"
 	"lore/config"
-	"lore/ingest"
 	"lore/lsp"
 )
 
@@ -73,7 +72,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 	if *runs <= 0 || *maxTokens <= 0 {
 		return usageErr("--runs and --max-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ func parseRepo(fs *flag.FlagSet, args []string, repo *string) (string, error) {
 	if fs.NArg() > 0 {
 		return "", usageErr("unexpected arguments %q", fs.Args())
 	}
-	return ingest.FindRoot(*repo)
+	return config.FindRoot(*repo)
 }
 
 // engineFlags registers the engine settings a command that loads a model

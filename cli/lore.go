@@ -94,7 +94,7 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments %q (the repository is given with --repo)", fs.Args())
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"os"
 
-	"lore/ingest"
+	"lore/config"
 	"lore/lsp"
 )
 
@@ -53,7 +53,7 @@ func runLSP(args []string, stdout, stderr io.Writer) error {
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	if *repo != "" {
-		root, err := ingest.FindRoot(*repo)
+		root, err := config.FindRoot(*repo)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"lore/config"
 	"lore/ingest"
 	"lore/models"
 )
@@ -203,7 +204,7 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	doc := modelInfoJSON{Info: info, MemoryBytes: mem, TokensInMemory: info.TokensIn(mem)}
 	if *repo != "" {
-		root, err := ingest.FindRoot(*repo)
+		root, err := config.FindRoot(*repo)
 		if err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	if *budget < 0 {
 		return usageErr("--budget must not be negative")
 	}
-	root, err := ingest.FindRoot(dir)
+	root, err := config.FindRoot(dir)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"lore/api"
-	"lore/ingest"
+	"lore/config"
 	"lore/internal/atomicfile"
 )
 
@@ -70,7 +70,7 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	case cmd != "list":
 		name = fs.Arg(0)
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,7 @@ type ScanResult struct {
 // in a git work tree the files in the index that still exist on disk plus the
 // untracked files no ignore rule excludes (.gitignore at every level,
 // $GIT_DIR/info/exclude, core.excludesFile); outside git, every file that no
-// .gitignore excludes. Root should be a work tree root (see FindRoot): a
+// .gitignore excludes. Root should be a work tree root (see config.FindRoot): a
 // subfolder of a repository is scanned as a plain folder.
 //
 // It never descends into .git or nested repositories and never follows

@@ -4,7 +4,6 @@
 package testenv
 
 import (
-	"lore/ingest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,7 +148,7 @@ func FixtureRepo(t *testing.T) string {
 	git("init", "-q")
 	git("add", "-A")
 	git("commit", "-qm", "fixture")
-	root, err := ingest.FindRoot(dir)
+	root, err := config.FindRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
