@@ -112,6 +112,9 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		})
 		return detachDaemon(root, pass, stdout)
 	}
+	if err := daemon.RotateLog(root); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	policy := ingest.DefaultLayoutPolicy
 	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
