@@ -14,6 +14,7 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/internal/cmdline"
 )
 
 const benchUsage = `Usage:
@@ -91,20 +92,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return usageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch")
 }
 
 func runBenchSpine(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench spine", benchUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench spine", benchUsage, stderr)
 	repo := fs.String("repo", "", "repository to pack (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
 	runs := fs.Int("runs", 3, "repetitions; medians are reported")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *model == "" {
-		return usageErr("--model is required")
+		return cmdline.UsageErr("--model is required")
 	}
 	root, err := config.FindRoot(*repo)
 	if err != nil {
@@ -117,7 +118,7 @@ func runBenchSpine(args []string, stdout, stderr io.Writer) error {
 	defer bd.close()
 	b := bd.spine(root)
 
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	res := benchSpineResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: bd.model, Runs: *runs}
 	var cold, warm, restore, refill []float64

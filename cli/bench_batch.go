@@ -15,6 +15,7 @@ import (
 	"lore/config"
 	"lore/engine"
 	"lore/ingest"
+	"lore/internal/cmdline"
 )
 
 const benchBatchUsage = `Usage: lore bench batch --model FILE [--prefix 2000,12000] [--questions N] [--answer-tokens N] [--json] [engine flags]
@@ -53,43 +54,43 @@ type benchBatchResult struct {
 }
 
 func runBenchBatch(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench batch", benchBatchUsage, stderr)
-	registerEngineFlags(fs)
+	fs := cmdline.NewFlagSet("lore bench batch", benchBatchUsage, stderr)
+	cmdline.RegisterEngineFlags(fs)
 	repo := fs.String("repo", "", "repository whose source text makes the prefix (default: the current directory's)")
 	prefixes := fs.String("prefix", "2000,12000", "prefix lengths in tokens, comma-separated")
 	questions := fs.Int("questions", 4, "questions answered one by one, then at once")
 	answer := fs.Int("answer-tokens", 48, "tokens per answer")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
+		return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
 	var lens []int
 	for _, f := range strings.Split(*prefixes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return usageErr("--prefix wants positive token counts separated by commas, not %q", *prefixes)
+			return cmdline.UsageErr("--prefix wants positive token counts separated by commas, not %q", *prefixes)
 		}
 		lens = append(lens, n)
 	}
 	if *questions < 1 || *answer < 1 {
-		return usageErr("--questions and --answer-tokens must be positive")
+		return cmdline.UsageErr("--questions and --answer-tokens must be positive")
 	}
 	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}
-	s, err := settings(fs, root)
+	s, err := cmdline.Settings(fs, root)
 	if err != nil {
 		return err
 	}
-	cfg := engineConfig(s)
+	cfg := engine.SettingsConfig(s)
 	longest := slices.Max(lens)
 	cfg.ContextSize = longest + max(1024, 2*(*answer+64)) // room for one question; the engine adds room for the others
 	cfg.Sequences = *questions + 1
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	fmt.Fprintf(stderr, "loading %s\n", cfg.ModelPath)
 	e, err := engine.Open(cfg)

@@ -15,6 +15,7 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/internal/cmdline"
 )
 
 // benchDaemonResult holds the daemon benchmark's numbers; every goal is a
@@ -85,21 +86,21 @@ Measures the daemon on a private clone of the repository's committed tree
 `
 
 func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench daemon", benchDaemonUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench daemon", benchDaemonUsage, stderr)
 	repo := fs.String("repo", "", "repository to clone and pack (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
 	runs := fs.Int("runs", 3, "repetitions of the edit measurements; medians are reported")
 	file := fs.String("file", "", "file of the repository to edit (default: the file closest to 4 KB the pack holds in full)")
 	answer := fs.Int("answer-tokens", 96, "tokens per answer in the parallel measurement")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *model == "" {
-		return usageErr("--model is required")
+		return cmdline.UsageErr("--model is required")
 	}
 	if *runs < 1 || *answer < 1 {
-		return usageErr("--runs and --answer-tokens must be positive")
+		return cmdline.UsageErr("--runs and --answer-tokens must be positive")
 	}
 	root, err := config.FindRoot(*repo)
 	if err != nil {
@@ -110,7 +111,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer bd.close()
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 
 	clone := filepath.Join(bd.dir, "repo")

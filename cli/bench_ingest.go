@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lore/config"
+	"lore/internal/cmdline"
 )
 
 // ingestRun is one timed packing run of a tool.
@@ -28,15 +29,15 @@ type benchIngestResult struct {
 }
 
 func runBenchIngest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench ingest", benchUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench ingest", benchUsage, stderr)
 	dir := fs.String("dir", "", "tree to pack (required), e.g. $(go env GOROOT)/src")
 	repomix := fs.String("repomix", "", "repomix executable (default: repomix in PATH; skipped when absent)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
-		return usageErr("--dir is required")
+		return cmdline.UsageErr("--dir is required")
 	}
 	abs, err := filepath.Abs(*dir)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/internal/cmdline"
 	"lore/lsp"
 )
 
@@ -60,17 +61,17 @@ type benchLSPResult struct {
 }
 
 func runBenchLSP(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench lsp", benchLSPUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench lsp", benchLSPUsage, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model for a private daemon (default: the repository's daemon)")
 	runs := fs.Int("runs", 10, "repetitions; medians are reported")
 	maxTokens := fs.Int("max-tokens", 4, "answer length of the first-token questions")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *runs <= 0 || *maxTokens <= 0 {
-		return usageErr("--runs and --max-tokens must be positive")
+		return cmdline.UsageErr("--runs and --max-tokens must be positive")
 	}
 	root, err := config.FindRoot(*repo)
 	if err != nil {
@@ -80,7 +81,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 
 	if *model != "" {
@@ -115,7 +116,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 			// its state folder goes.
 			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer scancel()
-			stopDaemon(sctx, c)
+			cmdline.StopDaemon(sctx, c)
 		}
 		c.Close()
 	}()

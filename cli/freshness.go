@@ -6,27 +6,28 @@ import (
 	"io"
 
 	"lore/ingest"
+	"lore/internal/cmdline"
 )
 
 func runBenchFreshness(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench freshness", benchUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench freshness", benchUsage, stderr)
 	repo := fs.String("repo", "", "repository with history: a work tree or a bare clone (required)")
 	commits := fs.Int("commits", 200, "first-parent commits to replay")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *repo == "" {
-		return usageErr("--repo is required")
+		return cmdline.UsageErr("--repo is required")
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
-	prog := &progressLine{w: stderr, on: isTerminal(stderr)}
+	prog := cmdline.NewProgress(stderr)
 	rep, err := ingest.ReplayFreshness(ctx, *repo, ingest.FreshnessOptions{
 		Commits:  *commits,
-		Progress: func(i, n int) { prog.printf("replaying commit %d/%d", i, n) },
+		Progress: func(i, n int) { prog.Printf("replaying commit %d/%d", i, n) },
 	})
-	prog.clear()
+	prog.Clear()
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,8 @@ import (
 	"time"
 	"unsafe"
 
+	"lore/config"
+
 	"github.com/hybridgroup/yzma/pkg/llama"
 )
 
@@ -58,6 +60,20 @@ type Config struct {
 	// first; negative = none.
 	SpareCells int
 	MaxQueue   int // questions that may wait for a free sequence; 0 = DefaultMaxQueue
+}
+
+// SettingsConfig is the engine part of the settings.
+func SettingsConfig(s *config.Settings) Config {
+	return Config{
+		ModelPath:      s.Model,
+		LibDir:         s.LlamaLib,
+		ContextSize:    s.Context,
+		Threads:        s.Threads,
+		GPULayers:      s.GPULayers,
+		FlashAttention: s.FlashAttention,
+		KVType:         s.KVCacheType,
+		MoECPUExperts:  s.MoECPUExperts,
+	}
 }
 
 // QuestionRoom is the part of a context of ctx tokens a question (with
