@@ -16,6 +16,7 @@ import (
 	"lore/daemon"
 	"lore/engine"
 	"lore/ingest"
+	"lore/internal/bench"
 	"lore/internal/cmdline"
 )
 
@@ -63,7 +64,7 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 	case "session":
 		err = runSession(rest, stdout, stderr)
 	case "bench":
-		err = runBench(rest, stdout, stderr)
+		err = bench.Run(rest, stdout, stderr)
 	case "config":
 		err = runConfig(rest, stdout, stderr)
 	case "lsp":

@@ -433,7 +433,7 @@ func (s *scanner) readOne(c cand) *File {
 		s.skip(c.path, tooLarge(int64(len(content)), s.max))
 		return nil
 	}
-	if isBinary(content) {
+	if IsBinary(content) {
 		s.skip(c.path, ReasonBinary)
 		return nil
 	}
@@ -512,9 +512,9 @@ func unreadable(err error) string {
 	return "unreadable: " + err.Error()
 }
 
-// isBinary reports whether content looks binary: a NUL byte in the first
+// IsBinary reports whether content looks binary: a NUL byte in the first
 // 8 KiB, or more than 1% of those bytes not valid UTF-8.
-func isBinary(content []byte) bool {
+func IsBinary(content []byte) bool {
 	head := content
 	if len(head) > binarySniff {
 		head = head[:binarySniff]

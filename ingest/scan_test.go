@@ -379,8 +379,8 @@ func TestIsBinary(t *testing.T) {
 		{strings.Repeat("a", 98) + "\xff\xff", true},
 		{strings.Repeat("a", binarySniff) + "\x00", false}, // beyond the window
 	} {
-		if got := isBinary([]byte(c.in)); got != c.want {
-			t.Errorf("isBinary(%.20q…) = %v, want %v", c.in, got, c.want)
+		if got := IsBinary([]byte(c.in)); got != c.want {
+			t.Errorf("IsBinary(%.20q…) = %v, want %v", c.in, got, c.want)
 		}
 	}
 }

@@ -1,16 +1,15 @@
-package cli
+package bench
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
 
-	"lore/ingest"
 	"lore/internal/cmdline"
 )
 
-func runBenchFreshness(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench freshness", benchUsage, stderr)
+func runFreshness(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore bench freshness", usage, stderr)
 	repo := fs.String("repo", "", "repository with history: a work tree or a bare clone (required)")
 	commits := fs.Int("commits", 200, "first-parent commits to replay")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -23,7 +22,7 @@ func runBenchFreshness(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	prog := cmdline.NewProgress(stderr)
-	rep, err := ingest.ReplayFreshness(ctx, *repo, ingest.FreshnessOptions{
+	rep, err := replayFreshness(ctx, *repo, freshnessOptions{
 		Commits:  *commits,
 		Progress: func(i, n int) { prog.Printf("replaying commit %d/%d", i, n) },
 	})
