@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	maxTokens := fs.Int("max-tokens", 256, "answer length limit in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 = greedy")
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling threshold (with --temperature)")
-	topK := fs.Int("top-k", 0, "sample among this many likeliest tokens (with --temperature); 0 = the daemon's default, -1 = all")
+	topK := fs.Int("top-k", 0, "sample among this many likeliest tokens (with --temperature); 0 = the daemon's default (40), -1 = all")
 	seed := fs.Uint("seed", 0, "sampling seed")
 	noStart := fs.Bool("no-start", false, "fail instead of starting a daemon")
 	session := fs.String("session", "", "continue the named planning session (see lore session)")
