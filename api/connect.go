@@ -18,7 +18,8 @@ import (
 // ConnectOptions say what to do when no daemon runs for the repository.
 type ConnectOptions struct {
 	// Start launches `lore daemon --repo ROOT` in the background when none
-	// runs. The daemon inherits the environment (LORE_MODEL, LORE_LLAMA_LIB, ...).
+	// runs. The daemon inherits the environment (LORE_MODEL, LORE_LLAMA_LIB, ...)
+	// and appends its output to config.LogPath, which it rotates itself.
 	Start bool
 	// LoreBinary is the lore executable to launch; "" looks next to the
 	// running executable, then in PATH.
@@ -48,7 +49,6 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 		return nil, err
 	}
 	logPath := config.LogPath(root)
-	rotateLog(logPath, logMaxBytes, logKeep)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -115,30 +115,15 @@ func loreBinary(explicit string) (string, error) {
 // logTail returns what the daemon wrote to its log since offset (at most 4 KiB).
 func logTail(path string, offset int64) string {
 	b, err := os.ReadFile(path)
-	if err != nil || int64(len(b)) < offset {
+	if err != nil {
 		return ""
+	}
+	if int64(len(b)) < offset { // the daemon rotated its log when it started
+		offset = 0
 	}
 	b = b[offset:]
 	if len(b) > 4096 {
 		b = b[len(b)-4096:]
 	}
 	return strings.TrimRight(string(bytes.ToValidUTF8(b, nil)), "\n")
-}
-
-// A background daemon's log is rotated when it starts: daemon.log becomes
-// daemon.log.1 (and so on, logKeep files kept) once it passes logMaxBytes.
-const (
-	logMaxBytes = 10 << 20
-	logKeep     = 3
-)
-
-func rotateLog(path string, maxBytes int64, keep int) {
-	st, err := os.Stat(path)
-	if err != nil || st.Size() < maxBytes {
-		return
-	}
-	for i := keep - 1; i >= 1; i-- {
-		os.Rename(fmt.Sprintf("%s.%d", path, i), fmt.Sprintf("%s.%d", path, i+1))
-	}
-	os.Rename(path, path+".1")
 }

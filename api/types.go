@@ -128,7 +128,7 @@ type AskParams struct {
 	MaxTokens   int     `json:"max_tokens,omitempty"`
 	Temperature float32 `json:"temperature,omitempty"`
 	TopP        float32 `json:"top_p,omitempty"`
-	TopK        int     `json:"top_k,omitempty"` // 0 = 40, < 0 = no cut
+	TopK        int     `json:"top_k,omitempty"` // 0 = the daemon's default (40), < 0 = no cut
 	Seed        uint32  `json:"seed,omitempty"`
 	// Session continues the named planning session: earlier turns stay in
 	// the context, and this turn is added to its transcript.

@@ -255,37 +255,3 @@ func TestPackToPipe(t *testing.T) {
 		t.Fatalf("the pipe was replaced: %v %v", st.Mode(), err)
 	}
 }
-
-// TestBenchBatch runs the engine benchmark on the tiny model: it must
-// answer both ways and show the concurrent questions sharing decodes.
-func TestBenchBatch(t *testing.T) {
-	vars := testenv.Env(t)
-	repo := testenv.FixtureRepo(t)
-	out, errOut, code := run(t, vars, repo, "lore", "bench", "batch", "--model", testenv.TinyModel(t), "--prefix", "100,300", "--questions", "3", "--answer-tokens", "6", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d:\n%s", code, errOut)
-	}
-	var res struct {
-		Runs []struct {
-			PrefixTokens int     `json:"prefix_tokens"`
-			Ratio        float64 `json:"concurrent_over_sequential"`
-			Rounds       int64   `json:"rounds"`
-			Steps        int64   `json:"steps"`
-			TokenMs      float64 `json:"token_ms"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("%v:\n%s", err, out)
-	}
-	if len(res.Runs) != 2 || res.Runs[0].PrefixTokens != 100 || res.Runs[1].PrefixTokens != 300 {
-		t.Fatalf("runs: %+v", res.Runs)
-	}
-	for _, r := range res.Runs {
-		if r.Ratio <= 0 || r.TokenMs <= 0 || r.Steps < 3 || r.Rounds >= r.Steps {
-			t.Errorf("prefix %d: ratio %.2f, %d steps in %d decodes, %.2f ms a token", r.PrefixTokens, r.Ratio, r.Steps, r.Rounds, r.TokenMs)
-		}
-	}
-	if _, errOut, code := run(t, vars, repo, "lore", "bench", "batch", "--model", testenv.TinyModel(t), "--prefix", "ten"); code != 2 || !strings.Contains(errOut, "--prefix") {
-		t.Errorf("a bad --prefix: exit %d:\n%s", code, errOut)
-	}
-}

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"lore/config"
+	"lore/internal/cmdline"
 )
 
 const configUsage = `Usage: lore config <show|path> [flags]
@@ -23,7 +23,7 @@ repository's .lore/config.toml, then LORE_* environment variables, then flags.
 func runConfig(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, configUsage)
-		return usageErr("lore config needs a subcommand: show or path")
+		return cmdline.UsageErr("lore config needs a subcommand: show or path")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "show":
@@ -35,7 +35,7 @@ func runConfig(args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprint(stderr, configUsage)
-		return usageErr("unknown config subcommand %q", sub)
+		return cmdline.UsageErr("unknown config subcommand %q", sub)
 	}
 }
 
@@ -47,7 +47,7 @@ type configShow struct {
 }
 
 func runConfigShow(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore config show", `Usage: lore config show [--repo DIR] [--json]
+	fs := cmdline.NewFlagSet("lore config show", `Usage: lore config show [--repo DIR] [--json]
 
 Prints every effective setting, its value as a config file would spell it,
 and where it came from: default, user file PATH:LINE, repo file PATH:LINE or
@@ -55,13 +55,13 @@ env LORE_X.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	root, err := parseRepo(fs, args, repo)
+	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
 	s, err := config.Load(root)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return cmdline.WithCode(cmdline.ExitUsage, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -76,33 +76,15 @@ env LORE_X.
 }
 
 func runConfigPath(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore config path", `Usage: lore config path [--repo DIR]
+	fs := cmdline.NewFlagSet("lore config path", `Usage: lore config path [--repo DIR]
 
 Prints the user config file, then the repository's; either may not exist.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
-	root, err := parseRepo(fs, args, repo)
+	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "user  %s\nrepo  %s\n", config.UserConfigPath(), config.RepoConfigPath(root))
 	return nil
-}
-
-// applySettingFlags copies the flags given on the command line that are
-// settings (--model, --ctx, ...; see config.FlagKey) onto s, so that they win
-// over files and environment. Flags left at their defaults are not applied.
-func applySettingFlags(fs *flag.FlagSet, s *config.Settings) error {
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		if err != nil {
-			return
-		}
-		if key := config.FlagKey(f.Name); key != "" {
-			if e := s.SetFlag(key, f.Value.String()); e != nil {
-				err = withCode(ExitUsage, e)
-			}
-		}
-	})
-	return err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lore/config"
+	"lore/internal/cmdline"
 )
 
 const logsUsage = `Usage: lore logs [--repo DIR] [-n LINES] [-f]
@@ -19,11 +20,11 @@ With -f, keeps printing what the daemon writes until interrupted.
 `
 
 func runLogs(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore logs", logsUsage, stderr)
+	fs := cmdline.NewFlagSet("lore logs", logsUsage, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	lines := fs.Int("n", 50, "how many of the last lines to print first (0: all)")
 	follow := fs.Bool("f", false, "follow the log as it grows")
-	root, err := parseRepo(fs, args, repo)
+	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func runLogs(args []string, stdout, stderr io.Writer) error {
 	if !*follow {
 		return nil
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()

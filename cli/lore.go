@@ -9,14 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"syscall"
 	"time"
 
 	"lore/api"
 	"lore/config"
 	"lore/daemon"
+	"lore/engine"
 	"lore/ingest"
+	"lore/internal/bench"
 	"lore/internal/bytesize"
+	"lore/internal/cmdline"
 )
 
 const loreUsage = `lore keeps a whole repository in a local model's context.
@@ -44,7 +46,7 @@ the ask command: ask "how does X work?"
 func Lore(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, loreUsage)
-		return ExitUsage
+		return cmdline.ExitUsage
 	}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
@@ -63,23 +65,23 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 	case "session":
 		err = runSession(rest, stdout, stderr)
 	case "bench":
-		err = runBench(rest, stdout, stderr)
+		err = bench.Run(rest, stdout, stderr)
 	case "config":
 		err = runConfig(rest, stdout, stderr)
 	case "lsp":
 		err = runLSP(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, loreUsage)
-		return ExitOK
+		return cmdline.ExitOK
 	default:
 		fmt.Fprint(stderr, loreUsage)
-		err = usageErr("unknown command %q", cmd)
+		err = cmdline.UsageErr("unknown command %q", cmd)
 	}
-	return finish("lore", stderr, err)
+	return cmdline.Finish("lore", stderr, err)
 }
 
 func runDaemon(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore daemon", `Usage: lore daemon [--repo DIR] [--detach] [engine flags]
+	fs := cmdline.NewFlagSet("lore daemon", `Usage: lore daemon [--repo DIR] [--detach] [engine flags]
 
 Runs the repository's daemon in the foreground: it scans the repository,
 prefills the pack into the model's KV cache (restoring the saved snapshot
@@ -88,18 +90,18 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	detach := fs.Bool("detach", false, "start the daemon in the background and return once it listens")
-	registerEngineFlags(fs)
-	if err := parse(fs, args); err != nil {
+	cmdline.RegisterEngineFlags(fs)
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q (the repository is given with --repo)", fs.Args())
+		return cmdline.UsageErr("unexpected arguments %q (the repository is given with --repo)", fs.Args())
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}
-	s, err := settings(fs, root)
+	s, err := cmdline.Settings(fs, root)
 	if err != nil {
 		return err
 	}
@@ -113,12 +115,15 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		})
 		return detachDaemon(root, pass, stdout)
 	}
+	if err := daemon.RotateLog(root); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	policy := ingest.DefaultLayoutPolicy
 	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
 	d, err := daemon.New(daemon.Options{
 		Repo:           root,
-		Engine:         engineConfig(s),
+		Engine:         engine.SettingsConfig(s),
 		Scan:           scanOptions(s),
 		Policy:         policy,
 		SnapshotBudget: s.SnapshotBudget,
@@ -129,11 +134,11 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	if err := d.Run(ctx); err != nil {
 		if errors.Is(err, daemon.ErrAlreadyRunning) {
-			return withCode(ExitRunning, err)
+			return cmdline.WithCode(cmdline.ExitRunning, err)
 		}
 		return err
 	}
@@ -153,13 +158,13 @@ func detachDaemon(root string, args []string, stdout io.Writer) error {
 	}
 	defer c.Close()
 	if !started {
-		return withCode(ExitRunning, fmt.Errorf("%w: %s", daemon.ErrAlreadyRunning, root))
+		return cmdline.WithCode(cmdline.ExitRunning, fmt.Errorf("%w: %s", daemon.ErrAlreadyRunning, root))
 	}
 	return nil
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore status", `Usage: lore status [--repo DIR] [--json]
+	fs := cmdline.NewFlagSet("lore status", `Usage: lore status [--repo DIR] [--json]
 
 Shows the state of the repository's daemon: the model, the pack (tokens,
 segments, files reduced to fit the context), the KV prefix (valid tokens,
@@ -168,7 +173,7 @@ prefill in progress. Exits 3 when no daemon runs.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	root, err := parseRepo(fs, args, repo)
+	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
@@ -180,7 +185,7 @@ prefill in progress. Exits 3 when no daemon runs.
 			if *asJSON {
 				json.NewEncoder(stdout).Encode(map[string]string{"repo": root, "state": "stopped"})
 			}
-			return withCode(ExitNotRunning, fmt.Errorf("no lore daemon runs for %s (start one with `lore daemon --repo %s`, or just ask a question)", root, root))
+			return cmdline.WithCode(cmdline.ExitNotRunning, fmt.Errorf("no lore daemon runs for %s (start one with `lore daemon --repo %s`, or just ask a question)", root, root))
 		}
 		return err
 	}
@@ -248,14 +253,14 @@ func printStatus(w io.Writer, st *api.Status) {
 }
 
 func runStop(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore stop", `Usage: lore stop [--repo DIR]
+	fs := cmdline.NewFlagSet("lore stop", `Usage: lore stop [--repo DIR]
 
 Stops the repository's daemon; it saves its KV snapshot first. Exits 3 when
 no daemon runs.
 `, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the daemon to exit")
-	root, err := parseRepo(fs, args, repo)
+	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err
 	}
@@ -264,40 +269,16 @@ no daemon runs.
 	c, err := api.Connect(ctx, root, api.ConnectOptions{})
 	if err != nil {
 		if errors.Is(err, api.ErrNotRunning) {
-			return withCode(ExitNotRunning, fmt.Errorf("no lore daemon runs for %s", root))
+			return cmdline.WithCode(cmdline.ExitNotRunning, fmt.Errorf("no lore daemon runs for %s", root))
 		}
 		return err
 	}
 	defer c.Close()
-	if pid, err := stopDaemon(ctx, c); errors.Is(err, errNoExit) {
+	if pid, err := cmdline.StopDaemon(ctx, c); errors.Is(err, cmdline.ErrNoExit) {
 		return fmt.Errorf("the daemon (pid %d) did not exit within %s", pid, *wait)
 	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "lore daemon for %s stopped\n", root)
 	return nil
-}
-
-// errNoExit means a daemon asked to shut down was still running when the
-// wait ended.
-var errNoExit = errors.New("the daemon did not exit in time")
-
-// stopDaemon asks the daemon behind c to shut down and waits until its
-// process has exited: it saves its snapshot after closing its socket.
-func stopDaemon(ctx context.Context, c *api.Client) (pid int, err error) {
-	st, err := c.Status(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if err := c.Shutdown(ctx); err != nil {
-		return st.PID, err
-	}
-	for syscall.Kill(st.PID, 0) == nil {
-		select {
-		case <-ctx.Done():
-			return st.PID, errNoExit
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return st.PID, nil
 }

@@ -7,7 +7,8 @@ import (
 	"log/slog"
 	"os"
 
-	"lore/ingest"
+	"lore/config"
+	"lore/internal/cmdline"
 	"lore/lsp"
 )
 
@@ -33,27 +34,27 @@ ends), 1 for exit without shutdown.
 `
 
 func runLSP(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore lsp", lspUsage, stderr)
+	fs := cmdline.NewFlagSet("lore lsp", lspUsage, stderr)
 	repo := fs.String("repo", "", "repository (default: the editor's workspace root, else the current directory's)")
 	noStart := fs.Bool("no-start", false, "do not start a daemon when none runs")
 	level := fs.String("log-level", "info", "log level on stderr: debug, info, warn or error")
-	registerEngineFlags(fs)
-	if err := parse(fs, args); err != nil {
+	cmdline.RegisterEngineFlags(fs)
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
+		return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return usageErr("--log-level: %v", err)
+		return cmdline.UsageErr("--log-level: %v", err)
 	}
 	opts := lsp.Options{
 		NoStart: *noStart,
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	if *repo != "" {
-		root, err := ingest.FindRoot(*repo)
+		root, err := config.FindRoot(*repo)
 		if err != nil {
 			return err
 		}
@@ -67,7 +68,7 @@ func runLSP(args []string, stdout, stderr io.Writer) error {
 			opts.DaemonArgs = append(opts.DaemonArgs, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	// stdout is the protocol's: nothing else may write there.
 	code := lsp.Serve(ctx, os.Stdin, stdout, opts)
@@ -75,7 +76,7 @@ func runLSP(args []string, stdout, stderr io.Writer) error {
 		return ctx.Err()
 	}
 	if code != 0 {
-		return withCode(code, errors.New("the editor sent exit without shutdown"))
+		return cmdline.WithCode(code, errors.New("the editor sent exit without shutdown"))
 	}
 	return nil
 }

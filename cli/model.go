@@ -8,6 +8,7 @@ import (
 
 	"lore/config"
 	"lore/internal/bytesize"
+	"lore/internal/cmdline"
 	"lore/models/synth"
 )
 
@@ -37,19 +38,19 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return nil
 		}
-		return usageErr("lore model needs a subcommand: synth, pull, ls or info")
+		return cmdline.UsageErr("lore model needs a subcommand: synth, pull, ls or info")
 	}
-	fs := newFlagSet("lore model synth", usage, stderr)
+	fs := cmdline.NewFlagSet("lore model synth", usage, stderr)
 	size := fs.String("size", "demo", "tiny, demo or bench")
 	out := fs.String("o", "", "output file (default "+config.DefaultModelPath()+")")
 	seed := fs.Int64("seed", synth.DefaultSeed, "random seed; the same seed gives the same file")
 	force := fs.Bool("force", false, "overwrite an existing file")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := cmdline.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	s, err := synth.ParseSize(*size)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return cmdline.WithCode(cmdline.ExitUsage, err)
 	}
 	path := *out
 	if path == "" {

@@ -14,8 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"lore/config"
 	"lore/ingest"
 	"lore/internal/bytesize"
+	"lore/internal/cmdline"
 	"lore/models"
 )
 
@@ -45,7 +47,7 @@ whether it fits.
 
 // runModelPull implements lore model pull.
 func runModelPull(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore model pull", modelPullUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model pull", modelPullUsage, stderr)
 	sum := fs.String("sha256", "", "expected sha256 digest (hex)")
 	out := fs.String("o", "", "file name or path (default: the URL's last path element in the models folder)")
 	force := fs.Bool("force", false, "replace an existing file")
@@ -61,12 +63,12 @@ func runModelPull(args []string, stdout, stderr io.Writer) error {
 			opts.Dest = filepath.Join(opts.Dir, *out)
 		}
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
-	pb := &pullBar{line: &progressLine{w: stderr, on: isTerminal(stderr)}, start: time.Now()}
+	pb := &pullBar{line: cmdline.NewProgress(stderr), start: time.Now()}
 	opts.Progress = pb.update
 	res, err := models.Pull(ctx, opts)
-	pb.line.clear()
+	pb.line.Clear()
 	if err != nil {
 		return err
 	}
@@ -81,7 +83,7 @@ func runModelPull(args []string, stdout, stderr io.Writer) error {
 // pullBar draws bytes, percent and speed, at most ten times a second.
 type pullBar struct {
 	mu    sync.Mutex
-	line  *progressLine
+	line  *cmdline.Progress
 	start time.Time
 	first int64 // bytes present when the transfer (re)started
 	began bool
@@ -107,21 +109,21 @@ func (b *pullBar) update(done, total int64) {
 		speed = fmt.Sprintf(", %s/s", bytesize.Format(int64(float64(done-b.first)/el)))
 	}
 	if total > 0 {
-		b.line.printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), bytesize.Format(done), bytesize.Format(total), 100*done/total, speed)
+		b.line.Printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), bytesize.Format(done), bytesize.Format(total), 100*done/total, speed)
 	} else {
-		b.line.printf("%s%s", bytesize.Format(done), speed)
+		b.line.Printf("%s%s", bytesize.Format(done), speed)
 	}
 }
 
 // runModelLs implements lore model ls.
 func runModelLs(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore model ls", modelLsUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model ls", modelLsUsage, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
+		return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
 	dir := models.Dir()
 	list, err := models.List(dir)
@@ -177,7 +179,7 @@ type repoSize struct {
 
 // runModelInfo implements lore model info.
 func runModelInfo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore model info", modelInfoUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model info", modelInfoUsage, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	memFlag := fs.String("memory", "8GiB", "memory budget for the KV cache")
 	repo := fs.String("repo", "", "also size this repository's pack")
@@ -190,7 +192,7 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 		err = fmt.Errorf("%q is not a positive size", *memFlag)
 	}
 	if err != nil {
-		return usageErr("--memory: %v", err)
+		return cmdline.UsageErr("--memory: %v", err)
 	}
 	path := file
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !strings.ContainsRune(file, filepath.Separator) {
@@ -207,11 +209,11 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	doc := modelInfoJSON{Info: info, MemoryBytes: mem, TokensInMemory: info.TokensIn(mem)}
 	if *repo != "" {
-		root, err := ingest.FindRoot(*repo)
+		root, err := config.FindRoot(*repo)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := signalContext()
+		ctx, cancel := cmdline.SignalContext()
 		defer cancel()
 		res, err := ingest.Scan(ctx, root, ingest.ScanOptions{})
 		if err != nil {
@@ -271,20 +273,20 @@ func parseWithArg(fs *flag.FlagSet, args []string, name string) (string, error) 
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		arg, rest = rest[0], rest[1:]
 	}
-	if err := parse(fs, rest); err != nil {
+	if err := cmdline.Parse(fs, rest); err != nil {
 		return "", err
 	}
 	if arg == "" && fs.NArg() > 0 {
 		arg = fs.Arg(0)
-		if err := parse(fs, fs.Args()[1:]); err != nil {
+		if err := cmdline.Parse(fs, fs.Args()[1:]); err != nil {
 			return "", err
 		}
 	}
 	if fs.NArg() > 0 {
-		return "", usageErr("unexpected arguments %q", fs.Args())
+		return "", cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
 	if arg == "" {
-		return "", usageErr("missing %s", name)
+		return "", cmdline.UsageErr("missing %s", name)
 	}
 	return arg, nil
 }

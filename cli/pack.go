@@ -15,6 +15,7 @@ import (
 	"lore/config"
 	"lore/engine"
 	"lore/ingest"
+	"lore/internal/cmdline"
 )
 
 const packUsage = `Usage: lore pack [DIR] [--format xml|markdown|json] [--budget TOKENS] [--compress] [--stats] [-o FILE] [--model FILE]
@@ -62,7 +63,7 @@ type packExcluded struct {
 }
 
 func runPack(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore pack", packUsage, stderr)
+	fs := cmdline.NewFlagSet("lore pack", packUsage, stderr)
 	format := fs.String("format", "xml", "output format: xml, markdown or json")
 	budget := fs.Int("budget", 0, "token budget for the whole pack (0: no limit)")
 	compress := fs.Bool("compress", false, "reduce every file with definitions to its signatures")
@@ -70,35 +71,35 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "write to FILE instead of stdout")
 	model := fs.String("model", "", "count tokens with this GGUF model's tokenizer")
 	// Accept the folder before or after the flags.
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	var dir string
 	if fs.NArg() > 0 {
 		dir = fs.Arg(0)
-		if err := parse(fs, fs.Args()[1:]); err != nil {
+		if err := cmdline.Parse(fs, fs.Args()[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() > 0 {
-			return usageErr("unexpected arguments %q", fs.Args())
+			return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 		}
 	}
 	switch *format {
 	case "xml", "markdown", "json":
 	default:
-		return usageErr("unknown --format %q: use xml, markdown or json", *format)
+		return cmdline.UsageErr("unknown --format %q: use xml, markdown or json", *format)
 	}
 	if *budget < 0 {
-		return usageErr("--budget must not be negative")
+		return cmdline.UsageErr("--budget must not be negative")
 	}
-	root, err := ingest.FindRoot(dir)
+	root, err := config.FindRoot(dir)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
-	prog := &progressLine{w: stderr, on: isTerminal(stderr)}
-	defer prog.clear()
+	prog := cmdline.NewProgress(stderr)
+	defer prog.Clear()
 	start := time.Now()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// The file contents and the pack's text are both alive while the
@@ -126,26 +127,26 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 		counter = eng.Info().Name
 	}
 
-	cfg, err := settings(fs, root)
+	cfg, err := cmdline.Settings(fs, root)
 	if err != nil {
 		return err
 	}
 	so := scanOptions(cfg)
 	so.Cache = kv
 	so.Progress = func(done, total int) {
-		prog.printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
+		prog.Printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
 	}
-	prog.printf("scanning %s", root)
+	prog.Printf("scanning %s", root)
 	res, err := ingest.Scan(ctx, root, so)
 	if err != nil {
 		return err
 	}
-	prog.printf("reading git history")
+	prog.Printf("reading git history")
 	heat, err := ingest.LoadHeat(ctx, root, ingest.HeatOptions{Cache: kv})
 	if err != nil {
 		return err
 	}
-	prog.printf("packing %d files", len(res.Files))
+	prog.Printf("packing %d files", len(res.Files))
 	p := ingest.BuildPack(res, ingest.PackOptions{Order: heat.Order, Budget: *budget, Count: count, Compress: *compress})
 
 	doc := packJSON{Root: root, Counter: counter, Excluded: []packExcluded{}, Reduced: p.Reduced}
@@ -164,7 +165,7 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	for _, s := range p.Skipped {
 		doc.Excluded = append(doc.Excluded, packExcluded{Path: s.Path, Reason: s.Reason})
 	}
-	prog.clear()
+	prog.Clear()
 
 	w := stdout
 	var f *os.File

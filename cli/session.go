@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"lore/api"
-	"lore/ingest"
+	"lore/config"
 	"lore/internal/atomicfile"
+	"lore/internal/cmdline"
 )
 
 const sessionUsage = `Usage: lore session <command> [--repo DIR] [flags]
@@ -37,12 +38,12 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, sessionUsage)
 		if len(args) == 0 {
-			return usageErr("no session command given")
+			return cmdline.UsageErr("no session command given")
 		}
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
-	fs := newFlagSet("lore session "+cmd, sessionUsage, stderr)
+	fs := cmdline.NewFlagSet("lore session "+cmd, sessionUsage, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	var asJSON *bool
 	if cmd == "list" || cmd == "show" {
@@ -56,25 +57,25 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	case "list", "show", "export", "rm":
 	default:
 		fmt.Fprint(stderr, sessionUsage)
-		return usageErr("unknown session command %q", cmd)
+		return cmdline.UsageErr("unknown session command %q", cmd)
 	}
-	if err := parse(fs, rest); err != nil {
+	if err := cmdline.Parse(fs, rest); err != nil {
 		return err
 	}
 	var name string
 	switch {
 	case cmd == "list" && fs.NArg() != 0:
-		return usageErr("lore session list takes no arguments")
+		return cmdline.UsageErr("lore session list takes no arguments")
 	case cmd != "list" && fs.NArg() != 1:
-		return usageErr("lore session %s takes one session name", cmd)
+		return cmdline.UsageErr("lore session %s takes one session name", cmd)
 	case cmd != "list":
 		name = fs.Arg(0)
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, api.WaitTimeout)
 	defer cancelT()

@@ -13,5 +13,5 @@
 //
 // Packer keeps a pack up to date as files change, on the tiered Layout (cold
 // base, warm tier, overlay), so that an edit costs about its own tokens.
-// ReplayFreshness measures that cost on a real history.
+// lore bench freshness (internal/bench) measures that cost on a real history.
 package ingest

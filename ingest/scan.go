@@ -120,7 +120,7 @@ type ScanResult struct {
 // in a git work tree the files in the index that still exist on disk plus the
 // untracked files no ignore rule excludes (.gitignore at every level,
 // $GIT_DIR/info/exclude, core.excludesFile); outside git, every file that no
-// .gitignore excludes. Root should be a work tree root (see FindRoot): a
+// .gitignore excludes. Root should be a work tree root (see config.FindRoot): a
 // subfolder of a repository is scanned as a plain folder.
 //
 // It never descends into .git or nested repositories and never follows
@@ -433,7 +433,7 @@ func (s *scanner) readOne(c cand) *File {
 		s.skip(c.path, tooLarge(int64(len(content)), s.max))
 		return nil
 	}
-	if isBinary(content) {
+	if IsBinary(content) {
 		s.skip(c.path, ReasonBinary)
 		return nil
 	}
@@ -512,9 +512,9 @@ func unreadable(err error) string {
 	return "unreadable: " + err.Error()
 }
 
-// isBinary reports whether content looks binary: a NUL byte in the first
+// IsBinary reports whether content looks binary: a NUL byte in the first
 // 8 KiB, or more than 1% of those bytes not valid UTF-8.
-func isBinary(content []byte) bool {
+func IsBinary(content []byte) bool {
 	head := content
 	if len(head) > binarySniff {
 		head = head[:binarySniff]

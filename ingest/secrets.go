@@ -97,7 +97,7 @@ var pemBegin = regexp.MustCompile(`-----BEGIN ([A-Z0-9 ]+)-----`)
 // Anything else (a private key, an unknown block type, no block at all,
 // binary DER) keeps the file out of the pack.
 func publicPEM(content []byte) bool {
-	if isBinary(content) {
+	if IsBinary(content) {
 		return false
 	}
 	blocks := pemBegin.FindAllSubmatch(content, -1)

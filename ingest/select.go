@@ -542,7 +542,7 @@ func SkipReason(root, p string, content []byte, opts ScanOptions) string {
 	if int64(len(content)) > limit {
 		return tooLarge(int64(len(content)), limit)
 	}
-	if isBinary(content) {
+	if IsBinary(content) {
 		return ReasonBinary
 	}
 	if !opts.IncludeGenerated {

@@ -11,7 +11,7 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
-	"lore/ingest"
+	"lore/config"
 )
 
 // initialize answers at once: it resolves the repository root and the
@@ -101,7 +101,7 @@ func clientName(p *protocol.InitializeParams) string {
 // workspace folder, else rootPath, else the working directory.
 func (s *Server) resolveRoot(p *protocol.InitializeParams) (string, error) {
 	if s.opts.Root != "" {
-		return ingest.FindRoot(s.opts.Root)
+		return config.FindRoot(s.opts.Root)
 	}
 	dir := ""
 	switch {
@@ -112,7 +112,7 @@ func (s *Server) resolveRoot(p *protocol.InitializeParams) (string, error) {
 	case p.RootPath != nil && *p.RootPath != "":
 		dir = *p.RootPath
 	}
-	return ingest.FindRoot(dir) // "" is the working directory
+	return config.FindRoot(dir) // "" is the working directory
 }
 
 // initializedNotification pulls the "lore" settings section and connects

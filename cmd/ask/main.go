@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"lore/cli"
+	"lore/cli/ask"
 )
 
-func main() { os.Exit(cli.Ask(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(ask.Main(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -174,8 +174,7 @@ func FixtureRepo(t *testing.T) string {
 	git("init", "-q")
 	git("add", "-A")
 	git("commit", "-qm", "fixture")
-	// The root as the daemon names it: symlinks resolved.
-	root, err := filepath.EvalSymlinks(dir)
+	root, err := config.FindRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cli
+package cmdline
 
 import (
 	"flag"
@@ -17,7 +17,7 @@ func TestApplySettingFlags(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	registerEngineFlags(fs)
+	RegisterEngineFlags(fs)
 	fs.String("repo", "", "")
 	if err := fs.Parse([]string{"--ctx", "2048", "--flash-attention", "--repo", "x"}); err != nil {
 		t.Fatal(err)

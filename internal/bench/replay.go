@@ -1,4 +1,4 @@
-package ingest
+package bench
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"lore/ingest"
 )
 
 // The freshness replay measures what keeping a prefix fresh costs on a real
@@ -26,8 +28,8 @@ import (
 // baselines: alphabetical, and repomix's change-count order (files by how
 // often the last 100 commits changed them, fewest first).
 
-// FreshnessResult is one policy's outcome over the replay.
-type FreshnessResult struct {
+// freshnessResult is one policy's outcome over the replay.
+type freshnessResult struct {
 	Policy           string  `json:"policy"`
 	ForegroundMedian float64 `json:"foreground_median"`  // median of foreground / changed tokens
 	TotalRatio       float64 `json:"total_ratio"`        // sum of all prefilled / sum of changed tokens
@@ -41,21 +43,21 @@ type FreshnessResult struct {
 	ColdRatio   float64 `json:"cold_ratio,omitempty"`
 }
 
-// FreshnessReport is the replay's outcome.
-type FreshnessReport struct {
+// freshnessReport is the replay's outcome.
+type freshnessReport struct {
 	Repo          string            `json:"repo"`
 	Commits       int               `json:"commits"`
 	PackTokens    int               `json:"pack_tokens"`    // at the start of the replay
 	ChangedTokens int               `json:"changed_tokens"` // sum over the commits
-	Results       []FreshnessResult `json:"results"`
+	Results       []freshnessResult `json:"results"`
 }
 
-// FreshnessOptions tune the replay.
-type FreshnessOptions struct {
-	Commits  int            // commits replayed (default 200)
-	Policy   LayoutPolicy   // lore's policy (zero: DefaultLayoutPolicy)
-	HalfLife int            // heat half-life in commits (default DefaultHeatHalfLife)
-	Progress func(i, n int) // called after each commit
+// freshnessOptions tune the replay.
+type freshnessOptions struct {
+	Commits  int                 // commits replayed (default 200)
+	Policy   ingest.LayoutPolicy // lore's policy (zero: ingest.DefaultLayoutPolicy)
+	HalfLife int                 // heat half-life in commits (default ingest.DefaultHeatHalfLife)
+	Progress func(i, n int)      // called after each commit
 }
 
 // deletionTokens is what a deletion marker costs.
@@ -67,17 +69,17 @@ type fileVersion struct {
 	tokens int
 }
 
-// ReplayFreshness replays the last opts.Commits first-parent commits of the
+// replayFreshness replays the last opts.Commits first-parent commits of the
 // repository at path (a work tree or a bare repository).
-func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*FreshnessReport, error) {
+func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*freshnessReport, error) {
 	if opts.Commits <= 0 {
 		opts.Commits = 200
 	}
-	if opts.Policy == (LayoutPolicy{}) {
-		opts.Policy = DefaultLayoutPolicy
+	if opts.Policy == (ingest.LayoutPolicy{}) {
+		opts.Policy = ingest.DefaultLayoutPolicy
 	}
 	if opts.HalfLife <= 0 {
-		opts.HalfLife = DefaultHeatHalfLife
+		opts.HalfLife = ingest.DefaultHeatHalfLife
 	}
 	repo, closeRepo, err := openHistory(path)
 	if err != nil {
@@ -91,7 +93,7 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 	// The replayed commits, plus older history to warm up heat and the
 	// change counts, oldest first.
 	const warmup = 400
-	chain, err := FirstParentChain(repo, head.Hash(), opts.Commits+1+warmup)
+	chain, err := ingest.FirstParentChain(repo, head.Hash(), opts.Commits+1+warmup)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +135,7 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 		}
 	}
 	for _, c := range chain[:start+1] {
-		changed, err := ChangedFiles(repo, c)
+		changed, err := ingest.ChangedFiles(repo, c)
 		if err != nil {
 			return nil, err
 		}
@@ -169,12 +171,12 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 		return out
 	}
 
-	var entries []Entry
+	var entries []ingest.Entry
 	for p, v := range state {
-		entries = append(entries, Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
+		entries = append(entries, ingest.Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
 	}
-	layout := NewLayout(entries, heatOrder, opts.Policy)
-	rep := &FreshnessReport{Repo: path, Commits: len(chain) - 1 - start}
+	layout := ingest.NewLayout(entries, heatOrder, opts.Policy)
+	rep := &freshnessReport{Repo: path, Commits: len(chain) - 1 - start}
 	for _, v := range state {
 		rep.PackTokens += v.tokens
 	}
@@ -193,7 +195,7 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 			return nil, err
 		}
 		c := chain[i]
-		paths, err := ChangedFiles(repo, c)
+		paths, err := ingest.ChangedFiles(repo, c)
 		if err != nil {
 			return nil, err
 		}
@@ -201,7 +203,7 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 		if err != nil {
 			return nil, err
 		}
-		var changes []Entry
+		var changes []ingest.Entry
 		changed := 0
 		for _, p := range paths {
 			v, ok, err := treeFile(ctree, p)
@@ -212,11 +214,11 @@ func ReplayFreshness(ctx context.Context, path string, opts FreshnessOptions) (*
 			switch {
 			case ok && (!had || old.hash != v.hash):
 				state[p] = v
-				changes = append(changes, Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
+				changes = append(changes, ingest.Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
 				changed += v.tokens
 			case !ok && had:
 				delete(state, p)
-				changes = append(changes, Entry{Path: p, Deleted: true, Tokens: deletionTokens})
+				changes = append(changes, ingest.Entry{Path: p, Deleted: true, Tokens: deletionTokens})
 				changed += deletionTokens
 			}
 		}
@@ -279,8 +281,8 @@ func (t *trace) add(fg, total, changed int) {
 
 func (t *trace) stale(f float64) { t.maxStale = max(t.maxStale, f) }
 
-func (t *trace) result() FreshnessResult {
-	r := FreshnessResult{Policy: t.name, MaxStaleFraction: t.maxStale, Rebuilds: t.rebuilds}
+func (t *trace) result() freshnessResult {
+	r := freshnessResult{Policy: t.name, MaxStaleFraction: t.maxStale, Rebuilds: t.rebuilds}
 	if len(t.fgRatios) > 0 {
 		s := slices.Clone(t.fgRatios)
 		slices.Sort(s)
@@ -298,18 +300,18 @@ func (t *trace) result() FreshnessResult {
 // exactPrefix is a baseline that keeps the prefix exact in a fixed order.
 type exactPrefix struct {
 	trace
-	order Order
-	pack  []Entry
+	order ingest.Order
+	pack  []ingest.Entry
 }
 
-func (x *exactPrefix) layout(state map[string]fileVersion) []Entry {
+func (x *exactPrefix) layout(state map[string]fileVersion) []ingest.Entry {
 	paths := make([]string, 0, len(state))
 	for p := range state {
 		paths = append(paths, p)
 	}
-	var out []Entry
+	var out []ingest.Entry
 	for _, p := range x.order(paths) {
-		out = append(out, Entry{Path: p, Hash: state[p].hash, Tokens: state[p].tokens})
+		out = append(out, ingest.Entry{Path: p, Hash: state[p].hash, Tokens: state[p].tokens})
 	}
 	return out
 }
@@ -331,7 +333,7 @@ func (x *exactPrefix) update(state map[string]fileVersion) int {
 }
 
 // treeFiles lists the packable files of a tree (text, at most
-// DefaultMaxFileSize) with their estimated tokens.
+// ingest.DefaultMaxFileSize) with their estimated tokens.
 func treeFiles(tree *object.Tree) (map[string]fileVersion, error) {
 	out := map[string]fileVersion{}
 	err := tree.Files().ForEach(func(f *object.File) error {
@@ -359,7 +361,7 @@ func treeFile(tree *object.Tree, path string) (fileVersion, bool, error) {
 // blobVersion reads a blob and estimates its tokens; binary and oversized
 // files are not packed and report false.
 func blobVersion(f *object.File) (fileVersion, bool, error) {
-	if !f.Mode.IsFile() || f.Size > DefaultMaxFileSize {
+	if !f.Mode.IsFile() || f.Size > ingest.DefaultMaxFileSize {
 		return fileVersion{}, false, nil
 	}
 	r, err := f.Reader()
@@ -371,10 +373,10 @@ func blobVersion(f *object.File) (fileVersion, bool, error) {
 	if err != nil {
 		return fileVersion{}, false, err
 	}
-	if isBinary(content) {
+	if ingest.IsBinary(content) {
 		return fileVersion{}, false, nil
 	}
-	return fileVersion{hash: f.Hash.String(), tokens: EstimateTokens(string(content)) + headerTokens}, true, nil
+	return fileVersion{hash: f.Hash.String(), tokens: ingest.EstimateTokens(string(content)) + headerTokens}, true, nil
 }
 
 // headerTokens is what a segment's path header and closing line cost.
@@ -383,7 +385,7 @@ const headerTokens = 16
 // openHistory opens a work tree's repository, or a bare repository (the
 // replay only needs history).
 func openHistory(path string) (*git.Repository, func() error, error) {
-	repo, closeRepo, err := OpenRepo(path)
+	repo, closeRepo, err := ingest.OpenRepo(path)
 	if !errors.Is(err, git.ErrRepositoryNotExists) {
 		return repo, closeRepo, err
 	}

@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"context"
@@ -17,12 +17,11 @@ import (
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
 	"lore/api"
-	"lore/config"
-	"lore/ingest"
+	"lore/internal/cmdline"
 	"lore/lsp"
 )
 
-const benchLSPUsage = `Usage: lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--max-tokens N] [--json]
+const lspUsage = `Usage: lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--max-tokens N] [--json]
 
 Measures the LSP bridge on a warm daemon:
   code actions  time from sending initialize to a fresh 'lore lsp' process
@@ -41,7 +40,7 @@ the usual settings); with --model it runs a private daemon with a private
 state folder.
 `
 
-type benchLSPResult struct {
+type lspResult struct {
 	Date                 string  `json:"date"`
 	Repo                 string  `json:"repo"`
 	Model                string  `json:"model"`
@@ -60,45 +59,36 @@ type benchLSPResult struct {
 	TransportOverheadMs float64 `json:"ttft_transport_overhead_ms"`
 }
 
-func runBenchLSP(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench lsp", benchLSPUsage, stderr)
+func runLSP(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore bench lsp", lspUsage, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model for a private daemon (default: the repository's daemon)")
 	runs := fs.Int("runs", 10, "repetitions; medians are reported")
 	maxTokens := fs.Int("max-tokens", 4, "answer length of the first-token questions")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *runs <= 0 || *maxTokens <= 0 {
-		return usageErr("--runs and --max-tokens must be positive")
+		return cmdline.UsageErr("--runs and --max-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
-	if err != nil {
-		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := signalContext()
-	defer cancel()
-
+	private := ""
 	if *model != "" {
-		// A private daemon: its own state and socket folders, which the
-		// lsp processes inherit.
-		abs, err := filepath.Abs(*model)
-		if err != nil {
-			return err
+		private = "lore-bench-lsp-"
+	}
+	su, err := begin(*repo, private, *model, stderr)
+	if err != nil {
+		return err
+	}
+	defer su.close()
+	ctx, root, exe := su.ctx, su.root, su.exe
+	if private != "" {
+		// A private daemon: the lsp processes inherit its state and socket
+		// folders.
+		for _, v := range su.vars() {
+			k, val, _ := strings.Cut(v, "=")
+			os.Setenv(k, val)
 		}
-		tmp, err := os.MkdirTemp("", "lore-bench-lsp-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		os.Setenv(config.EnvModel, abs)
-		os.Setenv(config.EnvStateDir, filepath.Join(tmp, "state"))
-		os.Setenv(config.EnvRuntime, filepath.Join(tmp, "run"))
 	}
 	started := false
 	cctx, ccancel := context.WithTimeout(ctx, api.WaitTimeout)
@@ -116,7 +106,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 			// its state folder goes.
 			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer scancel()
-			stopDaemon(sctx, c)
+			cmdline.StopDaemon(sctx, c)
 		}
 		c.Close()
 	}()
@@ -130,7 +120,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 	if b.file, err = benchFile(root); err != nil {
 		return err
 	}
-	res := benchLSPResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: st.ModelPath, PackTokens: st.PackTokens, Runs: *runs, MaxTokens: *maxTokens}
+	res := lspResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: st.ModelPath, PackTokens: st.PackTokens, Runs: *runs, MaxTokens: *maxTokens}
 
 	// (a) the first code actions, each in a fresh process.
 	var initCA, spawnCA []float64
@@ -159,6 +149,7 @@ func runBenchLSP(args []string, stdout, stderr io.Writer) error {
 		res.OverheadMeanMs += d / float64(len(ft.diff))
 	}
 
+	su.ok = true
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}

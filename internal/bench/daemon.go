@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"context"
@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"lore/api"
-	"lore/ingest"
+	"lore/internal/cmdline"
 )
 
-// benchDaemonResult holds the daemon benchmark's numbers; every goal is a
+// daemonResult holds the daemon benchmark's numbers; every goal is a
 // ratio or a difference against a baseline measured in the same run.
-type benchDaemonResult struct {
+type daemonResult struct {
 	Date       string `json:"date"`
 	Repo       string `json:"repo"`
 	Model      string `json:"model"`
@@ -72,7 +72,7 @@ type benchDaemonResult struct {
 	SwitchBackOverRe float64 `json:"switch_back_over_refill"`
 }
 
-const benchDaemonUsage = `Usage: lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
+const daemonUsage = `Usage: lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
 
 Measures the daemon on a private clone of the repository's committed tree
 (the repository itself is never touched) with a private state folder:
@@ -84,42 +84,37 @@ Measures the daemon on a private clone of the repository's committed tree
             extra time on the way back, against a full prefill
 `
 
-func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench daemon", benchDaemonUsage, stderr)
+func runDaemon(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore bench daemon", daemonUsage, stderr)
 	repo := fs.String("repo", "", "repository to clone and pack (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
 	runs := fs.Int("runs", 3, "repetitions of the edit measurements; medians are reported")
 	file := fs.String("file", "", "file of the repository to edit (default: the file closest to 4 KB the pack holds in full)")
 	answer := fs.Int("answer-tokens", 96, "tokens per answer in the parallel measurement")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *model == "" {
-		return usageErr("--model is required")
+		return cmdline.UsageErr("--model is required")
 	}
 	if *runs < 1 || *answer < 1 {
-		return usageErr("--runs and --answer-tokens must be positive")
+		return cmdline.UsageErr("--runs and --answer-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	su, err := begin(*repo, "lore-bench-daemon-", *model, stderr)
 	if err != nil {
 		return err
 	}
-	bd, err := newBenchDir("lore-bench-daemon-", *model, stderr)
-	if err != nil {
-		return err
-	}
-	defer bd.close()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer su.close()
+	ctx, root := su.ctx, su.root
 
-	clone := filepath.Join(bd.dir, "repo")
+	clone := filepath.Join(su.dir, "repo")
 	g := gitIn(ctx, clone)
 	if out, err := exec.CommandContext(ctx, "git", "clone", "-q", "--no-hardlinks", root, clone).CombinedOutput(); err != nil {
 		return fmt.Errorf("cloning %s: %v\n%s", root, err, out)
 	}
-	b := bd.spine(clone)
-	res := benchDaemonResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: bd.model, Runs: *runs}
+	b := su.daemons(clone)
+	res := daemonResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: su.model, Runs: *runs}
 
 	// Full prefill.
 	fmt.Fprintln(stderr, "cold start (full prefill)")
@@ -382,7 +377,7 @@ func runBenchDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.RestartOverRe = res.RestartReadyMs / res.ColdReadyMs
-	bd.ok = true
+	su.ok = true
 
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)

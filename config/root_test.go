@@ -1,14 +1,18 @@
-package ingest
+package config
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestFindRoot(t *testing.T) {
-	root, _ := initRepo(t)
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	want, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +28,9 @@ func TestFindRoot(t *testing.T) {
 	}
 	// Relative paths and symlinked folders resolve.
 	link := filepath.Join(t.TempDir(), "link")
-	mustSymlink(t, sub, link)
+	if err := os.Symlink(sub, link); err != nil {
+		t.Skipf("symlinks unavailable: %v", err)
+	}
 	if got, err := FindRoot(link); err != nil || got != want {
 		t.Errorf("FindRoot(symlink) = %q, %v; want %q", got, err, want)
 	}
@@ -36,11 +42,39 @@ func TestFindRoot(t *testing.T) {
 	}
 	// A .git file (linked worktree, submodule) marks a root too.
 	wt := t.TempDir()
-	write(t, wt, ".git", "gitdir: /nowhere\n")
-	write(t, wt, "x/y.txt", "")
+	write(t, filepath.Join(wt, ".git"), "gitdir: /nowhere\n")
+	write(t, filepath.Join(wt, "x/y.txt"), "")
 	wtWant, _ := filepath.EvalSymlinks(wt)
 	if got, err := FindRoot(filepath.Join(wt, "x")); err != nil || got != wtWant {
 		t.Errorf("FindRoot(.git file) = %q, %v; want %q", got, err, wtWant)
+	}
+}
+
+// TestFindRootLinkedWorktree checks a worktree made by git itself: its root
+// is the worktree's, not the main repository's.
+func TestFindRootLinkedWorktree(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git binary not available")
+	}
+	base := t.TempDir()
+	main, wt := filepath.Join(base, "main"), filepath.Join(base, "wt")
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write(t, filepath.Join(main, "a/a.go"), "package a\n")
+	git(main, "init", "-q", "-b", "main")
+	git(main, "add", "a/a.go")
+	git(main, "commit", "-q", "-m", "init")
+	git(main, "worktree", "add", "-q", "-b", "feature", wt)
+	want, _ := filepath.EvalSymlinks(wt)
+	if got, err := FindRoot(filepath.Join(wt, "a")); err != nil || got != want {
+		t.Errorf("FindRoot(linked worktree) = %q, %v; want %q", got, err, want)
 	}
 }
 
@@ -56,7 +90,7 @@ func TestFindRootNoRepo(t *testing.T) {
 	if _, err := FindRoot(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing: err = %v", err)
 	}
-	write(t, dir, "f", "")
+	write(t, filepath.Join(dir, "f"), "")
 	if _, err := FindRoot(filepath.Join(dir, "f")); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("file: err = %v", err)
 	}

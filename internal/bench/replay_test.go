@@ -1,4 +1,4 @@
-package ingest
+package bench
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lore/ingest"
 )
 
 // historyRepo makes a repository with files of several sizes and commits that
@@ -60,7 +62,7 @@ func historyRepo(t *testing.T, files, commits int) string {
 
 func TestReplayFreshness(t *testing.T) {
 	dir := historyRepo(t, 60, 45)
-	rep, err := ReplayFreshness(context.Background(), dir, FreshnessOptions{Commits: 40})
+	rep, err := replayFreshness(context.Background(), dir, freshnessOptions{Commits: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +77,11 @@ func TestReplayFreshness(t *testing.T) {
 	if lore.ForegroundMedian != 1 {
 		t.Errorf("lore foreground median %.2f, want 1", lore.ForegroundMedian)
 	}
-	if lore.MaxStaleFraction > DefaultLayoutPolicy.StaleHard {
+	if lore.MaxStaleFraction > ingest.DefaultLayoutPolicy.StaleHard {
 		t.Errorf("stale text reached %.1f%%", 100*lore.MaxStaleFraction)
 	}
 	// Exact prefixes never hold stale text and pay at least the change.
-	for _, r := range []FreshnessResult{alpha, count} {
+	for _, r := range []freshnessResult{alpha, count} {
 		if r.MaxStaleFraction != 0 || r.ForegroundMedian < 1 || r.TotalRatio != r.ForegroundRatio {
 			t.Errorf("%s: %+v", r.Policy, r)
 		}
@@ -90,11 +92,11 @@ func TestReplayFreshness(t *testing.T) {
 }
 
 func TestReplayFreshnessErrors(t *testing.T) {
-	if _, err := ReplayFreshness(context.Background(), t.TempDir(), FreshnessOptions{}); err == nil || !strings.Contains(err.Error(), "neither a git work tree nor a bare repository") {
+	if _, err := replayFreshness(context.Background(), t.TempDir(), freshnessOptions{}); err == nil || !strings.Contains(err.Error(), "neither a git work tree nor a bare repository") {
 		t.Fatalf("plain folder: %v", err)
 	}
 	dir := historyRepo(t, 3, 0)
-	if _, err := ReplayFreshness(context.Background(), dir, FreshnessOptions{}); err == nil || !strings.Contains(err.Error(), "at least two commits") {
+	if _, err := replayFreshness(context.Background(), dir, freshnessOptions{}); err == nil || !strings.Contains(err.Error(), "at least two commits") {
 		t.Fatalf("one commit: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lore/config"
+	"lore/internal/cmdline"
 )
 
 // ingestRun is one timed packing run of a tool.
@@ -21,22 +22,22 @@ type ingestRun struct {
 	PeakRSSMB float64 `json:"peak_rss_mb"`
 }
 
-type benchIngestResult struct {
+type ingestResult struct {
 	Date string      `json:"date"`
 	Dir  string      `json:"dir"`
 	Runs []ingestRun `json:"runs"`
 }
 
-func runBenchIngest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench ingest", benchUsage, stderr)
+func runIngest(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore bench ingest", usage, stderr)
 	dir := fs.String("dir", "", "tree to pack (required), e.g. $(go env GOROOT)/src")
 	repomix := fs.String("repomix", "", "repomix executable (default: repomix in PATH; skipped when absent)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
-		return usageErr("--dir is required")
+		return cmdline.UsageErr("--dir is required")
 	}
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -51,7 +52,7 @@ func runBenchIngest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	res := benchIngestResult{Date: time.Now().Format("2006-01-02"), Dir: abs}
+	res := ingestResult{Date: time.Now().Format("2006-01-02"), Dir: abs}
 
 	// lore: a full pack with symbols; cold with an empty state folder, warm
 	// with the parse cache the cold run left.

@@ -1,32 +1,32 @@
-package cli
+package bench
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
 
-	"lore/ingest"
+	"lore/internal/cmdline"
 )
 
-func runBenchFreshness(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench freshness", benchUsage, stderr)
+func runFreshness(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore bench freshness", usage, stderr)
 	repo := fs.String("repo", "", "repository with history: a work tree or a bare clone (required)")
 	commits := fs.Int("commits", 200, "first-parent commits to replay")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *repo == "" {
-		return usageErr("--repo is required")
+		return cmdline.UsageErr("--repo is required")
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
-	prog := &progressLine{w: stderr, on: isTerminal(stderr)}
-	rep, err := ingest.ReplayFreshness(ctx, *repo, ingest.FreshnessOptions{
+	prog := cmdline.NewProgress(stderr)
+	rep, err := replayFreshness(ctx, *repo, freshnessOptions{
 		Commits:  *commits,
-		Progress: func(i, n int) { prog.printf("replaying commit %d/%d", i, n) },
+		Progress: func(i, n int) { prog.Printf("replaying commit %d/%d", i, n) },
 	})
-	prog.clear()
+	prog.Clear()
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,7 @@
-package cli
+// Package ask implements the ask command line. It is a thin client: it talks
+// to the repository's daemon through package api and leaves the engine and
+// the repository's reading to the daemon.
+package ask
 
 import (
 	"encoding/json"
@@ -10,11 +13,9 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/term"
-
 	"lore/api"
-	"lore/engine"
-	"lore/ingest"
+	"lore/config"
+	"lore/internal/cmdline"
 )
 
 const askUsage = `Usage: ask [--repo DIR] [--json] [--session NAME] [--file PATH [--lines A-B]] [flags] "question"
@@ -37,26 +38,26 @@ Exit codes: 0 answered, 1 failed, 2 usage, 3 no daemon (with --no-start),
 5 busy (too many questions queued: retry), 130 interrupted.
 `
 
-// Ask runs the ask command line and returns its exit code.
-func Ask(args []string, stdout, stderr io.Writer) int {
-	return finish("ask", stderr, runAsk(args, stdout, stderr))
+// Main runs the ask command line and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	return cmdline.Finish("ask", stderr, run(args, stdout, stderr))
 }
 
-func runAsk(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("ask", askUsage, stderr)
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("ask", askUsage, stderr)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "end with one JSON object of the answer and its statistics")
 	maxTokens := fs.Int("max-tokens", 256, "answer length limit in tokens")
 	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 = greedy")
 	topP := fs.Float64("top-p", 0.95, "nucleus sampling threshold (with --temperature)")
-	topK := fs.Int("top-k", engine.DefaultTopK, "sample among this many likeliest tokens (with --temperature); -1 = all")
+	topK := fs.Int("top-k", 0, "sample among this many likeliest tokens (with --temperature); 0 = the daemon's default (40), -1 = all")
 	seed := fs.Uint("seed", 0, "sampling seed")
 	noStart := fs.Bool("no-start", false, "fail instead of starting a daemon")
 	session := fs.String("session", "", "continue the named planning session (see lore session)")
 	prio := fs.String("priority", api.PriorityInteractive, "interactive, hook or background: who goes first when the daemon is busy")
 	file := fs.String("file", "", "the question is about this file (path in the repository)")
 	lineSpan := fs.String("lines", "", "with --file: the lines the question is about, A or A-B (1-based)")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	loc, err := location(*file, *lineSpan)
@@ -73,19 +74,19 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 	}
 	if question == "" {
 		fs.Usage()
-		return usageErr("no question given")
+		return cmdline.UsageErr("no question given")
 	}
 	if *maxTokens <= 0 {
-		return usageErr("--max-tokens must be positive")
+		return cmdline.UsageErr("--max-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}
 
-	ctx, cancel := signalContext()
+	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
-	tty := isTerminal(stderr)
+	tty := cmdline.IsTerminal(stderr)
 	c, err := api.Connect(ctx, root, api.ConnectOptions{Start: !*noStart, OnStart: func(log string) {
 		if tty {
 			fmt.Fprintf(stderr, "starting the lore daemon for %s (log: %s)\n", root, log)
@@ -95,11 +96,11 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 		if !*noStart {
 			return err
 		}
-		return withCode(ExitNotRunning, err)
+		return cmdline.WithCode(cmdline.ExitNotRunning, err)
 	}
 	defer c.Close()
 
-	prog := &progressLine{w: stderr, on: tty}
+	prog := cmdline.NewProgress(stderr)
 	var outMu sync.Mutex
 	res, err := c.Ask(ctx, api.AskParams{
 		Question:    question,
@@ -112,12 +113,12 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 		Priority:    *prio,
 		Location:    loc,
 	}, func(text string) {
-		prog.clear()
+		prog.Clear()
 		outMu.Lock()
 		io.WriteString(stdout, text)
 		outMu.Unlock()
-	}, prog.show)
-	prog.clear()
+	}, prog.Show)
+	prog.Clear()
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func runAsk(args []string, stdout, stderr io.Writer) error {
 func location(file, span string) (*api.Location, error) {
 	if file == "" {
 		if span != "" {
-			return nil, usageErr("--lines needs --file")
+			return nil, cmdline.UsageErr("--lines needs --file")
 		}
 		return nil, nil
 	}
@@ -162,13 +163,8 @@ func location(file, span string) (*api.Location, error) {
 		end, err = strconv.Atoi(b)
 	}
 	if err != nil || start < 1 || end < start {
-		return nil, usageErr("--lines %q: want A or A-B with 1 <= A <= B", span)
+		return nil, cmdline.UsageErr("--lines %q: want A or A-B with 1 <= A <= B", span)
 	}
 	loc.StartLine, loc.EndLine = start, end
 	return loc, nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

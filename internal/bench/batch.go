@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"context"
@@ -14,9 +14,10 @@ import (
 
 	"lore/engine"
 	"lore/ingest"
+	"lore/internal/cmdline"
 )
 
-const benchBatchUsage = `Usage: lore bench batch --model FILE [--prefix 2000,12000] [--questions N] [--answer-tokens N] [--json] [engine flags]
+const batchUsage = `Usage: lore bench batch --model FILE [--prefix 2000,12000] [--questions N] [--answer-tokens N] [--json] [engine flags]
 
 Measures the engine alone (no daemon, no retrieval): after a prefix of each
 given length, N short questions answered one after another, then at once
@@ -30,7 +31,7 @@ prefix plus one question's room (--ctx is not used); the other engine flags
 apply.
 `
 
-type benchBatchRun struct {
+type batchRun struct {
 	PrefixTokens int     `json:"prefix_tokens"`
 	SequentialMs float64 `json:"sequential_ms"`
 	ConcurrentMs float64 `json:"concurrent_ms"`
@@ -42,54 +43,54 @@ type benchBatchRun struct {
 	NoTopKMs     float64 `json:"no_top_k_ms"`
 }
 
-type benchBatchResult struct {
-	Date         string          `json:"date"`
-	Model        string          `json:"model"`
-	Threads      int             `json:"threads"`
-	Questions    int             `json:"questions"`
-	AnswerTokens int             `json:"answer_tokens"`
-	Runs         []benchBatchRun `json:"runs"`
+type batchResult struct {
+	Date         string     `json:"date"`
+	Model        string     `json:"model"`
+	Threads      int        `json:"threads"`
+	Questions    int        `json:"questions"`
+	AnswerTokens int        `json:"answer_tokens"`
+	Runs         []batchRun `json:"runs"`
 }
 
-func runBenchBatch(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lore bench batch", benchBatchUsage, stderr)
-	registerEngineFlags(fs)
+func runBatch(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore bench batch", batchUsage, stderr)
+	cmdline.RegisterEngineFlags(fs)
 	repo := fs.String("repo", "", "repository whose source text makes the prefix (default: the current directory's)")
 	prefixes := fs.String("prefix", "2000,12000", "prefix lengths in tokens, comma-separated")
 	questions := fs.Int("questions", 4, "questions answered one by one, then at once")
 	answer := fs.Int("answer-tokens", 48, "tokens per answer")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
+		return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
 	var lens []int
 	for _, f := range strings.Split(*prefixes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return usageErr("--prefix wants positive token counts separated by commas, not %q", *prefixes)
+			return cmdline.UsageErr("--prefix wants positive token counts separated by commas, not %q", *prefixes)
 		}
 		lens = append(lens, n)
 	}
 	if *questions < 1 || *answer < 1 {
-		return usageErr("--questions and --answer-tokens must be positive")
+		return cmdline.UsageErr("--questions and --answer-tokens must be positive")
 	}
-	root, err := ingest.FindRoot(*repo)
+	su, err := begin(*repo, "", "", stderr)
 	if err != nil {
 		return err
 	}
-	s, err := settings(fs, root)
+	defer su.close()
+	ctx, root := su.ctx, su.root
+	s, err := cmdline.Settings(fs, root)
 	if err != nil {
 		return err
 	}
-	cfg := engineConfig(s)
+	cfg := engine.SettingsConfig(s)
 	longest := slices.Max(lens)
 	cfg.ContextSize = longest + max(1024, 2*(*answer+64)) // room for one question; the engine adds room for the others
 	cfg.Sequences = *questions + 1
-	ctx, cancel := signalContext()
-	defer cancel()
 	fmt.Fprintf(stderr, "loading %s\n", cfg.ModelPath)
 	e, err := engine.Open(cfg)
 	if err != nil {
@@ -106,7 +107,7 @@ func runBenchBatch(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the repository's source text gives %d tokens, fewer than the %d-token prefix asked for", len(all), longest)
 	}
 	qs := []string{"What does the daemon do?", "How is the pack laid out?", "Where are snapshots written?", "How does ask stream tokens?", "What does the watcher do?", "Which tests cover the engine?", "How are secrets left out?", "Where is retrieval done?"}
-	res := benchBatchResult{Date: time.Now().Format("2006-01-02"), Model: filepath.Base(cfg.ModelPath), Threads: cfg.Threads, Questions: *questions, AnswerTokens: *answer}
+	res := batchResult{Date: time.Now().Format("2006-01-02"), Model: filepath.Base(cfg.ModelPath), Threads: cfg.Threads, Questions: *questions, AnswerTokens: *answer}
 	gen := func(i int, topK int, temp float32) (engine.GenerateStats, error) {
 		return e.Generate(ctx, engine.GenerateRequest{Prompt: e.Tokenize(qs[i%len(qs)]), MaxTokens: *answer, Temperature: temp, TopK: topK, Seed: uint32(i + 1)}, func(string) error { return nil })
 	}
@@ -123,7 +124,7 @@ func runBenchBatch(args []string, stdout, stderr io.Writer) error {
 		if _, err := e.Sync(ctx, all[:n], nil); err != nil {
 			return err
 		}
-		run := benchBatchRun{PrefixTokens: n}
+		run := batchRun{PrefixTokens: n}
 		if _, err := gen(0, 0, 0.8); err != nil { // warm up
 			return err
 		}

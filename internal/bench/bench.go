@@ -1,0 +1,264 @@
+// Package bench holds lore's benchmarks, run as lore bench NAME: the spine
+// (cold, warm, restore and refill times of real daemons), the daemon (edits,
+// restarts, parallel questions, branch switches), the engine's batching, the
+// LSP bridge, packing against repomix, and the freshness replay of a
+// repository's history. They are tools for measuring lore, not product
+// commands; each starts from the same set-up (see begin).
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"lore/api"
+	"lore/config"
+	"lore/internal/cmdline"
+)
+
+const usage = `Usage:
+  lore bench spine --model FILE [--repo DIR] [--runs N] [--json]
+  lore bench freshness --repo DIR [--commits N] [--json]
+  lore bench ingest --dir DIR [--repomix PATH] [--json]
+  lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
+  lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
+  lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
+
+spine measures, on real daemons over a private state folder, with ratios
+taken in one run:
+  cold    time from starting a daemon with no snapshot to the first answer
+          token (model load + full prefill + question)
+  warm    time to first token of a question on the ready daemon
+  restore time from starting a daemon to ready when its snapshot is valid
+  refill  time from starting a daemon to ready with the snapshot deleted
+          (full re-prefill)
+
+freshness replays the last N first-parent commits of a repository (a work
+tree or a bare clone) and reports, for lore's tiered layout and for two
+exact-prefix orders (alphabetical, repomix's change count), the tokens that
+must be prefilled per commit divided by the tokens of the changed files:
+the median in the foreground (before the next question can be answered) and
+the total including background rebuilds, with the largest share of stale
+(superseded) text the pack held.
+
+daemon measures edit-to-fresh, restart, four questions at once and a
+branch switch back on a private clone (see lore bench daemon --help).
+
+batch measures the engine alone: questions answered together against one
+by one after prefixes of several lengths, and the cost of sampling.
+
+lsp measures the LSP bridge: from initialize to the first code action list,
+and its overhead on the time to first token against the API client.
+
+ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
+parse cache, and warm, and the same tree with repomix plain and --compress
+when repomix is installed, with each run's peak resident memory.
+`
+
+// Run runs lore bench with its arguments (the benchmark's name first).
+func Run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "freshness":
+			return runFreshness(args[1:], stdout, stderr)
+		case "spine":
+			return runSpine(args[1:], stdout, stderr)
+		case "ingest":
+			return runIngest(args[1:], stdout, stderr)
+		case "daemon":
+			return runDaemon(args[1:], stdout, stderr)
+		case "lsp":
+			return runLSP(args[1:], stdout, stderr)
+		case "batch":
+			return runBatch(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprint(stderr, usage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return nil
+	}
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch")
+}
+
+// setup is what every benchmark that runs lore starts from: the repository,
+// a context that Ctrl-C and SIGTERM cancel, the lore binary to start daemons
+// and lsp processes from and, for private daemons, a private folder (state,
+// sockets, logs) with the model they load. The folder is removed after a
+// successful run and kept, for its daemon logs, after a failed one.
+type setup struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	root   string // the repository, found as the other commands find it
+	exe    string
+	model  string // absolute; "" without a private folder
+	dir    string // the private folder; "" without one
+	stderr io.Writer
+	ok     bool // the benchmark succeeded
+}
+
+// begin finds the repository root from repo and, when private names a
+// folder prefix, makes a private folder for daemons that load model.
+func begin(repo, private, model string, stderr io.Writer) (*setup, error) {
+	root, err := config.FindRoot(repo)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	su := &setup{root: root, exe: exe, stderr: stderr}
+	if private != "" {
+		if su.model, err = filepath.Abs(model); err != nil {
+			return nil, err
+		}
+		if su.dir, err = os.MkdirTemp("", private); err != nil {
+			return nil, err
+		}
+	}
+	su.ctx, su.cancel = cmdline.SignalContext()
+	return su, nil
+}
+
+func (su *setup) close() {
+	su.cancel()
+	switch {
+	case su.dir == "":
+	case su.ok:
+		os.RemoveAll(su.dir)
+	default:
+		fmt.Fprintf(su.stderr, "benchmark files kept in %s\n", su.dir)
+	}
+}
+
+// vars are the environment of a private daemon: the private folder's state
+// and sockets, and the model.
+func (su *setup) vars() []string {
+	return []string{
+		config.EnvStateDir + "=" + filepath.Join(su.dir, "state"),
+		config.EnvRuntime + "=" + filepath.Join(su.dir, "run"),
+		config.EnvModel + "=" + su.model,
+	}
+}
+
+// daemons returns controls for private daemons of a repository.
+func (su *setup) daemons(root string) *privateDaemon {
+	return &privateDaemon{exe: su.exe, root: root, dir: su.dir, env: append(os.Environ(), su.vars()...)}
+}
+
+// privateDaemon starts and stops daemons of one repository over a private
+// folder.
+type privateDaemon struct {
+	exe, root, dir string
+	env            []string
+}
+
+// state is the daemons' state folder.
+func (b *privateDaemon) state() string { return filepath.Join(b.dir, "state") }
+
+// start launches a daemon and returns a client once its socket answers.
+func (b *privateDaemon) start(ctx context.Context) (*exec.Cmd, *api.Client, error) {
+	cmd := exec.Command(b.exe, "daemon", "--repo", b.root)
+	cmd.Env = b.env
+	logf, err := os.OpenFile(filepath.Join(b.dir, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	for {
+		if c, err := api.Dial(ctx, b.socket()); err == nil {
+			return cmd, c, nil
+		}
+		if cmd.ProcessState != nil || ctx.Err() != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, nil, errors.New("the daemon did not start; see " + logf.Name())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// socket is where the benchmark's daemon listens.
+func (b *privateDaemon) socket() string {
+	return filepath.Join(b.dir, "run", filepath.Base(config.SocketPath(b.root)))
+}
+
+func (b *privateDaemon) stop(ctx context.Context, cmd *exec.Cmd, c *api.Client) error {
+	err := c.Shutdown(ctx)
+	c.Close()
+	if werr := cmd.Wait(); err == nil && werr != nil {
+		err = werr
+	}
+	return err
+}
+
+// waitDaemonReady polls the daemon until its first sync is done; often
+// enough (5 ms) that benchmarks can time it.
+func waitDaemonReady(ctx context.Context, c *api.Client) (*api.Status, error) {
+	for {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch st.State {
+		case api.StateReady:
+			return st, nil
+		case api.StateFailed:
+			return nil, fmt.Errorf("the daemon failed: %s", st.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// timeToReady restarts the daemon, optionally without its snapshot, and
+// times the start until the prefix is ready.
+func (b *privateDaemon) timeToReady(ctx context.Context, dropSnapshot bool) (float64, error) {
+	if dropSnapshot {
+		matches, _ := filepath.Glob(filepath.Join(b.state(), "repos", "*", "snapshots", "*.kv"))
+		if len(matches) == 0 {
+			return 0, errors.New("no snapshot to drop: the previous daemon did not save one")
+		}
+		for _, m := range matches {
+			os.Remove(m)
+		}
+	}
+	t0 := time.Now()
+	cmd, c, err := b.start(ctx)
+	if err != nil {
+		return 0, err
+	}
+	st, err := waitDaemonReady(ctx, c)
+	d := ms(time.Since(t0))
+	if err == nil && !dropSnapshot && st.PrefilledTokens != 0 {
+		err = fmt.Errorf("restart prefilled %d tokens: the snapshot was not used", st.PrefilledTokens)
+	}
+	if serr := b.stop(ctx, cmd, c); err == nil {
+		err = serr
+	}
+	return d, err
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}

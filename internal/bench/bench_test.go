@@ -1,0 +1,99 @@
+package bench_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lore/internal/testenv"
+)
+
+// run executes one of the built binaries in dir and returns stdout, stderr
+// and the exit code.
+func run(t *testing.T, vars []string, dir, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(testenv.Binaries(t), bin), args...)
+	cmd.Env = vars
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestBenchBatch runs the engine benchmark on the tiny model: it must
+// answer both ways and show the concurrent questions sharing decodes.
+func TestBenchBatch(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	out, errOut, code := run(t, vars, repo, "lore", "bench", "batch", "--model", testenv.TinyModel(t), "--prefix", "100,300", "--questions", "3", "--answer-tokens", "6", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	var res struct {
+		Runs []struct {
+			PrefixTokens int     `json:"prefix_tokens"`
+			Ratio        float64 `json:"concurrent_over_sequential"`
+			Rounds       int64   `json:"rounds"`
+			Steps        int64   `json:"steps"`
+			TokenMs      float64 `json:"token_ms"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if len(res.Runs) != 2 || res.Runs[0].PrefixTokens != 100 || res.Runs[1].PrefixTokens != 300 {
+		t.Fatalf("runs: %+v", res.Runs)
+	}
+	for _, r := range res.Runs {
+		if r.Ratio <= 0 || r.TokenMs <= 0 || r.Steps < 3 || r.Rounds >= r.Steps {
+			t.Errorf("prefix %d: ratio %.2f, %d steps in %d decodes, %.2f ms a token", r.PrefixTokens, r.Ratio, r.Steps, r.Rounds, r.TokenMs)
+		}
+	}
+	if _, errOut, code := run(t, vars, repo, "lore", "bench", "batch", "--model", testenv.TinyModel(t), "--prefix", "ten"); code != 2 || !strings.Contains(errOut, "--prefix") {
+		t.Errorf("a bad --prefix: exit %d:\n%s", code, errOut)
+	}
+}
+
+// TestBenchSpine runs the spine benchmark once on the tiny model: private
+// daemons over a private folder, which goes after a successful run.
+func TestBenchSpine(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	tmp := t.TempDir()
+	vars = append(vars, "TMPDIR="+tmp)
+	out, errOut, code := run(t, vars, repo, "lore", "bench", "spine", "--model", testenv.TinyModel(t), "--runs", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	var res struct {
+		PackTokens int     `json:"pack_tokens"`
+		ColdTTFTMs float64 `json:"cold_ttft_ms"`
+		WarmTTFTMs float64 `json:"warm_ttft_ms"`
+		RestoreMs  float64 `json:"restore_ready_ms"`
+		RefillMs   float64 `json:"refill_ready_ms"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if res.PackTokens == 0 || res.ColdTTFTMs <= 0 || res.WarmTTFTMs <= 0 || res.RestoreMs <= 0 || res.RefillMs <= 0 {
+		t.Errorf("spine: %+v", res)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "lore-bench-*")); len(left) > 0 {
+		t.Errorf("the private folder was kept after a successful run: %v", left)
+	}
+	if _, errOut, code := run(t, vars, repo, "lore", "bench", "spine"); code != 2 || !strings.Contains(errOut, "--model is required") {
+		t.Errorf("no --model: exit %d:\n%s", code, errOut)
+	}
+}
