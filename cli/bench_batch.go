@@ -14,6 +14,7 @@ import (
 
 	"lore/engine"
 	"lore/ingest"
+	"lore/ingest/scan"
 )
 
 const benchBatchUsage = `Usage: lore bench batch --model FILE [--prefix 2000,12000] [--questions N] [--answer-tokens N] [--json] [engine flags]
@@ -176,7 +177,7 @@ func runBenchBatch(args []string, stdout, stderr io.Writer) error {
 // sourceText returns up to limit bytes of the repository's files, in scan
 // order.
 func sourceText(root string, limit int) (string, error) {
-	res, err := ingest.Scan(context.Background(), root, ingest.ScanOptions{})
+	res, err := scan.Scan(context.Background(), root, scan.Options{})
 	if err != nil {
 		return "", err
 	}

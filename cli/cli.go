@@ -17,6 +17,7 @@ import (
 	"lore/config"
 	"lore/engine"
 	"lore/ingest"
+	"lore/ingest/scan"
 )
 
 // Exit codes shared by lore and ask.
@@ -153,8 +154,8 @@ func engineConfig(s *config.Settings) engine.Config {
 }
 
 // scanOptions is the file-selection part of the settings.
-func scanOptions(s *config.Settings) ingest.ScanOptions {
-	return ingest.ScanOptions{
+func scanOptions(s *config.Settings) scan.Options {
+	return scan.Options{
 		MaxFileSize:      s.MaxFileSize,
 		Exclude:          s.Exclude,
 		IncludeVendored:  s.IncludeVendored,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"lore/ingest"
+	"lore/internal/bench"
 )
 
 func runBenchFreshness(args []string, stdout, stderr io.Writer) error {
@@ -22,7 +22,7 @@ func runBenchFreshness(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	prog := &progressLine{w: stderr, on: isTerminal(stderr)}
-	rep, err := ingest.ReplayFreshness(ctx, *repo, ingest.FreshnessOptions{
+	rep, err := bench.ReplayFreshness(ctx, *repo, bench.FreshnessOptions{
 		Commits:  *commits,
 		Progress: func(i, n int) { prog.printf("replaying commit %d/%d", i, n) },
 	})

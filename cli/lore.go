@@ -16,6 +16,7 @@ import (
 	"lore/config"
 	"lore/daemon"
 	"lore/ingest"
+	"lore/ingest/layout"
 )
 
 const loreUsage = `lore keeps a whole repository in a local model's context.
@@ -113,7 +114,7 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		return detachDaemon(root, pass, stdout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	policy := ingest.DefaultLayoutPolicy
+	policy := layout.DefaultPolicy
 	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
 	d, err := daemon.New(daemon.Options{
 		Repo:           root,

@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lore/ingest/internal/ingesttest"
 )
 
 func TestFindRoot(t *testing.T) {
-	root, _ := initRepo(t)
+	root, _ := ingesttest.InitRepo(t)
 	want, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +26,7 @@ func TestFindRoot(t *testing.T) {
 	}
 	// Relative paths and symlinked folders resolve.
 	link := filepath.Join(t.TempDir(), "link")
-	mustSymlink(t, sub, link)
+	ingesttest.Symlink(t, sub, link)
 	if got, err := FindRoot(link); err != nil || got != want {
 		t.Errorf("FindRoot(symlink) = %q, %v; want %q", got, err, want)
 	}
@@ -36,8 +38,8 @@ func TestFindRoot(t *testing.T) {
 	}
 	// A .git file (linked worktree, submodule) marks a root too.
 	wt := t.TempDir()
-	write(t, wt, ".git", "gitdir: /nowhere\n")
-	write(t, wt, "x/y.txt", "")
+	ingesttest.Write(t, wt, ".git", "gitdir: /nowhere\n")
+	ingesttest.Write(t, wt, "x/y.txt", "")
 	wtWant, _ := filepath.EvalSymlinks(wt)
 	if got, err := FindRoot(filepath.Join(wt, "x")); err != nil || got != wtWant {
 		t.Errorf("FindRoot(.git file) = %q, %v; want %q", got, err, wtWant)
@@ -56,7 +58,7 @@ func TestFindRootNoRepo(t *testing.T) {
 	if _, err := FindRoot(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing: err = %v", err)
 	}
-	write(t, dir, "f", "")
+	ingesttest.Write(t, dir, "f", "")
 	if _, err := FindRoot(filepath.Join(dir, "f")); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("file: err = %v", err)
 	}
