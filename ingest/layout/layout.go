@@ -74,6 +74,8 @@ type Policy struct {
 
 // DefaultPolicy keeps stale text under 10% of the pack even right after
 // a large commit, and was tuned with `lore bench freshness` (see BENCHMARKS.md).
+// It is the one source of the defaults: config's overlay_max, warm_max and
+// stale_max default to its fields.
 var DefaultPolicy = Policy{OverlayMax: 0.04, WarmMax: 0.15, StaleMax: 0.09, StaleKeep: 0.08, StaleHard: 0.10}
 
 // Layout is the tiered order of a pack's file segments.
