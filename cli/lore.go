@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"syscall"
 	"time"
 
@@ -236,7 +235,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	if len(st.Omitted) > 0 {
 		var skel, mapped []string
 		for _, o := range st.Omitted {
-			if strings.HasPrefix(o.Reason, "reduced") {
+			if o.Reason == api.OmitSkeleton {
 				skel = append(skel, o.Path)
 			} else {
 				mapped = append(mapped, o.Path)

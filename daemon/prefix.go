@@ -245,9 +245,9 @@ func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 		}
 	}
 	for _, r := range p.Reduced {
-		reason := "reduced to its signatures to fit the context"
+		reason := api.OmitSkeleton
 		if r.To == ingest.KindMap {
-			reason = "only in the map: does not fit the context"
+			reason = api.OmitMap
 		}
 		ps.omitted = append(ps.omitted, api.Omitted{Path: r.Path, Reason: reason})
 	}
