@@ -220,27 +220,6 @@ func BenchmarkScanNetWarm(b *testing.B) {
 	}
 }
 
-func TestScanVerdictCache(t *testing.T) {
-	ingesttest.IsolateGitConfig(t)
-	root, _ := sourceTree(t)
-	key := "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA" + strings.Repeat("q", 64) + "\n-----END " + "RSA PRIVATE KEY-----\n"
-	ingesttest.Write(t, root, "src/deploy.txt", key)
-	kv := newCountKV()
-	for i := 0; i < 2; i++ {
-		res := mustScan(t, root, scan.Options{Cache: kv})
-		if fileByPath(res, "src/deploy.txt") != nil {
-			t.Fatalf("scan %d packed the private key", i)
-		}
-		found := false
-		for _, s := range res.Skipped {
-			found = found || (s.Path == "src/deploy.txt" && strings.HasPrefix(s.Reason, scan.ReasonSecret))
-		}
-		if !found {
-			t.Fatalf("scan %d: the key file is not reported as a secret: %v", i, res.Skipped)
-		}
-	}
-}
-
 func mustScan(t *testing.T, root string, opts scan.Options) *scan.Result {
 	t.Helper()
 	res, err := scan.Scan(context.Background(), root, opts)
