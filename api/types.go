@@ -54,9 +54,19 @@ const (
 // Omitted is a file the context could not hold in full: reduced to its
 // signatures, or present only in the map.
 type Omitted struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
+	Path   string     `json:"path"`
+	Reason OmitReason `json:"reason"`
 }
+
+// OmitReason says how a file was reduced; its value is the sentence the
+// JSON carries, for people reading it.
+type OmitReason string
+
+// Omission reasons.
+const (
+	OmitSkeleton OmitReason = "reduced to its signatures to fit the context"
+	OmitMap      OmitReason = "only in the map: does not fit the context"
+)
 
 // Status is the daemon's state. Token counts are exact, in model tokens.
 type Status struct {

@@ -5,12 +5,12 @@ package cli
 
 import (
 	"lore/config"
-	"lore/ingest"
+	"lore/ingest/scan"
 )
 
 // scanOptions is the file-selection part of the settings.
-func scanOptions(s *config.Settings) ingest.ScanOptions {
-	return ingest.ScanOptions{
+func scanOptions(s *config.Settings) scan.Options {
+	return scan.Options{
 		MaxFileSize:      s.MaxFileSize,
 		Exclude:          s.Exclude,
 		IncludeVendored:  s.IncludeVendored,

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"lore/api"
 	"lore/config"
 	"lore/daemon"
 	"lore/engine"
-	"lore/ingest"
+	"lore/ingest/layout"
 	"lore/internal/bench"
 	"lore/internal/bytesize"
 	"lore/internal/cmdline"
@@ -119,7 +118,7 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	policy := ingest.DefaultLayoutPolicy
+	policy := layout.DefaultPolicy
 	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
 	d, err := daemon.New(daemon.Options{
 		Repo:           root,
@@ -241,7 +240,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	if len(st.Omitted) > 0 {
 		var skel, mapped []string
 		for _, o := range st.Omitted {
-			if strings.HasPrefix(o.Reason, "reduced") {
+			if o.Reason == api.OmitSkeleton {
 				skel = append(skel, o.Path)
 			} else {
 				mapped = append(mapped, o.Path)

@@ -16,6 +16,8 @@ import (
 
 	"lore/config"
 	"lore/ingest"
+	"lore/ingest/pack"
+	"lore/ingest/scan"
 	"lore/internal/bytesize"
 	"lore/internal/cmdline"
 	"lore/models"
@@ -215,11 +217,11 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 		}
 		ctx, cancel := cmdline.SignalContext()
 		defer cancel()
-		res, err := ingest.Scan(ctx, root, ingest.ScanOptions{})
+		res, err := scan.Scan(ctx, root, scan.Options{})
 		if err != nil {
 			return err
 		}
-		p := ingest.BuildPack(res, ingest.PackOptions{Count: ingest.EstimateTokens})
+		p := pack.Build(res, pack.Options{Count: ingest.EstimateTokens})
 		var tokens int64
 		for _, s := range p.Segments {
 			tokens += int64(ingest.EstimateTokens(s.Text))

@@ -15,6 +15,10 @@ import (
 	"lore/config"
 	"lore/engine"
 	"lore/ingest"
+	"lore/ingest/history"
+	"lore/ingest/pack"
+	"lore/ingest/scan"
+	"lore/ingest/syntax"
 	"lore/internal/cmdline"
 )
 
@@ -137,17 +141,17 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 		prog.Printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
 	}
 	prog.Printf("scanning %s", root)
-	res, err := ingest.Scan(ctx, root, so)
+	res, err := scan.Scan(ctx, root, so)
 	if err != nil {
 		return err
 	}
 	prog.Printf("reading git history")
-	heat, err := ingest.LoadHeat(ctx, root, ingest.HeatOptions{Cache: kv})
+	heat, err := history.LoadHeat(ctx, root, history.HeatOptions{Cache: kv})
 	if err != nil {
 		return err
 	}
 	prog.Printf("packing %d files", len(res.Files))
-	p := ingest.BuildPack(res, ingest.PackOptions{Order: heat.Order, Budget: *budget, Count: count, Compress: *compress})
+	p := pack.Build(res, pack.Options{Order: heat.Order, Budget: *budget, Count: count, Compress: *compress})
 
 	doc := packJSON{Root: root, Counter: counter, Excluded: []packExcluded{}, Reduced: p.Reduced}
 	if doc.Reduced == nil {
@@ -225,7 +229,7 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 
 // writeMarkdown renders the pack for people: one heading per file, its text
 // fenced with enough backticks that the content cannot close the fence.
-func writeMarkdown(w io.Writer, res *ingest.ScanResult, p *ingest.Pack) error {
+func writeMarkdown(w io.Writer, res *scan.Result, p *ingest.Pack) error {
 	files := make(map[string]*ingest.File, len(res.Files))
 	for i := range res.Files {
 		files[res.Files[i].Path] = &res.Files[i]
@@ -240,7 +244,7 @@ func writeMarkdown(w io.Writer, res *ingest.ScanResult, p *ingest.Pack) error {
 			f := files[s.Path]
 			fmt.Fprintf(&b, "## %s\n\n%s\n", s.Path, fence(string(f.Content), f.Lang))
 		case ingest.KindSkeleton:
-			fmt.Fprintf(&b, "## %s (signatures only)\n\n%s\n", s.Path, fence(ingest.Skeleton(files[s.Path]), ""))
+			fmt.Fprintf(&b, "## %s (signatures only)\n\n%s\n", s.Path, fence(syntax.Skeleton(files[s.Path]), ""))
 		case ingest.KindMap:
 			body := strings.TrimSuffix(strings.TrimPrefix(s.Text, "<map>\n"), "</map>\n")
 			fmt.Fprintf(&b, "## Map of definitions\n\n%s\n", fence(body, ""))

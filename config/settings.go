@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"lore/ingest/layout"
 )
 
 // Settings are lore's effective settings: the defaults, overridden by the
@@ -135,9 +137,9 @@ func Defaults() *Settings {
 	s := &Settings{
 		Model:          DefaultModelPath(),
 		KVCacheType:    "f16",
-		OverlayMax:     0.04,
-		WarmMax:        0.15,
-		StaleMax:       0.09,
+		OverlayMax:     layout.DefaultPolicy.OverlayMax,
+		WarmMax:        layout.DefaultPolicy.WarmMax,
+		StaleMax:       layout.DefaultPolicy.StaleMax,
 		MaxFileSize:    1 << 20,
 		Exclude:        []string{},
 		sources:        map[string]string{},

@@ -12,7 +12,7 @@ import (
 
 	"lore/api"
 	"lore/config"
-	"lore/ingest"
+	"lore/ingest/scan"
 	"lore/internal/testenv"
 )
 
@@ -109,7 +109,7 @@ func TestEditorBuffers(t *testing.T) {
 
 	// A buffer with a secret never reaches the pack: the file leaves it.
 	secret := "package alpha\n\nconst token = \"ghp_" + "Zq8Xv3Lm9Tr2Wn5Kp7Yb4Hc6Jd1Fg0Se8Ua3\"\n"
-	if _, ok := ingest.DetectSecret("alpha/alpha.go", []byte(secret)); !ok {
+	if _, ok := scan.DetectSecret("alpha/alpha.go", []byte(secret)); !ok {
 		t.Fatal("the test's secret is not detected as one")
 	}
 	if err := d.client.UpdateBuffer(ctx, "alpha/alpha.go", secret); err != nil {

@@ -19,18 +19,20 @@ import (
 	"lore/cache"
 	"lore/config"
 	"lore/engine"
-	"lore/ingest"
+	"lore/ingest/layout"
+	"lore/ingest/pack"
+	"lore/ingest/scan"
 )
 
 // Options configure a daemon.
 type Options struct {
-	Repo     string              // repository root (absolute)
-	Engine   engine.Config       // library, model, context settings
-	StateDir string              // "" = config.RepoStateDir(Repo)
-	Socket   string              // "" = config.SocketPath(Repo)
-	NoWatch  bool                // no file watcher: refresh at each question only
-	Scan     ingest.ScanOptions  // file selection (size limit, excludes, vendored, generated)
-	Policy   ingest.LayoutPolicy // zero: ingest.DefaultLayoutPolicy
+	Repo     string        // repository root (absolute)
+	Engine   engine.Config // library, model, context settings
+	StateDir string        // "" = config.RepoStateDir(Repo)
+	Socket   string        // "" = config.SocketPath(Repo)
+	NoWatch  bool          // no file watcher: refresh at each question only
+	Scan     scan.Options  // file selection (size limit, excludes, vendored, generated)
+	Policy   layout.Policy // zero: layout.DefaultPolicy
 	// SnapshotBudget caps the bytes of KV snapshot kept on disk; a snapshot
 	// that would exceed it is not written (0: no limit).
 	SnapshotBudget int64
@@ -58,9 +60,9 @@ type Daemon struct {
 	// holds it shared while it generates so its prefix stays put. It also
 	// guards packer.
 	prefixMu    sync.RWMutex
-	packer      *ingest.Packer
+	packer      *pack.Packer
 	snapName    string // the current branch's snapshot (see branchSnapshot)
-	lastScan    *ingest.ScanResult
+	lastScan    *scan.Result
 	scans       atomic.Uint64             // scans run, counted under scanMu so that their numbers follow their order
 	appliedScan uint64                    // the scan the packer holds (guarded by prefixMu)
 	packTokens  map[string][]engine.Token // segment tokens of the pack last synced, by hash
@@ -110,8 +112,8 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Policy == (ingest.LayoutPolicy{}) {
-		opts.Policy = ingest.DefaultLayoutPolicy
+	if opts.Policy == (layout.Policy{}) {
+		opts.Policy = layout.DefaultPolicy
 	}
 	return &Daemon{
 		opts:    opts,

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"lore/api"
-	"lore/ingest"
+	"lore/ingest/scan"
 )
 
 // maxLocationBytes bounds the code a question may point at; a longer
@@ -37,11 +37,11 @@ func (d *Daemon) locationText(loc api.Location) (string, error) {
 			}
 			content = b
 		}
-		if reason := ingest.SkipReason(d.opts.Repo, rel, content, d.opts.Scan); reason != "" {
+		if reason := scan.SkipReason(d.opts.Repo, rel, content, d.opts.Scan); reason != "" {
 			return "", invalidParams(fmt.Sprintf("location: %s is left out of lore's context (%s)", rel, reason))
 		}
 		text = lines(content, loc.StartLine, loc.EndLine)
-	} else if _, secret := ingest.DetectSecret(rel, []byte(text)); secret {
+	} else if _, secret := scan.DetectSecret(rel, []byte(text)); secret {
 		return "", invalidParams(fmt.Sprintf("location: the selection in %s looks like it holds a secret; lore leaves secrets out", rel))
 	}
 	cut := ""

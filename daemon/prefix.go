@@ -13,6 +13,9 @@ import (
 	"lore/cache"
 	"lore/engine"
 	"lore/ingest"
+	"lore/ingest/history"
+	"lore/ingest/pack"
+	"lore/ingest/scan"
 )
 
 // errTokensLost means a resumed segment's tokens are not in the cache.
@@ -73,12 +76,12 @@ func (d *Daemon) buildPack(ctx context.Context, seen *scanned) (*packState, erro
 
 // layOut makes the packer, at start or after a branch switch, and restores
 // the snapshot that fits it best. Callers hold prefixMu exclusively.
-func (d *Daemon) layOut(ctx context.Context, res *ingest.ScanResult) (*packState, error) {
+func (d *Daemon) layOut(ctx context.Context, res *scan.Result) (*packState, error) {
 	heat, err := d.heat(ctx)
 	if err != nil {
 		return nil, err
 	}
-	opts := ingest.PackOptions{
+	opts := pack.Options{
 		RepoName: filepath.Base(d.opts.Repo),
 		Order:    heat.Order,
 		Budget:   d.budget(),
@@ -102,7 +105,7 @@ func (d *Daemon) layOut(ctx context.Context, res *ingest.ScanResult) (*packState
 		}
 		return d.packState(p.Pack())
 	}
-	d.packer = ingest.NewPacker(res, opts, d.opts.Policy)
+	d.packer = pack.NewPacker(res, opts, d.opts.Policy)
 	ps, err := d.packState(d.packer.Pack())
 	if err != nil {
 		return nil, err
@@ -120,7 +123,7 @@ func (d *Daemon) scan(ctx context.Context) (scanned, error) {
 	d.scanMu.Lock()
 	so := d.opts.Scan
 	so.Cache, so.Previous = d.store, d.lastScan
-	res, err := ingest.Scan(ctx, d.opts.Repo, so)
+	res, err := scan.Scan(ctx, d.opts.Repo, so)
 	if err == nil {
 		d.lastScan = res
 	}
@@ -129,13 +132,13 @@ func (d *Daemon) scan(ctx context.Context) (scanned, error) {
 	if err != nil {
 		return scanned{}, fmt.Errorf("scanning %s: %w", d.opts.Repo, err)
 	}
-	return scanned{ingest.WithBuffers(res, d.bufferContents(), so), gen}, nil
+	return scanned{scan.WithBuffers(res, d.bufferContents(), so), gen}, nil
 }
 
 // scanned is one scan of the working tree; gen numbers the scans in the
 // order they ran.
 type scanned struct {
-	res *ingest.ScanResult
+	res *scan.Result
 	gen uint64
 }
 
@@ -158,7 +161,7 @@ func (d *Daemon) fresh(ctx context.Context) (bool, scanned, error) {
 // saved snapshot (the new branch's own, when it has one), as at start.
 // Callers hold prefixMu exclusively.
 func (d *Daemon) switchBranch(ctx context.Context) error {
-	name := branchSnapshot(ingest.Branch(d.opts.Repo))
+	name := branchSnapshot(scan.Branch(d.opts.Repo))
 	if name == d.snapName {
 		return nil
 	}
@@ -189,8 +192,8 @@ func (ps *packState) chains() []string {
 }
 
 // heat reads the git history's churn heat (cached in the store).
-func (d *Daemon) heat(ctx context.Context) (*ingest.Heat, error) {
-	h, err := ingest.LoadHeat(ctx, d.opts.Repo, ingest.HeatOptions{Cache: d.store})
+func (d *Daemon) heat(ctx context.Context) (*history.Heat, error) {
+	h, err := history.LoadHeat(ctx, d.opts.Repo, history.HeatOptions{Cache: d.store})
 	if err != nil {
 		return nil, fmt.Errorf("reading the git history of %s: %w", d.opts.Repo, err)
 	}
@@ -242,9 +245,9 @@ func (d *Daemon) packState(p *ingest.Pack) (*packState, error) {
 		}
 	}
 	for _, r := range p.Reduced {
-		reason := "reduced to its signatures to fit the context"
+		reason := api.OmitSkeleton
 		if r.To == ingest.KindMap {
-			reason = "only in the map: does not fit the context"
+			reason = api.OmitMap
 		}
 		ps.omitted = append(ps.omitted, api.Omitted{Path: r.Path, Reason: reason})
 	}

@@ -14,7 +14,7 @@ import (
 
 	"lore/api"
 	"lore/engine"
-	"lore/ingest"
+	"lore/ingest/retrieve"
 )
 
 // serveConn serves one client until it disconnects; its requests run
@@ -306,7 +306,7 @@ func (d *Daemon) questionTokens(p api.AskParams, res *api.AskResult) ([]engine.T
 		if p.Session != "" {
 			budget /= 2 // the session's history takes the other half
 		}
-		if seg, paths := ingest.Retrieve(p.Question, cands, budget, d.countTokens); len(paths) > 0 {
+		if seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.countTokens); len(paths) > 0 {
 			toks, err := d.segmentTokens(seg)
 			if err != nil {
 				return nil, err

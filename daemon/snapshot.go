@@ -14,7 +14,8 @@ import (
 
 	"lore/api"
 	"lore/cache"
-	"lore/ingest"
+	"lore/ingest/pack"
+	"lore/ingest/scan"
 )
 
 // The prefix is snapshotted per branch: switching back to a branch restores
@@ -52,7 +53,7 @@ var errNoLayout = errors.New("no saved layout")
 
 // resumePacker restores the packer saved with a snapshot, brought up to
 // date with res.
-func (d *Daemon) resumePacker(snapshot string, res *ingest.ScanResult, opts ingest.PackOptions) (*ingest.Packer, error) {
+func (d *Daemon) resumePacker(snapshot string, res *scan.Result, opts pack.Options) (*pack.Packer, error) {
 	b, ok, err := d.store.Get(layoutKey(snapshot))
 	if err != nil {
 		return nil, err
@@ -60,11 +61,11 @@ func (d *Daemon) resumePacker(snapshot string, res *ingest.ScanResult, opts inge
 	if !ok {
 		return nil, errNoLayout
 	}
-	var st ingest.PackerState
+	var st pack.PackerState
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("saved layout unreadable: %w", err)
 	}
-	return ingest.ResumePacker(st, res, opts)
+	return pack.ResumePacker(st, res, opts)
 }
 
 // saveLayout stores the packer state that goes with the current branch's
@@ -87,7 +88,7 @@ func (d *Daemon) saveLayout() error {
 // It returns the packer, its pack and the snapshot to restore ("" for
 // none), or a nil packer when nothing was saved. Callers hold prefixMu
 // exclusively.
-func (d *Daemon) resumeBest(res *ingest.ScanResult, opts ingest.PackOptions) (*ingest.Packer, *packState, string) {
+func (d *Daemon) resumeBest(res *scan.Result, opts pack.Options) (*pack.Packer, *packState, string) {
 	names := []string{d.snapName}
 	if infos, err := d.store.Snapshots(); err == nil {
 		sort.Slice(infos, func(i, j int) bool { return infos[i].LastUsed.After(infos[j].LastUsed) })
@@ -98,7 +99,7 @@ func (d *Daemon) resumeBest(res *ingest.ScanResult, opts ingest.PackOptions) (*i
 		}
 	}
 	var (
-		best     *ingest.Packer
+		best     *pack.Packer
 		bestPS   *packState
 		bestName string
 		bestCost int

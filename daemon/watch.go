@@ -10,7 +10,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"lore/ingest"
+	"lore/ingest/scan"
 )
 
 // Watcher timing: a burst of events is coalesced into one refresh once the
@@ -180,7 +180,7 @@ func (d *Daemon) addDirs(w *fsnotify.Watcher, root string) {
 		if err != nil || !e.IsDir() {
 			return nil
 		}
-		if e.Name() == ".git" || ingest.IsVendoredDir(e.Name()) {
+		if e.Name() == ".git" || scan.IsVendoredDir(e.Name()) {
 			return filepath.SkipDir
 		}
 		w.Add(p)

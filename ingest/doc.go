@@ -1,17 +1,20 @@
-// Package ingest turns a working tree into the prompt prefix that lore keeps
-// in the model's KV cache.
+// Package ingest holds the domain types of turning a working tree into the
+// prompt prefix that lore keeps in the model's KV cache: File, Symbol,
+// Segment and Pack, and the text format the model reads (FileText,
+// EstimateTokens). The work is done by its sub-packages, each of which may
+// import only the packages listed before it:
 //
-// The pipeline is Scan (list and read the files git would consider part of
-// the work tree, leaving out binary, oversized, vendored, generated and
-// secret-holding files with their reasons), Parse (tree-sitter definitions,
-// signatures and references for the languages Languages lists, cached by
-// content hash through ScanOptions.Cache; Skeleton reduces a file to its
-// signatures), LoadHeat (churn from git history, coldest first), Rank and
-// RepoMap (personalised PageRank over references, and the map of the most
-// referenced definitions), and BuildPack (ordered segments with a hash chain,
-// within an optional token budget).
-//
-// Packer keeps a pack up to date as files change, on the tiered Layout (cold
-// base, warm tier, overlay), so that an edit costs about its own tokens.
-// lore bench freshness (internal/bench) measures that cost on a real history.
+//	layout    the tiered order of the file segments (cold base, warm tier,
+//	          overlay) and its policy; imports nothing of lore, so that
+//	          config can read DefaultPolicy
+//	syntax    tree-sitter definitions, signatures and references, cached by
+//	          content hash; skeletons; language detection
+//	scan      the files git would consider part of the work tree, less the
+//	          binary, oversized, vendored, generated and secret-holding ones,
+//	          with their reasons; opening the repository
+//	history   git history: first-parent chains, changed files, churn heat
+//	rank      PageRank over references, and the repository map
+//	pack      the pack (ordered segments with a hash chain, within a token
+//	          budget), and the Packer that keeps it fresh as files change
+//	retrieve  files a question names that the pack holds only in part
 package ingest

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"lore/engine"
-	"lore/ingest"
+	"lore/ingest/scan"
 	"lore/internal/cmdline"
 )
 
@@ -177,7 +177,7 @@ func runBatch(args []string, stdout, stderr io.Writer) error {
 // sourceText returns up to limit bytes of the repository's files, in scan
 // order.
 func sourceText(root string, limit int) (string, error) {
-	res, err := ingest.Scan(context.Background(), root, ingest.ScanOptions{})
+	res, err := scan.Scan(context.Background(), root, scan.Options{})
 	if err != nil {
 		return "", err
 	}

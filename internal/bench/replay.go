@@ -18,6 +18,9 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"lore/ingest"
+	"lore/ingest/history"
+	"lore/ingest/layout"
+	"lore/ingest/scan"
 )
 
 // The freshness replay measures what keeping a prefix fresh costs on a real
@@ -54,10 +57,10 @@ type freshnessReport struct {
 
 // freshnessOptions tune the replay.
 type freshnessOptions struct {
-	Commits  int                 // commits replayed (default 200)
-	Policy   ingest.LayoutPolicy // lore's policy (zero: ingest.DefaultLayoutPolicy)
-	HalfLife int                 // heat half-life in commits (default ingest.DefaultHeatHalfLife)
-	Progress func(i, n int)      // called after each commit
+	Commits  int            // commits replayed (default 200)
+	Policy   layout.Policy  // lore's policy (zero: layout.DefaultPolicy)
+	HalfLife int            // heat half-life in commits (default DefaultHeatHalfLife)
+	Progress func(i, n int) // called after each commit
 }
 
 // deletionTokens is what a deletion marker costs.
@@ -75,11 +78,11 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 	if opts.Commits <= 0 {
 		opts.Commits = 200
 	}
-	if opts.Policy == (ingest.LayoutPolicy{}) {
-		opts.Policy = ingest.DefaultLayoutPolicy
+	if opts.Policy == (layout.Policy{}) {
+		opts.Policy = layout.DefaultPolicy
 	}
 	if opts.HalfLife <= 0 {
-		opts.HalfLife = ingest.DefaultHeatHalfLife
+		opts.HalfLife = history.DefaultHeatHalfLife
 	}
 	repo, closeRepo, err := openHistory(path)
 	if err != nil {
@@ -93,7 +96,7 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 	// The replayed commits, plus older history to warm up heat and the
 	// change counts, oldest first.
 	const warmup = 400
-	chain, err := ingest.FirstParentChain(repo, head.Hash(), opts.Commits+1+warmup)
+	chain, err := history.FirstParentChain(repo, head.Hash(), opts.Commits+1+warmup)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +138,7 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 		}
 	}
 	for _, c := range chain[:start+1] {
-		changed, err := ingest.ChangedFiles(repo, c)
+		changed, err := history.ChangedFiles(repo, c)
 		if err != nil {
 			return nil, err
 		}
@@ -171,11 +174,11 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 		return out
 	}
 
-	var entries []ingest.Entry
+	var entries []layout.Entry
 	for p, v := range state {
-		entries = append(entries, ingest.Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
+		entries = append(entries, layout.Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
 	}
-	layout := ingest.NewLayout(entries, heatOrder, opts.Policy)
+	lay := layout.New(entries, heatOrder, opts.Policy)
 	rep := &freshnessReport{Repo: path, Commits: len(chain) - 1 - start}
 	for _, v := range state {
 		rep.PackTokens += v.tokens
@@ -188,14 +191,14 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 		x.pack = x.layout(state)
 	}
 	lore := &trace{name: "lore"}
-	lore.stale(layout.Stats().StaleFraction())
+	lore.stale(lay.Stats().StaleFraction())
 
 	for i := start + 1; i < len(chain); i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c := chain[i]
-		paths, err := ingest.ChangedFiles(repo, c)
+		paths, err := history.ChangedFiles(repo, c)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +206,7 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 		if err != nil {
 			return nil, err
 		}
-		var changes []ingest.Entry
+		var changes []layout.Entry
 		changed := 0
 		for _, p := range paths {
 			v, ok, err := treeFile(ctree, p)
@@ -214,25 +217,25 @@ func replayFreshness(ctx context.Context, path string, opts freshnessOptions) (*
 			switch {
 			case ok && (!had || old.hash != v.hash):
 				state[p] = v
-				changes = append(changes, ingest.Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
+				changes = append(changes, layout.Entry{Path: p, Hash: v.hash, Tokens: v.tokens})
 				changed += v.tokens
 			case !ok && had:
 				delete(state, p)
-				changes = append(changes, ingest.Entry{Path: p, Deleted: true, Tokens: deletionTokens})
+				changes = append(changes, layout.Entry{Path: p, Deleted: true, Tokens: deletionTokens})
 				changed += deletionTokens
 			}
 		}
 		record(paths)
 		rep.ChangedTokens += changed
 
-		appended := layout.Update(changes)
-		forced := layout.MustCompact()
-		rb := layout.Compact(heatOrder)
+		appended := lay.Update(changes)
+		forced := lay.MustCompact()
+		rb := lay.Compact(heatOrder)
 		fg := appended
 		if forced {
 			fg += rb.Cost // the next question waits for this rebuild
 		}
-		lore.stale(layout.Stats().StaleFraction())
+		lore.stale(lay.Stats().StaleFraction())
 		if rb.Kind != "" {
 			lore.rebuilds++
 		}
@@ -300,18 +303,18 @@ func (t *trace) result() freshnessResult {
 // exactPrefix is a baseline that keeps the prefix exact in a fixed order.
 type exactPrefix struct {
 	trace
-	order ingest.Order
-	pack  []ingest.Entry
+	order layout.Order
+	pack  []layout.Entry
 }
 
-func (x *exactPrefix) layout(state map[string]fileVersion) []ingest.Entry {
+func (x *exactPrefix) layout(state map[string]fileVersion) []layout.Entry {
 	paths := make([]string, 0, len(state))
 	for p := range state {
 		paths = append(paths, p)
 	}
-	var out []ingest.Entry
+	var out []layout.Entry
 	for _, p := range x.order(paths) {
-		out = append(out, ingest.Entry{Path: p, Hash: state[p].hash, Tokens: state[p].tokens})
+		out = append(out, layout.Entry{Path: p, Hash: state[p].hash, Tokens: state[p].tokens})
 	}
 	return out
 }
@@ -333,7 +336,7 @@ func (x *exactPrefix) update(state map[string]fileVersion) int {
 }
 
 // treeFiles lists the packable files of a tree (text, at most
-// ingest.DefaultMaxFileSize) with their estimated tokens.
+// DefaultMaxFileSize) with their estimated tokens.
 func treeFiles(tree *object.Tree) (map[string]fileVersion, error) {
 	out := map[string]fileVersion{}
 	err := tree.Files().ForEach(func(f *object.File) error {
@@ -361,7 +364,7 @@ func treeFile(tree *object.Tree, path string) (fileVersion, bool, error) {
 // blobVersion reads a blob and estimates its tokens; binary and oversized
 // files are not packed and report false.
 func blobVersion(f *object.File) (fileVersion, bool, error) {
-	if !f.Mode.IsFile() || f.Size > ingest.DefaultMaxFileSize {
+	if !f.Mode.IsFile() || f.Size > scan.DefaultMaxFileSize {
 		return fileVersion{}, false, nil
 	}
 	r, err := f.Reader()
@@ -373,7 +376,7 @@ func blobVersion(f *object.File) (fileVersion, bool, error) {
 	if err != nil {
 		return fileVersion{}, false, err
 	}
-	if ingest.IsBinary(content) {
+	if scan.IsBinary(content) {
 		return fileVersion{}, false, nil
 	}
 	return fileVersion{hash: f.Hash.String(), tokens: ingest.EstimateTokens(string(content)) + headerTokens}, true, nil
@@ -385,7 +388,7 @@ const headerTokens = 16
 // openHistory opens a work tree's repository, or a bare repository (the
 // replay only needs history).
 func openHistory(path string) (*git.Repository, func() error, error) {
-	repo, closeRepo, err := ingest.OpenRepo(path)
+	repo, closeRepo, err := scan.OpenRepo(path)
 	if !errors.Is(err, git.ErrRepositoryNotExists) {
 		return repo, closeRepo, err
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"lore/ingest"
+	"lore/ingest/layout"
 )
 
 // historyRepo makes a repository with files of several sizes and commits that
@@ -77,7 +77,7 @@ func TestReplayFreshness(t *testing.T) {
 	if lore.ForegroundMedian != 1 {
 		t.Errorf("lore foreground median %.2f, want 1", lore.ForegroundMedian)
 	}
-	if lore.MaxStaleFraction > ingest.DefaultLayoutPolicy.StaleHard {
+	if lore.MaxStaleFraction > layout.DefaultPolicy.StaleHard {
 		t.Errorf("stale text reached %.1f%%", 100*lore.MaxStaleFraction)
 	}
 	// Exact prefixes never hold stale text and pay at least the change.

@@ -1,0 +1,146 @@
+package retrieve
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"lore/ingest"
+)
+
+func TestRetrieve(t *testing.T) {
+	files := []*ingest.File{
+		{Path: "internal/auth/token.go", Lang: "go", Content: []byte("package auth\n\nfunc RefreshToken() {}\n"), Symbols: []ingest.Symbol{{Name: "RefreshToken", Kind: ingest.SymFunc}}},
+		{Path: "internal/db/pool.go", Lang: "go", Content: []byte("package db\n\n// connection pooling with retries\nfunc Open() {}\n"), Symbols: []ingest.Symbol{{Name: "Open", Kind: ingest.SymFunc}}},
+		{Path: "docs/ops.md", Lang: "markdown", Content: []byte("# Operations\n\nbackups run nightly\n")},
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"How does RefreshToken handle expiry?", []string{"internal/auth/token.go"}},
+		{"What is in internal/db/pool.go?", []string{"internal/db/pool.go"}},
+		{"Explain ops.md", []string{"docs/ops.md"}},
+		{"Where are connection retries configured for pooling?", []string{"internal/db/pool.go"}},
+		{"What is the weather like?", nil},
+	} {
+		seg, got := Retrieve(tc.q, files, 1000, nil)
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%q retrieved %v, want %v", tc.q, got, tc.want)
+			continue
+		}
+		if len(got) > 0 && (seg.Kind != ingest.KindRetrieved || !strings.Contains(seg.Text, `<file path="`+got[0]+`"`)) {
+			t.Errorf("%q: segment %+v", tc.q, seg)
+		}
+	}
+	// The budget bounds what is returned.
+	if _, got := Retrieve("RefreshToken and pool.go and ops.md", files, 60, nil); len(got) == 0 || len(got) == 3 {
+		t.Errorf("a 60-token budget retrieved %v", got)
+	}
+	if seg, got := Retrieve("RefreshToken", files, 0, nil); got != nil || seg.Text != "" {
+		t.Error("no budget must retrieve nothing")
+	}
+}
+
+// filler returns n files that all use the words of common, and nothing
+// else a test looks for.
+func filler(n int, common string) []*ingest.File {
+	var out []*ingest.File
+	for i := range n {
+		out = append(out, &ingest.File{Path: fmt.Sprintf("pkg%d/f%d.go", i, i), Lang: "go",
+			Content: []byte(fmt.Sprintf("package pkg%d\n\n// %s\nfunc F%d() {}\n", i, common, i))})
+	}
+	return out
+}
+
+func TestRetrieveIgnoresCommonWords(t *testing.T) {
+	files := filler(200, "first design parts layout render")
+	files = append(files, &ingest.File{Path: "net/pool.go", Lang: "go", Content: []byte("package net\n\n// maxRetries bounds the connection_pooling retries.\nvar maxRetries = 3\n")})
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		// Words every file uses say nothing about which one is meant.
+		{"Which parts of the layout come first in this design?", nil},
+		{"How does render work?", nil},
+		// Rare words find their file, also inside identifiers.
+		{"Where are retries bounded for pooling?", []string{"net/pool.go"}},
+	} {
+		if _, got := Retrieve(tc.q, files, 1000, nil); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%q retrieved %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestRetrieveKeywordFilesCapped(t *testing.T) {
+	files := filler(200, "common words")
+	for i := range 3 { // within maxDF of 203 files
+		files = append(files, &ingest.File{Path: fmt.Sprintf("x/k%d.go", i), Lang: "go", Content: []byte("package x\n// zebra quokka\n")})
+	}
+	if _, got := Retrieve("zebra and quokka?", files, 10000, nil); len(got) != maxKeywordFiles {
+		t.Errorf("retrieved %v, want %d files", got, maxKeywordFiles)
+	}
+}
+
+func TestRetrieveNames(t *testing.T) {
+	files := append(filler(200, "nothing"),
+		&ingest.File{Path: "cache/snapshot.go", Lang: "go", Content: []byte("package cache\n")},
+		&ingest.File{Path: "daemon/snapshot.go", Lang: "go", Content: []byte("package daemon\n")},
+		&ingest.File{Path: "view/render.go", Lang: "go", Content: []byte("package view\n")},
+	)
+	// Many files define Render: the name no longer says which of them, but
+	// it still names the one file called render.go.
+	for i := range 50 {
+		files[i].Symbols = []ingest.Symbol{{Name: "Render", Kind: ingest.SymFunc}}
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		// A plural finds the file name; the folder named decides between two.
+		{"How does the daemon restore snapshots?", []string{"daemon/snapshot.go", "cache/snapshot.go"}},
+		{"Who calls Render?", []string{"view/render.go"}},
+	} {
+		if _, got := Retrieve(tc.q, files, 1000, nil); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%q retrieved %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestRetrieveExcerpt(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package big\n")
+	for i := 2; i < 400; i++ {
+		if i == 200 {
+			b.WriteString("func Target() {\n")
+			continue
+		}
+		fmt.Fprintf(&b, "var v%d = %d\n", i, i)
+	}
+	big := &ingest.File{Path: "big/big.go", Lang: "go", Content: []byte(b.String()), Symbols: []ingest.Symbol{{Name: "Target", Kind: ingest.SymFunc, StartLine: 200, EndLine: 201}}}
+	// Too big to come whole: the excerpt starts at the definition named.
+	seg, got := Retrieve("What does Target do?", []*ingest.File{big}, 300, nil)
+	if len(got) != 1 || !strings.Contains(seg.Text, `lines="200-`) || !strings.Contains(seg.Text, "func Target() {") || strings.Contains(seg.Text, "package big") {
+		t.Fatalf("retrieved %v:\n%.300s", got, seg.Text)
+	}
+	if n := ingest.EstimateTokens(seg.Text); n > 300 {
+		t.Errorf("the excerpt takes %d tokens, over the budget of 300", n)
+	}
+	// Named by its path, it starts at the top.
+	if seg, _ := Retrieve("Explain big/big.go", []*ingest.File{big}, 300, nil); !strings.Contains(seg.Text, `lines="1-`) {
+		t.Errorf("excerpt by path:\n%.200s", seg.Text)
+	}
+	// A file the question does not name is never cut.
+	if _, got := Retrieve("zebra quokka", []*ingest.File{big}, 300, nil); got != nil {
+		t.Errorf("retrieved %v", got)
+	}
+}
+
+func TestCountWords(t *testing.T) {
+	var got []string
+	n := countWords([]byte("maxRetries HTTPServer conn_pool __init__ snapshots process x1"), 1, 100, func(w []byte) { got = append(got, string(w)) })
+	want := "maxretrie max retrie httpserver http server conn_pool conn pool __init__ init snapshot process x1"
+	if strings.Join(got, " ") != want || n != 7 {
+		t.Errorf("countWords = %d %q, want 7 %q", n, strings.Join(got, " "), want)
+	}
+}

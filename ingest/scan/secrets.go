@@ -1,0 +1,611 @@
+package scan
+
+import (
+	"bytes"
+	"encoding/base64"
+	"math"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Secret detection. A file that holds a credential never goes into a pack,
+// whatever the options say; the scan reports it as "secret: KIND".
+//
+// Two kinds of evidence count:
+//
+//   - the file's name (secretFileKind): key files and key stores (*.key,
+//     *.p12, *.pfx, *.jks, *.keystore, *.p8, *.kdbx), SSH private keys
+//     (id_rsa*, id_dsa*, id_ecdsa*, id_ed25519*, not *.pub), .env and .env.*
+//     (but not .env.example, .env.sample, .env.template), .netrc, .pgpass,
+//     .git-credentials, .htpasswd, credentials.json, Terraform state; *.pem
+//     unless its content is only public PEM blocks (certificates, public
+//     keys: CA bundles and test certificates stay in the pack); .npmrc and
+//     .pypirc only when they hold a token or password.
+//   - the content (secretContentKind): PEM private key blocks with a body,
+//     AWS access key ids and secret access keys, GCP service-account JSON,
+//     GitHub, Slack, Stripe, Google API, OpenAI-style and Anthropic keys,
+//     Slack webhooks, signed JWTs, and high-entropy literals assigned to
+//     names such as password, secret, token or api_key.
+//
+// False positives are kept low by demanding each token's real shape and
+// length, and for the name-based assignment rule a value that looks random:
+// length >= 16, Shannon entropy >= 3.5 bits per byte, letters and digits,
+// none of the words a name holds (token, secret, ...), not the name itself,
+// no placeholder. That rule takes quoted literals anywhere and bare
+// NAME=value only in configuration files (.env, .ini, .yaml, .toml,
+// .properties, shell, Dockerfile), and it is not applied to test code and
+// test data (*_test.go, testdata/, tests/, fixtures/, ...), where test
+// vectors named "secret" or "token" abound. Values that contain "EXAMPLE"
+// (AWS's documented AKIAIOSFODNN7EXAMPLE and
+// wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY), "xxxx", "changeme", "${VAR}",
+// "<token>", "your_..." and the like are placeholders and not flagged; code
+// that reads a secret (os.Getenv, process.env, ...) has no literal and is
+// not flagged. A well-formed private key or token in a test fixture IS
+// flagged, tests included: nothing tells a fake key from a leaked one, and a
+// fixture is little loss to the pack.
+
+// secretEntropy is the minimum Shannon entropy, in bits per byte, of a value
+// assigned to a secret-looking name.
+const secretEntropy = 3.5
+
+// secretMinLen is the minimum length of such a value.
+const secretMinLen = 16
+
+// DetectSecret reports whether the file at the slash-separated path p, with
+// the given content, holds a credential, and which kind ("private key",
+// "GitHub token", ...). The kind never includes the secret itself. content
+// may be nil to judge by the name alone.
+func DetectSecret(p string, content []byte) (kind string, found bool) {
+	if k := secretFileKind(p); k != "" {
+		return k, true
+	}
+	if content == nil {
+		if isPEMFile(p) {
+			return "key file", true
+		}
+		return "", false
+	}
+	if k := secretConfigKind(p, content); k != "" {
+		return k, true
+	}
+	if k := secretContentKind(p, content); k != "" {
+		return k, true
+	}
+	if isPEMFile(p) && !publicPEM(content) {
+		return "key file", true
+	}
+	return "", false
+}
+
+// isPEMFile reports whether p names a PEM file, which is a secret unless its
+// content shows that it holds only public material (see publicPEM).
+func isPEMFile(p string) bool { return strings.EqualFold(path.Ext(p), ".pem") }
+
+// publicPEMTypes are the PEM block types that hold nothing secret.
+var publicPEMTypes = map[string]bool{
+	"CERTIFICATE": true, "TRUSTED CERTIFICATE": true, "X509 CERTIFICATE": true, "CERTIFICATE REQUEST": true,
+	"NEW CERTIFICATE REQUEST": true, "X509 CRL": true, "PUBLIC KEY": true, "RSA PUBLIC KEY": true,
+	"PKCS7": true, "CMS": true, "DH PARAMETERS": true, "EC PARAMETERS": true, "SSH2 PUBLIC KEY": true,
+}
+
+var pemBegin = regexp.MustCompile(`-----BEGIN ([A-Z0-9 ]+)-----`)
+
+// publicPEM reports whether a .pem file's content is text holding at least
+// one PEM block, all of public types (certificates, public keys, ...).
+// Anything else (a private key, an unknown block type, no block at all,
+// binary DER) keeps the file out of the pack.
+func publicPEM(content []byte) bool {
+	if IsBinary(content) {
+		return false
+	}
+	blocks := pemBegin.FindAllSubmatch(content, -1)
+	if len(blocks) == 0 {
+		return false
+	}
+	for _, m := range blocks {
+		if !publicPEMTypes[string(m[1])] {
+			return false
+		}
+	}
+	return true
+}
+
+// secretFileKind judges a path by its name alone (.pem files excepted, see
+// isPEMFile).
+func secretFileKind(p string) string {
+	base := path.Base(p)
+	lower := strings.ToLower(base)
+	switch lower {
+	case ".env":
+		return "env file"
+	case ".env.example", ".env.sample", ".env.template":
+		return ""
+	case ".netrc", "_netrc":
+		return "netrc credentials"
+	case ".pgpass":
+		return "PostgreSQL password file"
+	case ".git-credentials":
+		return "git credentials"
+	case ".htpasswd":
+		return "htpasswd file"
+	case "credentials.json":
+		return "credentials file"
+	}
+	if strings.HasPrefix(lower, ".env.") {
+		return "env file"
+	}
+	for _, pre := range []string{"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"} {
+		if strings.HasPrefix(lower, pre) && !strings.HasSuffix(lower, ".pub") {
+			return "SSH private key file"
+		}
+	}
+	switch path.Ext(lower) {
+	case ".key", ".p12", ".pfx", ".jks", ".keystore", ".p8", ".kdbx":
+		return "key file"
+	case ".tfstate":
+		return "Terraform state"
+	}
+	if strings.HasSuffix(lower, ".tfstate.backup") {
+		return "Terraform state"
+	}
+	return ""
+}
+
+var (
+	npmrcToken = regexp.MustCompile(`(?m)(?:^|:)(?:_authToken|_auth|_password)\s*=\s*(\S+)`)
+	pypircPass = regexp.MustCompile(`(?mi)^\s*password\s*[=:]\s*(\S+)`)
+)
+
+// secretConfigKind judges the package-manager configuration files that are
+// harmless without a credential in them.
+func secretConfigKind(p string, content []byte) string {
+	switch strings.ToLower(path.Base(p)) {
+	case ".npmrc":
+		for _, m := range npmrcToken.FindAllSubmatch(content, -1) {
+			if !isEnvRef(string(m[1])) {
+				return "npm token"
+			}
+		}
+	case ".pypirc":
+		for _, m := range pypircPass.FindAllSubmatch(content, -1) {
+			if !isEnvRef(string(m[1])) && !isPlaceholder(string(m[1])) {
+				return "PyPI password"
+			}
+		}
+	}
+	return ""
+}
+
+// isEnvRef reports whether a configuration value refers to the environment
+// instead of holding a value: ${VAR}, $VAR, %VAR%.
+func isEnvRef(v string) bool {
+	v = strings.Trim(v, `"'`)
+	return strings.HasPrefix(v, "$") || strings.HasPrefix(v, "%") && strings.HasSuffix(v, "%")
+}
+
+// tokenRule is one well-known credential format.
+type tokenRule struct {
+	kind    string
+	anchors []string              // literal substrings, one of which must occur
+	re      *regexp.Regexp        // submatch 1 is the credential
+	ok      func(tok string) bool // vets a match (submatch 1): not a placeholder, random enough
+
+}
+
+// lookRandom vets a token's body: no placeholder, letters and digits mixed,
+// entropy of at least 3 bits per byte (a fixed-format token of 20 to 40
+// random characters has 4 to 5).
+func lookRandom(tok string) bool {
+	return !isPlaceholder(tok) && hasLetterAndDigit(tok) && shannon(tok) >= 3.0
+}
+
+var tokenRules = []tokenRule{
+	{
+		kind:    "AWS access key id",
+		anchors: []string{"AKIA", "ASIA"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?:[^A-Za-z0-9]|$)`),
+		ok:      func(t string) bool { return !isPlaceholder(t) && shannon(t) >= 3.0 },
+	},
+	{
+		kind:    "AWS secret access key",
+		anchors: []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAccessKey", "ecret-access-key"},
+		re:      regexp.MustCompile(`(?i)aws_?secret_?access_?key["']?\s*(?::=|=>|=|:)\s*["']?([A-Za-z0-9/+=]{40})(?:[^A-Za-z0-9/+=]|$)`),
+		ok:      func(t string) bool { return !isPlaceholder(t) && shannon(t) >= 3.5 },
+	},
+	{
+		kind:    "GitHub token",
+		anchors: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,251})(?:[^A-Za-z0-9_]|$)`),
+		ok:      func(t string) bool { return lookRandom(t[4:]) },
+	},
+	{
+		kind:    "GitHub token",
+		anchors: []string{"github_pat_"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_])(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?:[^A-Za-z0-9_]|$)`),
+		ok:      func(t string) bool { return lookRandom(t[11:]) },
+	},
+	{
+		kind:    "Slack token",
+		anchors: []string{"xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9])(xox[baprs]-[0-9]+-[0-9A-Za-z-]{10,})`),
+		ok:      func(t string) bool { return lookRandom(t[5:]) },
+	},
+	{
+		kind:    "Slack webhook",
+		anchors: []string{"hooks.slack.com/"},
+		re:      regexp.MustCompile(`https://hooks\.slack\.com/((?:services|workflows|triggers)/[A-Za-z0-9_]+/[A-Za-z0-9_]+/[A-Za-z0-9_]{16,})`),
+		ok:      func(t string) bool { return !isPlaceholder(t) && !strings.Contains(t, "00000000") },
+	},
+	{
+		kind:    "Stripe key",
+		anchors: []string{"sk_live_", "rk_live_"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_])([sr]k_live_[0-9A-Za-z]{20,})`),
+		ok:      func(t string) bool { return lookRandom(t[8:]) },
+	},
+	{
+		kind:    "Google API key",
+		anchors: []string{"AIza"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`),
+		ok:      func(t string) bool { return lookRandom(t[4:]) },
+	},
+	{
+		kind:    "Anthropic API key",
+		anchors: []string{"sk-ant-"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(sk-ant-[a-z]+[0-9]*-[A-Za-z0-9_-]{80,})`),
+		ok:      func(t string) bool { return lookRandom(t[strings.LastIndexByte(t[:20], '-')+1:]) },
+	},
+	{
+		kind:    "OpenAI-style API key",
+		anchors: []string{"sk-"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,})`),
+		ok: func(t string) bool {
+			body := t[3:]
+			for _, pre := range []string{"proj-", "svcacct-", "admin-"} {
+				body = strings.TrimPrefix(body, pre)
+			}
+			return !strings.HasPrefix(body, "ant-") && lookRandom(body) && shannon(body) >= 3.5 &&
+				strings.Count(body, "-") <= 2
+		},
+	},
+	{
+		kind:    "JWT",
+		anchors: []string{"eyJ"},
+		re:      regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})`),
+		ok:      isJWT,
+	},
+}
+
+// isJWT checks that a three-part token's header decodes to JSON naming an
+// algorithm.
+func isJWT(t string) bool {
+	head, _, _ := strings.Cut(t, ".")
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(head, "="))
+	if err != nil {
+		return false
+	}
+	return bytes.HasPrefix(b, []byte("{")) && bytes.Contains(b, []byte(`"alg"`))
+}
+
+var (
+	pemHeader   = regexp.MustCompile(`-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----`)
+	gcpType     = regexp.MustCompile(`"type"\s*:\s*"service_account"`)
+	gcpKey      = regexp.MustCompile(`"private_key"\s*:\s*"-----BEGIN`)
+	escapedEOL  = strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "\n")
+	base64Chars = func() (t [256]bool) {
+		for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+			t[c] = true
+		}
+		return
+	}()
+)
+
+// secretContentKind looks for credentials in a file's content.
+func secretContentKind(p string, content []byte) string {
+	if bytes.Contains(content, []byte("service_account")) && gcpType.Match(content) && gcpKey.Match(content) {
+		return "GCP service account key"
+	}
+	if bytes.Contains(content, []byte("PRIVATE KEY")) && hasPEMPrivateKey(content) {
+		return "private key"
+	}
+	for i := range tokenRules {
+		r := &tokenRules[i]
+		if !containsAny(content, r.anchors) {
+			continue
+		}
+		for _, m := range r.re.FindAllSubmatch(content, -1) {
+			if r.ok == nil || r.ok(string(m[1])) {
+				return r.kind
+			}
+		}
+	}
+	if isTestPath(p) {
+		// Test vectors and fixtures assign random-looking literals to
+		// names like secret and token all the time; only the exact token
+		// formats above count there.
+		return ""
+	}
+	if name := secretAssignment(p, content); name != "" {
+		return "high-entropy value assigned to " + name
+	}
+	return ""
+}
+
+// hasPEMPrivateKey reports whether a PEM private key header is followed by
+// a key body: after optional "Name: value" header lines and blank lines, a
+// line of at least 40 base64 characters. The body may sit in a string
+// literal (quotes, "\n" escapes, + concatenation around it). A bare header,
+// as in code that looks for one, is not a key.
+func hasPEMPrivateKey(content []byte) bool {
+	for _, loc := range pemHeader.FindAllIndex(content, -1) {
+		rest := content[loc[1]:]
+		rest = rest[:min(len(rest), 1024)]
+		lines := strings.Split(escapedEOL.Replace(string(rest)), "\n")
+		for i, line := range lines {
+			if i > 8 {
+				break
+			}
+			line = strings.Trim(line, " \t\"'`+,;()")
+			if line == "" || strings.Contains(line, ":") {
+				continue
+			}
+			if len(line) >= 40 && allBase64(line) {
+				return true
+			}
+			break
+		}
+	}
+	return false
+}
+
+func allBase64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !base64Chars[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAny(b []byte, subs []string) bool {
+	for _, s := range subs {
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// testDirs are folder names that hold tests and their data.
+var testDirs = map[string]bool{"testdata": true, "test": true, "tests": true, "__tests__": true, "fixtures": true,
+	"__fixtures__": true, "spec": true, "__snapshots__": true}
+
+// isTestPath reports whether p is test code or test data.
+func isTestPath(p string) bool {
+	parts := strings.Split(p, "/")
+	for _, d := range parts[:len(parts)-1] {
+		if testDirs[strings.ToLower(d)] {
+			return true
+		}
+	}
+	base := strings.ToLower(parts[len(parts)-1])
+	stem := strings.TrimSuffix(base, path.Ext(base))
+	return strings.HasSuffix(stem, "_test") || strings.HasSuffix(stem, ".test") || strings.HasSuffix(stem, ".spec") ||
+		strings.HasSuffix(stem, "_spec") || strings.HasPrefix(base, "test_") && strings.HasSuffix(base, ".py") ||
+		strings.HasSuffix(stem, "test") && (strings.HasSuffix(base, ".java") || strings.HasSuffix(base, ".kt")) ||
+		strings.HasSuffix(stem, "tests") && strings.HasSuffix(base, ".cs")
+}
+
+// secretNames are the lower-case words that, at the end of a name, make the
+// value assigned to it a secret.
+var secretNames = []string{"password", "passwd", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
+	"access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "secret_key", "secretkey"}
+
+// secretRoots are substrings of secretNames; a line holding none of them
+// is not looked at further.
+var secretRoots = []string{"passw", "passphrase", "secret", "token", "key"}
+
+var (
+	secretKey = `([A-Za-z0-9_.-]*(?i:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|secret[_-]?key))`
+	// NAME = "value", NAME: 'value', "NAME": "value", NAME := `value`, NAME => "value"
+	quotedAssign = regexp.MustCompile(secretKey + `["'\]]?\s*(?::=|=>|=|:)\s*[@rbuf]?["'\x60]([^"'\x60\s]{16,})["'\x60]`)
+	// NAME=value and NAME: value in configuration files, optionally after export / ENV.
+	bareAssign = regexp.MustCompile(`^\s*(?:export\s+|ENV\s+|set\s+)?` + secretKey + `\s*[:=]\s*([^\s"'\x60#;,]{16,})\s*(?:[#;].*)?$`)
+)
+
+var lowerPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// secretAssignment returns the name a random-looking literal is assigned to,
+// when the name ends in a secret word; "" when there is none. Quoted values
+// count in every file; bare values only in configuration files (.env, .ini,
+// .yaml, .properties, shell, Dockerfile, ...), where code cannot be
+// mistaken for a value.
+func secretAssignment(p string, content []byte) string {
+	bp := lowerPool.Get().(*[]byte)
+	defer lowerPool.Put(bp)
+	lower := append((*bp)[:0], content...)
+	for i, c := range lower {
+		if c >= 'A' && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	*bp = lower
+	bare := isConfigFile(p)
+	seen := map[int]bool{} // line starts already checked
+	for _, w := range secretRoots {
+		for off := 0; ; {
+			i := bytes.Index(lower[off:], []byte(w))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(w)
+			start := bytes.LastIndexByte(content[:i], '\n') + 1
+			if seen[start] {
+				continue
+			}
+			seen[start] = true
+			end := bytes.IndexByte(content[i:], '\n')
+			if end < 0 {
+				end = len(content)
+			} else {
+				end += i
+			}
+			line := content[start:end]
+			if name := assignedSecret(line, bare); name != "" {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+func assignedSecret(line []byte, bare bool) string {
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	for _, m := range quotedAssign.FindAllSubmatch(line, -1) {
+		if endsWithSecretWord(m[1]) && looksSecret(string(m[1]), string(m[2])) {
+			return shortName(m[1])
+		}
+	}
+	if bare {
+		if m := bareAssign.FindSubmatch(line); m != nil && endsWithSecretWord(m[1]) && looksSecret(string(m[1]), string(m[2])) {
+			return shortName(m[1])
+		}
+	}
+	return ""
+}
+
+func endsWithSecretWord(name []byte) bool {
+	n := strings.ToLower(string(name))
+	for _, w := range secretNames {
+		if strings.HasSuffix(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func shortName(name []byte) string {
+	s := string(name)
+	if len(s) > 64 {
+		s = "…" + s[len(s)-63:]
+	}
+	return s
+}
+
+// isConfigFile reports whether bare NAME=value lines in the file are
+// values rather than code.
+func isConfigFile(p string) bool {
+	base := strings.ToLower(path.Base(p))
+	if strings.HasPrefix(base, ".env") || strings.HasPrefix(base, "dockerfile") || base == ".envrc" ||
+		strings.HasSuffix(base, ".env") {
+		return true
+	}
+	switch path.Ext(base) {
+	case ".ini", ".cfg", ".conf", ".properties", ".yaml", ".yml", ".toml", ".sh", ".bash", ".zsh",
+		".envrc", ".txt", "":
+		return true
+	}
+	return false
+}
+
+// looksSecret reports whether a value v assigned to a secret-looking name is
+// a real secret rather than a placeholder, a reference, a word or a name: at
+// least secretMinLen bytes, letters and digits, entropy at least
+// secretEntropy, and none of the words a name would hold (token, secret,
+// password, apikey, auth), nor the name itself.
+func looksSecret(name, v string) bool {
+	if len(v) < secretMinLen || isPlaceholder(v) {
+		return false
+	}
+	lower := strings.ToLower(v)
+	for _, w := range []string{"passw", "secret", "token", "apikey", "api_key", "auth"} {
+		if strings.Contains(lower, w) {
+			return false
+		}
+	}
+	if strings.Contains(foldName(name), foldName(v)) {
+		return false // const FooToken = "foo_token"
+	}
+	for _, pre := range []string{"http://", "https://", "file:", "env:", "env.", "vault:", "arn:", "projects/",
+		"secrets.", "process.env", "os.environ", "os.getenv", "config.", "settings."} {
+		if strings.HasPrefix(lower, pre) {
+			return false
+		}
+	}
+	if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "~/") {
+		return false
+	}
+	letter, digit := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		letter = letter || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		digit = digit || c >= '0' && c <= '9'
+	}
+	if !letter || !digit {
+		return false // a word, an identifier, a number
+	}
+	return shannon(v) >= secretEntropy
+}
+
+// foldName lower-cases s and drops separators, so that FooBarToken and
+// foo_bar.token compare equal.
+func foldName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// placeholders are substrings (lower case) that mark a value as an example.
+var placeholders = []string{"example", "xxxx", "****", "....", "changeme", "change_me", "change-me", "placeholder",
+	"dummy", "redacted", "your_", "your-", "yourpassword", "insert", "replace", "sample", "fake", "${", "{{", "<",
+	">", "%s", "%(", "$(", "0123456789", "abcdefgh", "12345678"}
+
+func isPlaceholder(v string) bool {
+	lower := strings.ToLower(v)
+	for _, s := range placeholders {
+		if strings.Contains(lower, s) {
+			return true
+		}
+	}
+	return strings.HasPrefix(v, "$")
+}
+
+func hasLetterAndDigit(s string) bool {
+	var l, d bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		l = l || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		d = d || c >= '0' && c <= '9'
+	}
+	return l && d
+}
+
+// shannon is the Shannon entropy of s in bits per byte.
+func shannon(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	n := float64(len(s))
+	h := 0.0
+	for _, c := range counts {
+		if c > 0 {
+			f := float64(c) / n
+			h -= f * math.Log2(f)
+		}
+	}
+	return h
+}
