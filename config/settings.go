@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"lore/ingest/layout"
 )
 
 // Settings are lore's effective settings: the defaults, overridden by the
@@ -137,9 +135,9 @@ func Defaults() *Settings {
 	s := &Settings{
 		Model:          DefaultModelPath(),
 		KVCacheType:    "f16",
-		OverlayMax:     layout.DefaultPolicy.OverlayMax,
-		WarmMax:        layout.DefaultPolicy.WarmMax,
-		StaleMax:       layout.DefaultPolicy.StaleMax,
+		OverlayMax:     DefaultOverlayMax,
+		WarmMax:        DefaultWarmMax,
+		StaleMax:       DefaultStaleMax,
 		MaxFileSize:    1 << 20,
 		Exclude:        []string{},
 		sources:        map[string]string{},
@@ -171,6 +169,18 @@ func UserConfigPath() string {
 func RepoConfigPath(root string) string {
 	return filepath.Join(root, ".lore", "config.toml")
 }
+
+// The defaults of overlay_max, warm_max and stale_max, the tunable part of
+// the pack's layout policy. ingest/layout.DefaultPolicy is built from them, so
+// they live in one place, here, where clients that must not link ingest (ask,
+// the LSP bridge) can still load the settings. They keep stale text under 10%
+// of the pack even right after a large commit, and were tuned with
+// `lore bench freshness` (see BENCHMARKS.md).
+const (
+	DefaultOverlayMax = 0.04
+	DefaultWarmMax    = 0.15
+	DefaultStaleMax   = 0.09
+)
 
 // DefaultSnapshotBudget bounds the KV snapshots on disk unless configured.
 const DefaultSnapshotBudget = 20_000_000_000

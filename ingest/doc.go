@@ -5,8 +5,8 @@
 // import only the packages listed before it:
 //
 //	layout    the tiered order of the file segments (cold base, warm tier,
-//	          overlay) and its policy; imports nothing of lore, so that
-//	          config can read DefaultPolicy
+//	          overlay) and its policy, whose tunable defaults it reads from
+//	          config (the settings)
 //	syntax    tree-sitter definitions, signatures and references, cached by
 //	          content hash; skeletons; language detection
 //	scan      the files git would consider part of the work tree, less the

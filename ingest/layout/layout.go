@@ -1,12 +1,14 @@
 // Package layout decides the order of a pack's file segments: a cold base,
 // a warm tier and an overlay, so that an edit costs about its own tokens,
-// and the Policy that says when the tiers are rebuilt. It imports nothing of
-// lore: config reads DefaultPolicy for its defaults.
+// and the Policy that says when the tiers are rebuilt. Of lore it imports
+// only config, whose settings hold the policy's tunable defaults.
 package layout
 
 import (
 	"iter"
 	"slices"
+
+	"lore/config"
 )
 
 // The layout decides the order of the file segments in the prefix and is
@@ -74,9 +76,15 @@ type Policy struct {
 
 // DefaultPolicy keeps stale text under 10% of the pack even right after
 // a large commit, and was tuned with `lore bench freshness` (see BENCHMARKS.md).
-// It is the one source of the defaults: config's overlay_max, warm_max and
-// stale_max default to its fields.
-var DefaultPolicy = Policy{OverlayMax: 0.04, WarmMax: 0.15, StaleMax: 0.09, StaleKeep: 0.08, StaleHard: 0.10}
+// Its three tunable fields are config's defaults of overlay_max, warm_max and
+// stale_max, so the settings and the policy cannot disagree.
+var DefaultPolicy = Policy{
+	OverlayMax: config.DefaultOverlayMax,
+	WarmMax:    config.DefaultWarmMax,
+	StaleMax:   config.DefaultStaleMax,
+	StaleKeep:  0.08,
+	StaleHard:  0.10,
+}
 
 // Layout is the tiered order of a pack's file segments.
 type Layout struct {
