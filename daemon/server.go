@@ -32,109 +32,159 @@ func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
 	d.dropBuffers(conn)
 }
 
+// call is one request being served.
+type call struct {
+	ctx  context.Context // the connection's: ends when the client goes away
+	conn *jsonrpc2.Conn
+	req  *jsonrpc2.Request
+}
+
+// handler serves one API method.
+type handler func(*Daemon, *call) (any, error)
+
+// handlers are the API's methods.
+var handlers = map[string]handler{
+	api.MethodStatus:        bare((*Daemon).statusMethod),
+	api.MethodShutdown:      bare((*Daemon).shutdownMethod),
+	api.MethodCancel:        typed((*Daemon).cancelMethod),
+	api.MethodBufferUpdate:  typed((*Daemon).bufferUpdateMethod),
+	api.MethodBufferClose:   typed((*Daemon).bufferCloseMethod),
+	api.MethodSessionList:   bare((*Daemon).sessionListMethod),
+	api.MethodSessionGet:    typed((*Daemon).sessionGetMethod),
+	api.MethodSessionDelete: typed((*Daemon).sessionDeleteMethod),
+	api.MethodAsk:           typed((*Daemon).askMethod),
+}
+
+// paramsExample is added to the error for a method called without params.
+var paramsExample = map[string]string{
+	api.MethodAsk: ` {"question": ...}`,
+}
+
+// typed adapts a method that takes params of type P: they are decoded
+// from the request (and are required), and the result is encoded as the
+// reply.
+func typed[P, R any](fn func(*Daemon, *call, P) (R, error)) handler {
+	return func(d *Daemon, c *call) (any, error) {
+		var p P
+		if c.req.Params == nil {
+			return nil, invalidParams(c.req.Method + " needs params" + paramsExample[c.req.Method])
+		}
+		if err := json.Unmarshal(*c.req.Params, &p); err != nil {
+			return nil, invalidParams(c.req.Method + " params: " + err.Error())
+		}
+		return reply(fn(d, c, p))
+	}
+}
+
+// bare adapts a method without params.
+func bare[R any](fn func(*Daemon, *call) (R, error)) handler {
+	return func(d *Daemon, c *call) (any, error) {
+		return reply(fn(d, c))
+	}
+}
+
+// reply is a method's result as the reply's: nothing when it failed.
+func reply[R any](res R, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 func (d *Daemon) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
-	switch req.Method {
-	case api.MethodStatus:
-		return d.Status(), nil
-	case api.MethodShutdown:
-		d.log.Info("shutdown requested by a client")
-		d.Shutdown()
-		return struct{}{}, nil
-	case api.MethodCancel:
-		var p api.CancelParams
-		if err := unmarshalParams(req, &p); err != nil {
-			return nil, err
-		}
-		d.mu.Lock()
-		cancel := d.cancels[cancelKey{conn, p.Stream}]
-		d.mu.Unlock()
-		if cancel != nil {
-			cancel()
-		}
-		return nil, nil
-	case api.MethodBufferUpdate, api.MethodBufferClose:
-		var p api.BufferParams
-		if err := unmarshalParams(req, &p); err != nil {
-			return nil, err
-		}
-		if req.Method == api.MethodBufferUpdate {
-			return struct{}{}, d.updateBuffer(conn, p)
-		}
-		return struct{}{}, d.closeBuffer(p)
-	case api.MethodSessionList:
-		if _, err := d.openStore(ctx); err != nil {
-			return nil, rpcError(err)
-		}
-		return d.sessions()
-	case api.MethodSessionGet, api.MethodSessionDelete:
-		var p api.SessionParams
-		if err := unmarshalParams(req, &p); err != nil {
-			return nil, err
-		}
-		if _, err := d.openStore(ctx); err != nil {
-			return nil, rpcError(err)
-		}
-		if req.Method == api.MethodSessionGet {
-			s, err := d.session(p.Name)
-			if err != nil {
-				return nil, rpcError(err)
-			}
-			return s, nil
-		}
-		if err := d.deleteSession(ctx, p.Name); err != nil {
-			return nil, rpcError(err)
-		}
-		return struct{}{}, nil
-	case api.MethodAsk:
-		var p api.AskParams
-		if req.Params == nil {
-			return nil, invalidParams("ask needs params {\"question\": ...}")
-		}
-		if err := json.Unmarshal(*req.Params, &p); err != nil {
-			return nil, invalidParams("ask params: " + err.Error())
-		}
-		if strings.TrimSpace(p.Question) == "" {
-			return nil, invalidParams("the question is empty")
-		}
-		actx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		if p.Stream != "" {
-			key := cancelKey{conn, p.Stream}
-			d.mu.Lock()
-			d.cancels[key] = cancel
-			d.mu.Unlock()
-			defer func() {
-				d.mu.Lock()
-				delete(d.cancels, key)
-				d.mu.Unlock()
-			}()
-		}
-		end := d.activity.begin()
-		res, err := d.ask(actx, conn, p)
-		end()
-		if err != nil {
-			return nil, rpcError(err)
-		}
-		return res, nil
-	default:
+	h, ok := handlers[req.Method]
+	if !ok {
 		return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeMethodNotFound, Message: "unknown method " + req.Method}
 	}
+	return h(d, &call{ctx: ctx, conn: conn, req: req})
+}
+
+func (d *Daemon) statusMethod(*call) (*api.Status, error) { return d.Status(), nil }
+
+func (d *Daemon) shutdownMethod(*call) (struct{}, error) {
+	d.log.Info("shutdown requested by a client")
+	d.Shutdown()
+	return struct{}{}, nil
+}
+
+// cancelMethod cancels an ask of the same client; its result is null.
+func (d *Daemon) cancelMethod(c *call, p api.CancelParams) (*struct{}, error) {
+	d.mu.Lock()
+	cancel := d.cancels[cancelKey{c.conn, p.Stream}]
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	return nil, nil
+}
+
+func (d *Daemon) bufferUpdateMethod(c *call, p api.BufferParams) (struct{}, error) {
+	return struct{}{}, d.updateBuffer(c.conn, p)
+}
+
+func (d *Daemon) bufferCloseMethod(_ *call, p api.BufferParams) (struct{}, error) {
+	return struct{}{}, d.closeBuffer(p)
+}
+
+func (d *Daemon) sessionListMethod(c *call) ([]api.SessionInfo, error) {
+	if _, err := d.openStore(c.ctx); err != nil {
+		return nil, rpcError(err)
+	}
+	return d.sessions()
+}
+
+func (d *Daemon) sessionGetMethod(c *call, p api.SessionParams) (*api.Session, error) {
+	if _, err := d.openStore(c.ctx); err != nil {
+		return nil, rpcError(err)
+	}
+	s, err := d.session(p.Name)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return s, nil
+}
+
+func (d *Daemon) sessionDeleteMethod(c *call, p api.SessionParams) (struct{}, error) {
+	if _, err := d.openStore(c.ctx); err != nil {
+		return struct{}{}, rpcError(err)
+	}
+	if err := d.deleteSession(c.ctx, p.Name); err != nil {
+		return struct{}{}, rpcError(err)
+	}
+	return struct{}{}, nil
+}
+
+// askMethod answers a question; a client may cancel it by its stream name.
+func (d *Daemon) askMethod(c *call, p api.AskParams) (*api.AskResult, error) {
+	if strings.TrimSpace(p.Question) == "" {
+		return nil, invalidParams("the question is empty")
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	if p.Stream != "" {
+		key := cancelKey{c.conn, p.Stream}
+		d.mu.Lock()
+		d.cancels[key] = cancel
+		d.mu.Unlock()
+		defer func() {
+			d.mu.Lock()
+			delete(d.cancels, key)
+			d.mu.Unlock()
+		}()
+	}
+	end := d.activity.begin()
+	res, err := d.ask(ctx, c.conn, p)
+	end()
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return res, nil
 }
 
 // cancelKey names an ask in flight: the stream names are the client's own.
 type cancelKey struct {
 	conn   *jsonrpc2.Conn
 	stream string
-}
-
-func unmarshalParams(req *jsonrpc2.Request, v any) error {
-	if req.Params == nil {
-		return invalidParams(req.Method + " needs params")
-	}
-	if err := json.Unmarshal(*req.Params, v); err != nil {
-		return invalidParams(req.Method + " params: " + err.Error())
-	}
-	return nil
 }
 
 func invalidParams(msg string) error {
