@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"lore/api"
@@ -20,7 +19,6 @@ import (
 	"lore/config"
 	"lore/engine"
 	"lore/ingest/layout"
-	"lore/ingest/pack"
 	"lore/ingest/scan"
 )
 
@@ -47,55 +45,29 @@ type Daemon struct {
 	opts  Options
 	log   *slog.Logger
 	start time.Time
-	ctx   context.Context // the daemon's lifetime: background work runs in it
-
-	store *cache.Store
-	eng   *engine.Engine
 
 	ready    chan struct{} // closed once the first sync finished (or failed)
 	stopOnce sync.Once
 	stop     chan struct{} // closed by the shutdown method
 
-	// prefixMu orders the prefix: a sync holds it exclusively, a question
-	// holds it shared while it generates so its prefix stays put. It also
-	// guards packer.
-	prefixMu    sync.RWMutex
-	packer      *pack.Packer
-	snapName    string // the current branch's snapshot (see branchSnapshot)
-	lastScan    *scan.Result
-	scans       atomic.Uint64             // scans run, counted under scanMu so that their numbers follow their order
-	appliedScan uint64                    // the scan the packer holds (guarded by prefixMu)
-	packTokens  map[string][]engine.Token // segment tokens of the pack last synced, by hash
-	scanMu      sync.Mutex                // guards lastScan: questions scan concurrently
-	nudges      chan struct{}             // editor buffers changed (see nudge)
-	maintaining atomic.Bool               // a background rebuild is running
-	savePending atomic.Bool               // a background snapshot waits to run
-	active      atomic.Int32              // questions being answered
-	tokenHits   atomic.Int64              // segment tokenizations from the cache
-	tokenMisses atomic.Int64              // ... and computed
-	lastActive  atomic.Int64              // unix nanoseconds of the last question's start or end
+	activity *activity     // questions running, and since when none has
+	nudges   chan struct{} // editor buffers changed (see nudge)
 
-	mu        sync.Mutex // guards the fields below
-	state     string
-	failure   error
-	pack      *packState
-	progress  *api.Progress
-	prefilled int
-	restored  int
-	snapBytes int64
-	savedAt   []engine.Token                   // tokens covered by the last snapshot
-	buffers   map[string]buffer                // unsaved editor buffers, by path below the root
-	cancels   map[cancelKey]context.CancelFunc // asks in flight
-
-	prefillRate, decodeRate    float64 // tokens per second, last measured
-	lastPrefill                engine.SyncStats
-	lastPrefillAt              time.Time
-	staleTokens, overlayTokens int // of the pack last synced
+	mu sync.Mutex // guards the fields below
+	// store, eng and prefix are set once as they open; after ready is
+	// closed they are read without mu.
+	store      *cache.Store
+	eng        *engine.Engine
+	prefix     *prefix
+	state      string
+	failure    error
+	decodeRate float64                          // tokens per second, last measured
+	buffers    map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels    map[cancelKey]context.CancelFunc // asks in flight
 
 	sessionLocks sessionLocks
 
-	saveMu sync.Mutex     // one snapshot write at a time
-	bg     sync.WaitGroup // background snapshot writes
+	bg sync.WaitGroup // the watcher and the idle shutdown
 }
 
 // New checks options and fills defaults; Run does the work.
@@ -116,14 +88,15 @@ func New(opts Options) (*Daemon, error) {
 		opts.Policy = layout.DefaultPolicy
 	}
 	return &Daemon{
-		opts:    opts,
-		log:     opts.Logger,
-		ready:   make(chan struct{}),
-		stop:    make(chan struct{}),
-		nudges:  make(chan struct{}, 1),
-		buffers: map[string]buffer{},
-		cancels: map[cancelKey]context.CancelFunc{},
-		state:   api.StateLoading,
+		opts:     opts,
+		log:      opts.Logger,
+		ready:    make(chan struct{}),
+		stop:     make(chan struct{}),
+		activity: newActivity(),
+		nudges:   make(chan struct{}, 1),
+		buffers:  map[string]buffer{},
+		cancels:  map[cancelKey]context.CancelFunc{},
+		state:    api.StateLoading,
 	}, nil
 }
 
@@ -147,7 +120,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d.ctx = ctx
 	go func() {
 		select {
 		case <-d.stop:
@@ -180,8 +152,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer d.close()
 
-	if err := d.initialSync(ctx); err != nil && ctx.Err() == nil {
-		d.bg.Wait()
+	if err := d.prefix.initialSync(ctx); err != nil && ctx.Err() == nil {
+		d.prefix.wait()
 		d.fail(err)
 		return err
 	}
@@ -201,19 +173,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.watch(ctx)
 		}()
 	}
-	d.log.Info("ready", "pack_tokens", d.Status().PackTokens, "restored_tokens", d.restoredTokens())
+	d.log.Info("ready", "pack_tokens", d.Status().PackTokens, "restored_tokens", d.prefix.restoredTokens())
 
 	<-ctx.Done()
 	d.setState(api.StateStopping)
 	d.bg.Wait()
+	d.prefix.wait()
 	d.log.Info("stopping: saving the prefix snapshot")
 	// The serving context is gone; the final snapshot gets its own deadline.
 	saveCtx, cancelSave := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancelSave()
-	d.prefixMu.Lock()
-	err = d.saveSnapshot(saveCtx)
-	d.prefixMu.Unlock()
-	if err != nil {
+	if err := d.prefix.save(saveCtx); err != nil {
 		d.log.Error("final snapshot failed", "err", err)
 	}
 	return nil
@@ -238,6 +208,8 @@ func (d *Daemon) load(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	d.eng = eng
+	// Background rebuilds and snapshots live as long as the daemon serves.
+	d.prefix = newPrefix(ctx, d, store, eng)
 	d.mu.Unlock()
 	info := eng.Info()
 	d.log.Info("model loaded", "model", info.Name, "params", info.Params, "experts", info.Experts, "context", info.ContextSize)
@@ -272,29 +244,24 @@ func (d *Daemon) setState(s string) {
 	d.mu.Unlock()
 }
 
-func (d *Daemon) restoredTokens() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.restored
-}
-
 // idleShutdown stops the daemon once no question has been asked or answered
 // for IdleShutdown.
 func (d *Daemon) idleShutdown(ctx context.Context) {
-	d.touch()
-	tick := time.NewTicker(min(d.opts.IdleShutdown/4+time.Millisecond, time.Minute))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if d.active.Load() == 0 && time.Since(time.Unix(0, d.lastActive.Load())) >= d.opts.IdleShutdown {
-				d.log.Info("idle: shutting down", "idle_shutdown", d.opts.IdleShutdown)
-				d.Shutdown()
-				return
-			}
-		}
+	d.activity.touch()
+	if d.activity.wait(ctx, d.opts.IdleShutdown) == nil {
+		d.log.Info("idle: shutting down", "idle_shutdown", d.opts.IdleShutdown)
+		d.Shutdown()
+	}
+}
+
+// setSyncState moves the state between prefilling and ready as syncs start
+// and end. Loading may only become prefilling (Run declares ready once the
+// first sync is done), and stopping and failed stay as they are.
+func (d *Daemon) setSyncState(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state == api.StatePrefilling || d.state == api.StateReady || (s == api.StatePrefilling && d.state == api.StateLoading) {
+		d.state = s
 	}
 }
 
@@ -310,9 +277,6 @@ func residentBytes() int64 {
 	}
 	return rss * int64(os.Getpagesize())
 }
-
-// touch records activity for the idle shutdown.
-func (d *Daemon) touch() { d.lastActive.Store(time.Now().UnixNano()) }
 
 // Shutdown stops the daemon as the shutdown method does.
 func (d *Daemon) Shutdown() { d.stopOnce.Do(func() { close(d.stop) }) }
@@ -331,9 +295,12 @@ wait:
 			return ctx.Err()
 		case <-tick.C:
 			d.mu.Lock()
-			p := d.progress
+			pm := d.prefix
 			d.mu.Unlock()
-			if p != nil && progress != nil {
+			if pm == nil || progress == nil {
+				continue
+			}
+			if p := pm.prefillProgress(); p != nil {
 				progress(p.Done, p.Total)
 			}
 		}
@@ -353,38 +320,24 @@ func (d *Daemon) Status() *api.Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := &api.Status{
-		Repo:            d.opts.Repo,
-		PID:             os.Getpid(),
-		State:           d.state,
-		PrefilledTokens: d.prefilled,
-		RestoredTokens:  d.restored,
-		SnapshotBytes:   d.snapBytes,
-		Omitted:         []api.Omitted{},
-		UptimeSeconds:   time.Since(d.start).Seconds(),
-		ModelPath:       d.opts.Engine.ModelPath,
-
-		PrefillTokensPerSec: d.prefillRate,
-		DecodeTokensPerSec:  d.decodeRate,
-		ActiveQuestions:     int(d.active.Load()),
-		MemoryBytes:         residentBytes(),
-		StaleTokens:         d.staleTokens,
-		OverlayTokens:       d.overlayTokens,
-		Buffers:             len(d.buffers),
-		LastPrefillTokens:   d.lastPrefill.Prefilled,
-		LastPrefillMillis:   millis(d.lastPrefill.Elapsed),
-		LastPrefillAt:       d.lastPrefillAt,
-		Scans:               d.scans.Load(),
-		Sessions:            sessions,
-		Snapshots:           snapshots,
-		TokenCacheHits:      d.tokenHits.Load(),
-		TokenCacheMisses:    d.tokenMisses.Load(),
+		Repo:               d.opts.Repo,
+		PID:                os.Getpid(),
+		State:              d.state,
+		Omitted:            []api.Omitted{},
+		UptimeSeconds:      time.Since(d.start).Seconds(),
+		ModelPath:          d.opts.Engine.ModelPath,
+		DecodeTokensPerSec: d.decodeRate,
+		ActiveQuestions:    d.activity.questions(),
+		MemoryBytes:        residentBytes(),
+		Buffers:            len(d.buffers),
+		Sessions:           sessions,
+		Snapshots:          snapshots,
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()
 	}
-	if d.progress != nil {
-		p := *d.progress
-		st.Progress = &p
+	if d.prefix != nil {
+		d.prefix.status(st)
 	}
 	if d.eng != nil {
 		info := d.eng.Info()
@@ -394,14 +347,6 @@ func (d *Daemon) Status() *api.Status {
 		_, st.QueuedQuestions = d.eng.Queue()
 		bs := d.eng.BatchStats()
 		st.BatchDecodes, st.BatchSteps = bs.Rounds, bs.Steps
-	}
-	if p := d.pack; p != nil {
-		st.PackTokens = len(p.tokens)
-		st.PackVersion = p.version
-		st.Segments = len(p.pack.Segments)
-		st.Files = p.files
-		st.Skipped = len(p.pack.Skipped)
-		st.Omitted = p.omitted
 	}
 	return st
 }

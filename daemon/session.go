@@ -104,9 +104,9 @@ func (t *sessionTurn) resumeState() *engine.SeqState {
 	return t.resume
 }
 
-// openSession locks the session and prepares its next turn on the pack ps.
-// Callers hold prefixMu shared.
-func (d *Daemon) openSession(ctx context.Context, name string, ps *packState) (*sessionTurn, error) {
+// openSession locks the session and prepares its next turn on the view's
+// pack.
+func (d *Daemon) openSession(ctx context.Context, name string, v *view) (*sessionTurn, error) {
 	if err := checkSessionName(name); err != nil {
 		return nil, err
 	}
@@ -126,10 +126,10 @@ func (d *Daemon) openSession(ctx context.Context, name string, ps *packState) (*
 	}
 	t.rec = rec
 	room := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
-	if rec.PrefixVersion == ps.version && rec.PrefixLen == len(ps.tokens) && len(rec.Tokens) <= room {
+	if rec.PrefixVersion == v.version && rec.PrefixLen == len(v.tokens) && len(rec.Tokens) <= room {
 		t.history = rec.Tokens
 		if h, state, err := d.store.LoadSnapshot(sessionSnapshot(name)); err == nil &&
-			h.ModelFingerprint == d.eng.Info().Fingerprint && h.Settings == d.snapshotSettings() &&
+			h.ModelFingerprint == d.eng.Info().Fingerprint && h.Settings == snapshotSettings(d.eng) &&
 			len(h.Tokens) == rec.KV && slices.Equal(h.Tokens, rec.Tokens[:rec.KV]) {
 			t.resume = &engine.SeqState{PrefixLen: rec.PrefixLen, Tokens: rec.Tokens, KV: rec.KV, State: state}
 		} else if err != nil && !errors.Is(err, cache.ErrNoSnapshot) {
@@ -158,9 +158,9 @@ func (d *Daemon) openSession(ctx context.Context, name string, ps *packState) (*
 	return t, nil
 }
 
-// finish records the answered turn: the transcript, the suffix tokens and
-// their KV. Callers hold prefixMu shared.
-func (d *Daemon) finishSession(t *sessionTurn, p api.AskParams, res *api.AskResult, st engine.GenerateStats) error {
+// finishSession records the answered turn on the view's pack: the
+// transcript, the suffix tokens and their KV.
+func (d *Daemon) finishSession(v *view, t *sessionTurn, p api.AskParams, res *api.AskResult, st engine.GenerateStats) error {
 	now := time.Now().UTC()
 	rec := t.rec
 	rec.Transcript = append(rec.Transcript, api.Turn{Question: p.Question, Answer: res.Text, At: now, PackVersion: res.PackVersion, Replayed: t.replayed})
@@ -177,7 +177,7 @@ func (d *Daemon) finishSession(t *sessionTurn, p api.AskParams, res *api.AskResu
 		h := cache.SnapshotHeader{
 			Format:           cache.SnapshotFormat,
 			ModelFingerprint: d.eng.Info().Fingerprint,
-			Settings:         d.snapshotSettings(),
+			Settings:         snapshotSettings(d.eng),
 			Tokens:           s.Tokens[:s.KV],
 			StateSize:        int64(len(s.State)),
 		}
@@ -186,7 +186,7 @@ func (d *Daemon) finishSession(t *sessionTurn, p api.AskParams, res *api.AskResu
 			rec.KV = 0
 		} else {
 			rec.KVTokens = s.KV
-			d.evictSnapshots(sessionSnapshot(rec.Name))
+			d.prefix.evictSnapshots(sessionSnapshot(rec.Name), v.branch)
 		}
 	}
 	b, err := json.Marshal(rec)

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"lore/api"
 	"lore/cache"
+	"lore/engine"
 	"lore/ingest/pack"
 	"lore/ingest/scan"
 )
@@ -46,6 +45,9 @@ func branchSnapshot(branch string) string {
 	return fmt.Sprintf("%s%s-%08x", branchSnapshotPrefix, clean, h.Sum32())
 }
 
+// legacySnapshot is the single snapshot of earlier versions.
+const legacySnapshot = "main"
+
 func layoutKey(snapshot string) string { return "layout/" + snapshot }
 
 // errNoLayout means no packer state was saved.
@@ -53,8 +55,8 @@ var errNoLayout = errors.New("no saved layout")
 
 // resumePacker restores the packer saved with a snapshot, brought up to
 // date with res.
-func (d *Daemon) resumePacker(snapshot string, res *scan.Result, opts pack.Options) (*pack.Packer, error) {
-	b, ok, err := d.store.Get(layoutKey(snapshot))
+func (p *prefix) resumePacker(snapshot string, res *scan.Result, opts pack.Options) (*pack.Packer, error) {
+	b, ok, err := p.store.Get(layoutKey(snapshot))
 	if err != nil {
 		return nil, err
 	}
@@ -68,17 +70,17 @@ func (d *Daemon) resumePacker(snapshot string, res *scan.Result, opts pack.Optio
 	return pack.ResumePacker(st, res, opts)
 }
 
-// saveLayout stores the packer state that goes with the current branch's
-// snapshot. Callers hold prefixMu.
-func (d *Daemon) saveLayout() error {
-	if d.packer == nil {
+// saveLayoutLocked stores the packer state that goes with the current
+// branch's snapshot; mu held shared is enough.
+func (p *prefix) saveLayoutLocked() error {
+	if p.packer == nil {
 		return nil
 	}
-	b, err := json.Marshal(d.packer.State())
+	b, err := json.Marshal(p.packer.State())
 	if err != nil {
 		return err
 	}
-	return d.store.Put(layoutKey(d.snapName), b)
+	return p.store.Put(layoutKey(p.snapName), b)
 }
 
 // resumeBest lays the pack out as the saved snapshot that leaves the least
@@ -86,14 +88,13 @@ func (d *Daemon) saveLayout() error {
 // first) when the tree is closer to that. Without any usable snapshot it
 // still resumes the current branch's layout, so the pack keeps its order.
 // It returns the packer, its pack and the snapshot to restore ("" for
-// none), or a nil packer when nothing was saved. Callers hold prefixMu
-// exclusively.
-func (d *Daemon) resumeBest(res *scan.Result, opts pack.Options) (*pack.Packer, *packState, string) {
-	names := []string{d.snapName}
-	if infos, err := d.store.Snapshots(); err == nil {
+// none), or a nil packer when nothing was saved.
+func (p *prefix) resumeBestLocked(res *scan.Result, opts pack.Options) (*pack.Packer, *packState, string) {
+	names := []string{p.snapName}
+	if infos, err := p.store.Snapshots(); err == nil {
 		sort.Slice(infos, func(i, j int) bool { return infos[i].LastUsed.After(infos[j].LastUsed) })
 		for _, in := range infos {
-			if strings.HasPrefix(in.Name, branchSnapshotPrefix) && in.Name != d.snapName && len(names) < maxResumeCandidates {
+			if strings.HasPrefix(in.Name, branchSnapshotPrefix) && in.Name != p.snapName && len(names) < maxResumeCandidates {
 				names = append(names, in.Name)
 			}
 		}
@@ -105,26 +106,26 @@ func (d *Daemon) resumeBest(res *scan.Result, opts pack.Options) (*pack.Packer, 
 		bestCost int
 	)
 	for _, name := range names {
-		p, err := d.resumePacker(name, res, opts)
+		pk, err := p.resumePacker(name, res, opts)
 		if err != nil {
 			if !errors.Is(err, errNoLayout) {
-				d.log.Info("saved layout not usable: laying the pack out afresh", "snapshot", name, "reason", err)
+				p.log.Info("saved layout not usable: laying the pack out afresh", "snapshot", name, "reason", err)
 			}
 			continue
 		}
-		ps, err := d.packState(p.Pack())
+		ps, err := p.packStateLocked(pk.Pack())
 		if err != nil {
 			continue
 		}
 		toks := 0
-		if h, err := d.store.LoadSnapshotHeader(name); err == nil && h.ModelFingerprint == d.eng.Info().Fingerprint && h.Settings == d.snapshotSettings() {
+		if h, err := p.store.LoadSnapshotHeader(name); err == nil && h.ModelFingerprint == p.eng.Info().Fingerprint && h.Settings == snapshotSettings(p.eng) {
 			_, toks = cache.ValidPrefix(h, ps.chains())
 		}
-		if toks == 0 && name != d.snapName {
+		if toks == 0 && name != p.snapName {
 			continue // another branch's layout is only worth it with its KV
 		}
 		if cost := len(ps.tokens) - toks; best == nil || cost < bestCost {
-			best, bestPS, bestCost, bestName = p, ps, cost, name
+			best, bestPS, bestCost, bestName = pk, ps, cost, name
 			if toks == 0 {
 				bestName = ""
 			}
@@ -138,9 +139,9 @@ func (d *Daemon) resumeBest(res *scan.Result, opts pack.Options) (*pack.Packer, 
 const maxResumeCandidates = 6
 
 // snapshotSettings are the context settings a saved KV state depends on.
-func (d *Daemon) snapshotSettings() cache.Settings {
-	cfg := d.eng.Settings()
-	return cache.Settings{ContextSize: d.eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: cfg.KVType}
+func snapshotSettings(eng *engine.Engine) cache.Settings {
+	cfg := eng.Settings()
+	return cache.Settings{ContextSize: eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: cfg.KVType}
 }
 
 // restore loads a snapshot and keeps the segments whose chain still
@@ -148,120 +149,81 @@ func (d *Daemon) snapshotSettings() cache.Settings {
 // settings, is discarded with a log line and never trusted. When sequence
 // 0 already holds that much of the pack (a branch switch that keeps the
 // prefix), nothing is loaded.
-func (d *Daemon) restore(name string, ps *packState) {
-	h, err := d.store.LoadSnapshotHeader(name)
+func (p *prefix) restoreLocked(name string, ps *packState) {
+	h, err := p.store.LoadSnapshotHeader(name)
 	if err == nil {
-		if _, toks := cache.ValidPrefix(h, ps.chains()); toks > 0 && d.eng.Holds(ps.tokens[:toks]) {
-			d.log.Info("the prefix already holds the snapshot's valid part", "snapshot", name, "tokens", toks)
+		if _, toks := cache.ValidPrefix(h, ps.chains()); toks > 0 && p.eng.Holds(ps.tokens[:toks]) {
+			p.log.Info("the prefix already holds the snapshot's valid part", "snapshot", name, "tokens", toks)
 			return
 		}
 	}
-	h, state, err := d.store.LoadSnapshot(name)
+	h, state, err := p.store.LoadSnapshot(name)
 	var corrupt *cache.CorruptError
 	switch {
 	case errors.Is(err, cache.ErrNoSnapshot):
-		d.log.Info("no snapshot: prefilling the whole pack")
+		p.log.Info("no snapshot: prefilling the whole pack")
 		return
 	case errors.As(err, &corrupt):
-		d.log.Warn("snapshot discarded", "reason", corrupt.Reason)
+		p.log.Warn("snapshot discarded", "reason", corrupt.Reason)
 		return
 	case err != nil:
-		d.log.Warn("snapshot unreadable, ignoring it", "err", err)
+		p.log.Warn("snapshot unreadable, ignoring it", "err", err)
 		return
 	}
 	discard := func(why string) {
-		d.log.Warn("snapshot discarded", "reason", why)
-		if err := d.store.DeleteSnapshot(name); err != nil {
-			d.log.Warn("deleting snapshot failed", "err", err)
+		p.log.Warn("snapshot discarded", "reason", why)
+		if err := p.store.DeleteSnapshot(name); err != nil {
+			p.log.Warn("deleting snapshot failed", "err", err)
 		}
 	}
-	if h.ModelFingerprint != d.eng.Info().Fingerprint {
+	if h.ModelFingerprint != p.eng.Info().Fingerprint {
 		discard("made with another model")
 		return
 	}
-	if h.Settings != d.snapshotSettings() {
-		discard(fmt.Sprintf("made with other context settings (%+v, now %+v)", h.Settings, d.snapshotSettings()))
+	if h.Settings != snapshotSettings(p.eng) {
+		discard(fmt.Sprintf("made with other context settings (%+v, now %+v)", h.Settings, snapshotSettings(p.eng)))
 		return
 	}
 	segs, toks := cache.ValidPrefix(h, ps.chains())
 	if toks == 0 {
-		d.log.Info("snapshot shares no segment with the current pack")
+		p.log.Info("snapshot shares no segment with the current pack")
 		return
 	}
-	if err := d.eng.LoadState(state, h.Tokens); err != nil {
+	if err := p.eng.LoadState(state, h.Tokens); err != nil {
 		discard(err.Error())
 		return
 	}
-	if err := d.eng.Truncate(toks); err != nil {
-		d.log.Warn("truncating the restored prefix failed", "err", err)
-		d.eng.Truncate(0)
+	if err := p.eng.Truncate(toks); err != nil {
+		p.log.Warn("truncating the restored prefix failed", "err", err)
+		p.eng.Truncate(0)
 		return
 	}
-	d.mu.Lock()
-	d.restored += toks
-	d.snapBytes = int64(len(state))
-	if toks == len(h.Tokens) && name == d.snapName {
-		d.savedAt = slices.Clone(h.Tokens)
+	p.statMu.Lock()
+	p.stats.restored += toks
+	p.stats.snapBytes = int64(len(state))
+	p.statMu.Unlock()
+	if toks == len(h.Tokens) && name == p.snapName {
+		p.saveMu.Lock()
+		p.savedAt = slices.Clone(h.Tokens)
+		p.saveMu.Unlock()
 	}
-	d.mu.Unlock()
-	d.log.Info("snapshot restored", "snapshot", name, "tokens", toks, "segments", segs, "of", len(h.Segments))
+	p.log.Info("snapshot restored", "snapshot", name, "tokens", toks, "segments", segs, "of", len(h.Segments))
 }
 
-// saveAsync snapshots the prefix in the background, so that the question
-// that caused a prefill does not also wait for the disk. It holds prefixMu
-// shared: questions go on, the next sync waits for the state copy.
-func (d *Daemon) saveAsync(ctx context.Context) {
-	if !d.savePending.CompareAndSwap(false, true) {
-		return // the pending save will write the newest prefix
-	}
-	d.bg.Add(1)
-	go func() {
-		defer d.bg.Done()
-		// Copying the state holds the engine for tens of milliseconds per
-		// 100 MB: not while a question runs (the one that prefilled is
-		// usually about to decode). The final snapshot at shutdown
-		// covers a daemon that never becomes idle.
-		for d.active.Load() > 0 {
-			select {
-			case <-ctx.Done():
-				d.savePending.Store(false)
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		d.savePending.Store(false)
-		d.prefixMu.RLock()
-		err := d.saveSnapshot(ctx)
-		d.prefixMu.RUnlock()
-		if err != nil && ctx.Err() == nil {
-			d.log.Warn("snapshot failed", "err", err)
-		}
-		// The state copy (tens of MB) is garbage now. Collected here, while
-		// the daemon is idle, it no longer stalls the refresh after the next
-		// edit: that collection cost the watcher's edit-to-fresh about 30 ms.
-		runtime.GC()
-	}()
-}
-
-// saveSnapshot writes sequence 0's state when it differs from the last
-// snapshot. Callers hold prefixMu so the prefix cannot move meanwhile.
-func (d *Daemon) saveSnapshot(ctx context.Context) error {
-	d.saveMu.Lock()
-	defer d.saveMu.Unlock()
-	if d.eng == nil || d.store == nil {
-		return nil
-	}
-	d.mu.Lock()
-	ps, saved := d.pack, d.savedAt
-	d.mu.Unlock()
+// saveSnapshotLocked writes sequence 0's state when it differs from the last
+// snapshot. mu held shared is enough: the prefix cannot move meanwhile.
+func (p *prefix) saveSnapshotLocked(ctx context.Context) error {
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
+	ps := p.pack.Load()
 	if ps == nil {
 		return nil
 	}
-	state, toks, err := d.eng.SaveState()
+	state, toks, err := p.eng.SaveState()
 	if err != nil {
 		return err
 	}
-	if len(toks) == 0 || slices.Equal(toks, saved) {
+	if len(toks) == 0 || slices.Equal(toks, p.savedAt) {
 		return nil
 	}
 	// Only whole segments are worth recording; a partial tail is cut on restore.
@@ -274,8 +236,8 @@ func (d *Daemon) saveSnapshot(ctx context.Context) error {
 	}
 	h := cache.SnapshotHeader{
 		Format:           1,
-		ModelFingerprint: d.eng.Info().Fingerprint,
-		Settings:         d.snapshotSettings(),
+		ModelFingerprint: p.eng.Info().Fingerprint,
+		Settings:         snapshotSettings(p.eng),
 		Tokens:           toks,
 		Segments:         marks,
 		StateSize:        int64(len(state)),
@@ -283,36 +245,36 @@ func (d *Daemon) saveSnapshot(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if b := d.opts.SnapshotBudget; b > 0 && int64(len(state)) > b {
-		d.log.Warn("snapshot not written: larger than snapshot_budget", "bytes", len(state), "budget", b)
+	if b := p.opts.SnapshotBudget; b > 0 && int64(len(state)) > b {
+		p.log.Warn("snapshot not written: larger than snapshot_budget", "bytes", len(state), "budget", b)
 		return nil
 	}
-	if err := d.store.SaveSnapshot(d.snapName, h, state); err != nil {
+	if err := p.store.SaveSnapshot(p.snapName, h, state); err != nil {
 		return err
 	}
-	d.evictSnapshots(d.snapName)
-	if err := d.saveLayout(); err != nil {
-		d.log.Warn("saving the layout failed; the next start lays the pack out afresh", "err", err)
+	p.evictSnapshots(p.snapName)
+	if err := p.saveLayoutLocked(); err != nil {
+		p.log.Warn("saving the layout failed; the next start lays the pack out afresh", "err", err)
 	}
-	d.mu.Lock()
-	d.savedAt = toks
-	d.snapBytes = int64(len(state))
-	d.mu.Unlock()
-	d.log.Info("snapshot saved", "snapshot", d.snapName, "tokens", len(toks), "bytes", len(state))
+	p.savedAt = toks
+	p.statMu.Lock()
+	p.stats.snapBytes = int64(len(state))
+	p.statMu.Unlock()
+	p.log.Info("snapshot saved", "snapshot", p.snapName, "tokens", len(toks), "bytes", len(state))
 	return nil
 }
 
 // evictSnapshots deletes the least recently used snapshots (branches' and
-// sessions') until those on disk fit SnapshotBudget. The snapshot just
-// written and the current branch's stay.
-func (d *Daemon) evictSnapshots(keep string) {
-	budget := d.opts.SnapshotBudget
+// sessions') until those on disk fit SnapshotBudget. Those named in keep
+// (the one just written, the current branch's) stay.
+func (p *prefix) evictSnapshots(keep ...string) {
+	budget := p.opts.SnapshotBudget
 	if budget <= 0 {
 		return
 	}
-	infos, err := d.store.Snapshots()
+	infos, err := p.store.Snapshots()
 	if err != nil {
-		d.log.Warn("listing snapshots for eviction failed", "err", err)
+		p.log.Warn("listing snapshots for eviction failed", "err", err)
 		return
 	}
 	var total int64
@@ -324,18 +286,18 @@ func (d *Daemon) evictSnapshots(keep string) {
 		if total <= budget {
 			return
 		}
-		if in.Name == keep || in.Name == d.snapName {
+		if slices.Contains(keep, in.Name) {
 			continue
 		}
-		if err := d.store.DeleteSnapshot(in.Name); err != nil {
-			d.log.Warn("evicting a snapshot failed", "snapshot", in.Name, "err", err)
+		if err := p.store.DeleteSnapshot(in.Name); err != nil {
+			p.log.Warn("evicting a snapshot failed", "snapshot", in.Name, "err", err)
 			continue
 		}
 		if strings.HasPrefix(in.Name, branchSnapshotPrefix) {
-			d.store.Delete(layoutKey(in.Name))
+			p.store.Delete(layoutKey(in.Name))
 		}
 		total -= in.Size
-		d.log.Info("snapshot evicted: over snapshot_budget", "snapshot", in.Name, "bytes", in.Size, "budget", budget)
+		p.log.Info("snapshot evicted: over snapshot_budget", "snapshot", in.Name, "bytes", in.Size, "budget", budget)
 	}
 }
 

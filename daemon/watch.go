@@ -121,9 +121,7 @@ func (d *Daemon) refreshInBackground(ctx context.Context, events int) {
 	if failed {
 		return
 	}
-	d.prefixMu.Lock()
-	prefilled, err := d.refreshLocked(ctx, nil, nil)
-	d.prefixMu.Unlock()
+	prefilled, err := d.prefix.refresh(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn("refresh after file changes failed", "err", err)
@@ -132,7 +130,6 @@ func (d *Daemon) refreshInBackground(ctx context.Context, events int) {
 	}
 	if prefilled > 0 {
 		d.log.Info("refreshed after file changes", "events", events, "prefilled", prefilled)
-		d.maintainAsync(ctx)
 	}
 }
 
@@ -140,9 +137,7 @@ func (d *Daemon) refreshInBackground(ctx context.Context, events int) {
 // parents), plus the git folder for branch switches and commits. Ignored and
 // vendored folders are left alone: nothing in them reaches the pack.
 func (d *Daemon) watchTree(w *fsnotify.Watcher) {
-	d.scanMu.Lock()
-	res := d.lastScan
-	d.scanMu.Unlock()
+	res := d.prefix.lastScanned()
 	dirs := map[string]bool{d.opts.Repo: true}
 	if res != nil {
 		for _, f := range res.Files {

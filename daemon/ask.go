@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/jsonrpc2"
+
+	"lore/api"
+	"lore/engine"
+	"lore/ingest/retrieve"
+)
+
+// ask brings the prefix up to date with the working tree, then answers on
+// top of it, streaming text as notifications.
+func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) (*api.AskResult, error) {
+	start := time.Now()
+	notify := func(method string, params any) {
+		// A slow or vanished client must not stall the engine forever.
+		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		conn.Notify(nctx, method, params)
+	}
+	progress := func(done, total int) {
+		notify(api.NotifyProgress, api.ProgressParams{Stream: p.Stream, Progress: api.Progress{Done: done, Total: total}})
+	}
+	if err := d.waitReady(ctx, progress); err != nil {
+		return nil, err
+	}
+
+	prio, err := priority(p.Priority)
+	if err != nil {
+		return nil, err
+	}
+	v, release, err := d.prefix.acquire(ctx, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	res := &api.AskResult{PrefilledTokens: v.prefilled, PackVersion: v.version, Omitted: v.omitted}
+	prompt, err := d.questionTokens(v, p, res)
+	if err != nil {
+		return nil, err
+	}
+	var sess *sessionTurn
+	if p.Session != "" {
+		if sess, err = d.openSession(ctx, p.Session, v); err != nil {
+			return nil, err
+		}
+		defer sess.unlock()
+		prompt = append(slices.Clone(sess.history), prompt...)
+	}
+	var text strings.Builder
+	var first time.Time
+	st, err := d.eng.Generate(ctx, engine.GenerateRequest{
+		Prompt:      prompt,
+		MaxTokens:   p.MaxTokens,
+		Temperature: p.Temperature,
+		TopP:        p.TopP,
+		TopK:        p.TopK,
+		Seed:        p.Seed,
+		Priority:    prio,
+		Resume:      sess.resumeState(),
+		Keep:        sess != nil,
+	}, func(s string) error {
+		if first.IsZero() {
+			first = time.Now()
+		}
+		text.WriteString(s)
+		notify(api.NotifyToken, api.TokenParams{Stream: p.Stream, Text: s})
+		return ctx.Err()
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			d.log.Info("question cancelled by its client")
+		}
+		return nil, err
+	}
+	res.Text = text.String()
+	if !first.IsZero() {
+		res.TTFTMillis = millis(first.Sub(start))
+	}
+	res.PromptTokens = st.PromptTokens
+	res.CachedTokens = st.CachedTokens
+	res.GeneratedTokens = st.GeneratedTokens
+	res.StopReason = st.StopReason
+	res.QueuedMillis = millis(st.Queued)
+	if sess != nil {
+		if err := d.finishSession(v, sess, p, res, st); err != nil {
+			return nil, err
+		}
+	}
+	res.ElapsedMillis = millis(time.Since(start))
+	if decode := st.Elapsed - st.TTFT; st.GeneratedTokens > 1 && decode > 0 {
+		d.mu.Lock()
+		d.decodeRate = float64(st.GeneratedTokens-1) / decode.Seconds()
+		d.mu.Unlock()
+	}
+	return res, nil
+}
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// priority maps the API's priority names to the engine's.
+func priority(p string) (engine.Priority, error) {
+	switch p {
+	case "", api.PriorityInteractive:
+		return engine.PriorityInteractive, nil
+	case api.PriorityHook:
+		return engine.PriorityHook, nil
+	case api.PriorityBackground:
+		return engine.PriorityBackground, nil
+	}
+	return 0, invalidParams(fmt.Sprintf("unknown priority %q: use %s, %s or %s", p, api.PriorityInteractive, api.PriorityHook, api.PriorityBackground))
+}
+
+// questionTokens is what goes after the prefix: the files the question
+// names that the pack does not hold in full (up to half the question
+// reserve), the code the question is about, then the question.
+func (d *Daemon) questionTokens(v *view, p api.AskParams, res *api.AskResult) ([]engine.Token, error) {
+	var prompt []engine.Token
+	if cands := v.reduced; len(cands) > 0 {
+		budget := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
+		if p.Session != "" {
+			budget /= 2 // the session's history takes the other half
+		}
+		if seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.prefix.tokens.count); len(paths) > 0 {
+			toks, err := d.prefix.tokens.segment(seg)
+			if err != nil {
+				return nil, err
+			}
+			prompt = toks
+			res.Retrieved = paths
+		}
+	}
+	if p.Location != nil {
+		text, err := d.locationText(*p.Location)
+		if err != nil {
+			return nil, err
+		}
+		prompt = append(prompt, d.eng.Tokenize(text)...)
+	}
+	return append(prompt, d.eng.Tokenize(questionText(p.Question))...), nil
+}
+
+// questionText wraps a question so the model reads it as one, after the
+// repository. Kept out of the prefix: it changes with every question.
+func questionText(q string) string {
+	return "\n<question>\n" + strings.TrimSpace(q) + "\n</question>\n<answer>\n"
+}
