@@ -1,0 +1,91 @@
+// Package layers holds lore's packages to the package map in docs/design.md:
+// dependencies point down, and each package imports only the lore packages
+// its row allows. It has no code of its own, only this test.
+package layers
+
+import (
+	"os/exec"
+	"path"
+	"strings"
+	"testing"
+)
+
+// allowed is the package map's last column: the lore packages each package
+// may import (without the "lore/" prefix). A name ending in "/*" allows
+// every package below it. Test files are not held to it.
+var allowed = map[string][]string{
+	"internal/bytesize":   nil,
+	"internal/atomicfile": nil,
+	"config":              {"internal/bytesize"},
+	"api":                 {"config"},
+	"internal/cmdline":    {"api", "config"},
+	"cli/ask":             {"api", "config", "internal/cmdline"},
+	"cmd/ask":             {"cli/ask"},
+	"lsp":                 {"api", "config", "internal/atomicfile"},
+	"models/gguf":         nil,
+	"models/synth":        {"models/gguf"},
+	"models":              {"config", "models/gguf"},
+	"cache":               nil,
+	"engine":              {"config"},
+	"ingest":              nil,
+	"ingest/layout":       {"config"},
+	"ingest/syntax":       {"ingest"},
+	"ingest/scan":         {"ingest", "ingest/syntax"},
+	"ingest/history":      {"config", "ingest", "ingest/scan"},
+	"ingest/rank":         {"ingest"},
+	"ingest/retrieve":     {"ingest"},
+	"ingest/pack":         {"ingest", "ingest/layout", "ingest/rank", "ingest/scan", "ingest/syntax"},
+	"daemon":              {"api", "cache", "config", "engine", "ingest", "ingest/*"},
+	"internal/bench":      {"api", "config", "engine", "ingest", "ingest/*", "internal/cmdline", "lsp"},
+	"cli": {"api", "cache", "config", "daemon", "engine", "ingest", "ingest/*", "internal/atomicfile",
+		"internal/bench", "internal/bytesize", "internal/cmdline", "lsp", "models", "models/*"},
+	"cmd/lore":                   {"cli"},
+	"internal/testenv":           {"config", "models/synth"},
+	"internal/tsgen":             {"api", "lsp"},
+	"ingest/internal/ingesttest": nil,
+	"editors/nvim":               nil,
+}
+
+func TestPackageMap(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not available")
+	}
+	out, err := exec.Command(goBin, "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "lore/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], "lore/")
+		if pkg == "internal/layers" {
+			continue
+		}
+		rules, ok := allowed[pkg]
+		if !ok {
+			t.Errorf("lore/%s is not in the package map: give it a row in docs/design.md and in allowed", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			dep, ok := strings.CutPrefix(imp, "lore/")
+			if !ok {
+				continue
+			}
+			if !permits(rules, dep) {
+				t.Errorf("lore/%s imports lore/%s, which its row of the package map does not allow", pkg, dep)
+			}
+		}
+	}
+}
+
+func permits(rules []string, dep string) bool {
+	for _, r := range rules {
+		if r == dep {
+			return true
+		}
+		if dir, ok := strings.CutSuffix(r, "/*"); ok && path.Dir(dep) == dir {
+			return true
+		}
+	}
+	return false
+}
