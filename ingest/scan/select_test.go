@@ -28,24 +28,48 @@ func wantSkipped(t *testing.T, res *Result, want map[string]string) {
 func TestLoreIgnore(t *testing.T) {
 	ingesttest.IsolateGitConfig(t)
 	root, repo := ingesttest.InitRepo(t)
-	ingesttest.Write(t, root, ".loreignore", "*.snap\n/docs/\n# a comment\n\n")
-	ingesttest.Write(t, root, "main.go", "package main\n")
-	ingesttest.Write(t, root, "docs/guide.md", "tracked, in an excluded folder\n")
-	ingesttest.Write(t, root, "ui/a.snap", "tracked, excluded by the root file\n")
-	ingesttest.Write(t, root, "ui/.loreignore", "fixtures/\n!keep.snap\nlocal.md\n")
-	ingesttest.Write(t, root, "ui/keep.snap", "re-included by the nested file\n")
-	ingesttest.Write(t, root, "ui/fixtures/big.json", "{}\n")
-	ingesttest.Write(t, root, "build/keep.txt", "tracked in a git-ignored folder\n")
-	ingesttest.Write(t, root, "build/.loreignore", "keep.txt\n")
-	ingesttest.Commit(t, repo, ".loreignore", "main.go", "docs/guide.md", "ui/a.snap", "ui/.loreignore", "ui/keep.snap",
-		"ui/fixtures/big.json", "build/keep.txt", "build/.loreignore")
-	ingesttest.Write(t, root, ".gitignore", "build/\n")
-	ingesttest.Write(t, root, "docs/new.md", "untracked in an excluded folder\n")
-	ingesttest.Write(t, root, "docs/.loreignore", "!new.md\n") // cannot re-include below an excluded folder
-	ingesttest.Write(t, root, "ui/local.md", "untracked, excluded by the nested file\n")
-	ingesttest.Write(t, root, "local.md", "the nested rule does not apply above its folder\n")
-	ingesttest.Write(t, root, "ui/fixtures/x.json", "{}\n")
-	ingesttest.Write(t, root, "ui/b.snap", "untracked, excluded by the root file\n")
+	tracked := ingesttest.WriteArchive(t, root, `
+-- .loreignore --
+*.snap
+/docs/
+# a comment
+
+-- main.go --
+package main
+-- docs/guide.md --
+tracked, in an excluded folder
+-- ui/a.snap --
+tracked, excluded by the root file
+-- ui/.loreignore --
+fixtures/
+!keep.snap
+local.md
+-- ui/keep.snap --
+re-included by the nested file
+-- ui/fixtures/big.json --
+{}
+-- build/keep.txt --
+tracked in a git-ignored folder
+-- build/.loreignore --
+keep.txt
+`)
+	ingesttest.Commit(t, repo, tracked...)
+	ingesttest.WriteArchive(t, root, `
+-- .gitignore --
+build/
+-- docs/new.md --
+untracked in an excluded folder
+-- docs/.loreignore --
+!new.md
+-- ui/local.md --
+untracked, excluded by the nested file
+-- local.md --
+the nested rule does not apply above its folder
+-- ui/fixtures/x.json --
+{}
+-- ui/b.snap --
+untracked, excluded by the root file
+`) // docs/.loreignore cannot re-include below an excluded folder
 
 	res := scan(t, root, Options{})
 	wantPaths(t, res, ".gitignore", ".loreignore", "build/.loreignore", "local.md", "main.go", "ui/.loreignore", "ui/keep.snap")
@@ -58,30 +82,52 @@ func TestLoreIgnore(t *testing.T) {
 
 	// Plain folders honour .loreignore too.
 	plain := t.TempDir()
-	ingesttest.Write(t, plain, ".loreignore", "gen/\n")
-	ingesttest.Write(t, plain, "a.go", "package a\n")
-	ingesttest.Write(t, plain, "gen/b.go", "package gen\n")
-	ingesttest.Write(t, plain, "sub/.loreignore", "*.txt\n")
-	ingesttest.Write(t, plain, "sub/c.txt", "c\n")
-	ingesttest.Write(t, plain, "c.txt", "c\n")
+	ingesttest.WriteArchive(t, plain, `
+-- .loreignore --
+gen/
+-- a.go --
+package a
+-- gen/b.go --
+package gen
+-- sub/.loreignore --
+*.txt
+-- sub/c.txt --
+c
+-- c.txt --
+c
+`)
 	wantPaths(t, scan(t, plain, Options{}), ".loreignore", "a.go", "c.txt", "sub/.loreignore")
 }
 
 func TestVendored(t *testing.T) {
 	ingesttest.IsolateGitConfig(t)
 	root, repo := ingesttest.InitRepo(t)
-	ingesttest.Write(t, root, "main.go", "package main\n")
-	ingesttest.Write(t, root, "third_party/lib/x.go", "package lib\n")
-	ingesttest.Write(t, root, "third_party/lib/y.go", "package lib\n")
-	ingesttest.Write(t, root, "web/vendor/v.js", "x\n")
-	ingesttest.Commit(t, repo, "main.go", "third_party/lib/x.go", "third_party/lib/y.go", "web/vendor/v.js")
-	ingesttest.Write(t, root, ".gitignore", "node_modules/\n")
-	ingesttest.Write(t, root, "node_modules/m/index.js", "ignored by git: silent\n")
-	ingesttest.Write(t, root, "vendor/golang.org/x/a.go", "package x\n")
-	ingesttest.Write(t, root, "web/vendor/untracked.js", "x\n")
-	ingesttest.Write(t, root, ".venv/lib/site.py", "x\n")
-	ingesttest.Write(t, root, "ios/Pods/P.swift", "x\n")
-	ingesttest.Write(t, root, "src/vendored.go", "package src // a file name, not a folder\n")
+	ingesttest.Commit(t, repo, ingesttest.WriteArchive(t, root, `
+-- main.go --
+package main
+-- third_party/lib/x.go --
+package lib
+-- third_party/lib/y.go --
+package lib
+-- web/vendor/v.js --
+x
+`)...)
+	ingesttest.WriteArchive(t, root, `
+-- .gitignore --
+node_modules/
+-- node_modules/m/index.js --
+ignored by git: silent
+-- vendor/golang.org/x/a.go --
+package x
+-- web/vendor/untracked.js --
+x
+-- .venv/lib/site.py --
+x
+-- ios/Pods/P.swift --
+x
+-- src/vendored.go --
+package src // a file name, not a folder
+`)
 
 	res := scan(t, root, Options{})
 	wantPaths(t, res, ".gitignore", "main.go", "src/vendored.go")

@@ -10,6 +10,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 // IsolateGitConfig points HOME and XDG_CONFIG_HOME at an empty folder so that
@@ -32,6 +33,21 @@ func Write(t testing.TB, root, rel, content string) {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// WriteArchive writes the files of a txtar archive below root and returns
+// their names in the archive's order, ready for Commit. A fixture tree then
+// reads as one block of text, as the Go command's and gopls' tests keep
+// theirs.
+func WriteArchive(t testing.TB, root, archive string) []string {
+	t.Helper()
+	a := txtar.Parse([]byte(archive))
+	names := make([]string, len(a.Files))
+	for i, f := range a.Files {
+		Write(t, root, f.Name, string(f.Data))
+		names[i] = f.Name
+	}
+	return names
 }
 
 // InitRepo creates a non-bare repository in a new temp folder.
