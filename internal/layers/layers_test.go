@@ -4,6 +4,7 @@
 package layers
 
 import (
+	"errors"
 	"os/exec"
 	"path"
 	"strings"
@@ -51,9 +52,9 @@ func TestPackageMap(t *testing.T) {
 	if err != nil {
 		t.Skip("go command not available")
 	}
-	out, err := exec.Command(goBin, "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "lore/...").CombinedOutput()
+	out, err := exec.Command(goBin, "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "lore/...").Output()
 	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+		t.Fatalf("go list: %v\n%s", err, stderrOf(err))
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
@@ -88,4 +89,15 @@ func permits(rules []string, dep string) bool {
 		}
 	}
 	return false
+}
+
+// stderrOf is what the go command printed on stderr before failing. Its
+// stderr stays apart from the list, which warnings (a symlinked folder in the
+// tree) would otherwise corrupt.
+func stderrOf(err error) []byte {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.Stderr
+	}
+	return nil
 }
