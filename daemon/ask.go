@@ -138,7 +138,7 @@ func (d *Daemon) questionTokens(v *view, p api.AskParams, res *api.AskResult) ([
 		}
 	}
 	if p.Location != nil {
-		text, err := d.locationText(*p.Location)
+		text, err := d.locationText(v.scanned, *p.Location)
 		if err != nil {
 			return nil, err
 		}
