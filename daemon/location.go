@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"lore/api"
+	"lore/ingest"
 	"lore/ingest/scan"
 )
 
@@ -43,6 +44,13 @@ func (d *Daemon) locationText(res *scan.Result, loc api.Location) (string, error
 	} else if scan.IsBinary([]byte(text)) {
 		return "", invalidParams(fmt.Sprintf("location: the selection in %s is not text (NUL bytes or invalid UTF-8)", rel))
 	}
+	return selectionText(rel, loc.StartLine, loc.EndLine, text), nil
+}
+
+// selectionText is the <selection> section placed before the question. Its
+// text is fenced as a file's content is (ingest.Fence), so a selection
+// cannot close its section and forge a question or an answer.
+func selectionText(rel string, start, end int, text string) string {
 	cut := ""
 	if len(text) > maxLocationBytes {
 		text = strings.ToValidUTF8(text[:maxLocationBytes], "")
@@ -50,12 +58,13 @@ func (d *Daemon) locationText(res *scan.Result, loc api.Location) (string, error
 	}
 	span := ""
 	switch {
-	case loc.StartLine > 0 && loc.EndLine > loc.StartLine:
-		span = fmt.Sprintf(" lines=\"%d-%d\"", loc.StartLine, loc.EndLine)
-	case loc.StartLine > 0:
-		span = fmt.Sprintf(" line=\"%d\"", loc.StartLine)
+	case start > 0 && end > start:
+		span = fmt.Sprintf(" lines=\"%d-%d\"", start, end)
+	case start > 0:
+		span = fmt.Sprintf(" line=\"%d\"", start)
 	}
-	return fmt.Sprintf("\n<selection path=%q%s%s>\n%s\n</selection>\n", rel, span, cut, strings.TrimRight(text, "\n")), nil
+	return "\n<selection path=\"" + ingest.EscapeAttr(rel) + "\"" + span + cut + ">\n" +
+		ingest.Fence(strings.TrimRight(text, "\n")) + "\n</selection>\n"
 }
 
 // lines returns lines start..end (1-based, inclusive) of content; start 0
