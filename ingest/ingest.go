@@ -43,7 +43,9 @@ func StatOf(fi fs.FileInfo) FileStat {
 // Skipped is a path the scan saw but left out, with the reason: "binary",
 // "too large (N bytes > M limit)", "unreadable: ...", "symlink",
 // "not a regular file", "vanished during scan", "nested git repository",
-// "submodule", "vendored ...", "generated (...)", "secret: KIND".
+// "submodule", "vendored ...", "generated (...)", "secret: KIND"; for an
+// editor buffer, "editor buffer: " and its reason, which may also be one
+// that a scan leaves silent ("ignored by git ...", "inside .git ...").
 type Skipped struct {
 	Path, Reason string
 }
