@@ -53,10 +53,11 @@ func (d *Daemon) closeBuffer(p api.BufferParams) error {
 	}
 	d.mu.Lock()
 	_, ok := d.buffers[rel]
-	_, okLex := d.buffers[lexical]
+	if !ok || err != nil {
+		rel = lexical
+		_, ok = d.buffers[rel]
+	}
 	delete(d.buffers, rel)
-	delete(d.buffers, lexical)
-	ok = ok || okLex
 	d.mu.Unlock()
 	if ok {
 		d.nudge()

@@ -146,7 +146,7 @@ func (a *admission) pathReason(p string) string {
 		if !exists {
 			continue
 		}
-		if r := typeReason(fi, last, a.abs(child)); r != "" {
+		if r := typeReason(fi, last, true, a.abs(child)); r != "" {
 			return r
 		}
 	}
@@ -174,7 +174,7 @@ func (a *admission) trackedReason(p string, parts []string, mode filemode.FileMo
 		} else if err != nil {
 			return unreadable(err)
 		}
-		if r := typeReason(fi, i == len(parts)-1, full); r != "" {
+		if r := typeReason(fi, i == len(parts)-1, false, full); r != "" {
 			return r
 		}
 	}
@@ -182,15 +182,19 @@ func (a *admission) trackedReason(p string, parts []string, mode filemode.FileMo
 }
 
 // typeReason is why what is on disk at a step of a path (last: the file
-// itself) keeps the path out: a symlink, a nested repository, or anything
-// but a folder on the way and a regular file at the end.
-func typeReason(fi fs.FileInfo, last bool, full string) string {
+// itself) keeps the path out: a symlink, a nested repository (on the way
+// only with nested: the walk does not enter one, while a path from the
+// index is taken as git lists it), or anything but a folder on the way and
+// a regular file at the end.
+func typeReason(fi fs.FileInfo, last, nested bool, full string) string {
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return ReasonSymlink
 	case fi.IsDir():
-		if _, err := os.Lstat(filepath.Join(full, ".git")); err == nil {
-			return ReasonNestedGit
+		if nested || last {
+			if _, err := os.Lstat(filepath.Join(full, ".git")); err == nil {
+				return ReasonNestedGit
+			}
 		}
 		if last {
 			return ReasonNotFile

@@ -3,6 +3,7 @@ package scan
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"lore/ingest/internal/ingesttest"
@@ -83,6 +84,16 @@ package build
 		if !hasSkipped(out, p, want) {
 			t.Errorf("buffer %s: not skipped as %q: %v", p, want, out.Skipped)
 		}
+	}
+
+	// A buffer holding what the scan read is taken exactly when the scan took
+	// the file: the rules agree with the scan's own.
+	same := map[string][]byte{}
+	for _, f := range res.Files {
+		same[f.Path] = f.Content
+	}
+	if out := WithBuffers(res, same, Options{}); !slices.Equal(paths(out), paths(res)) || len(out.Skipped) != len(res.Skipped) {
+		t.Errorf("buffers of the scanned files: files %q, skipped %v; the scan had %q, %v", paths(out), out.Skipped, paths(res), res.Skipped)
 	}
 
 	// Outside git, the .gitignore files still rule, as they do for Scan.
