@@ -36,7 +36,13 @@ files) stay in full and the others are reduced to their signatures
 (skeletons) or to their map entry. Tokens are estimated (about 3.2 bytes per
 token on code), or counted exactly with --model's tokenizer.
 
-The xml format is exactly the text the daemon prefills.
+The xml format is exactly the text the daemon prefills: each file between a
+line <file path="..." lang="..."> and a line </file>, where a line of the file
+that would begin with <file, </file or another tag of the format (skeleton,
+map, deleted, selection, question, answer) gets a backslash before its <, so
+that no file can end its section or forge another's. The json format's texts
+are the same; the markdown format shows files as they are, in backtick fences
+longer than any run of backticks they hold.
 `
 
 // packMemoryLimit is lore pack's soft Go heap limit (GOMEMLIMIT overrides it).
@@ -246,7 +252,8 @@ func writeMarkdown(w io.Writer, res *scan.Result, p *ingest.Pack) error {
 		case ingest.KindSkeleton:
 			fmt.Fprintf(&b, "## %s (signatures only)\n\n%s\n", s.Path, fence(syntax.Skeleton(files[s.Path]), ""))
 		case ingest.KindMap:
-			body := strings.TrimSuffix(strings.TrimPrefix(s.Text, "<map>\n"), "</map>\n")
+			// People read the map as it is: its fencing is for the model.
+			body := ingest.Unfence(strings.TrimSuffix(strings.TrimPrefix(s.Text, "<map>\n"), "</map>\n"))
 			fmt.Fprintf(&b, "## Map of definitions\n\n%s\n", fence(body, ""))
 		}
 		if _, err := io.WriteString(w, b.String()); err != nil {

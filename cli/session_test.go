@@ -76,4 +76,13 @@ func TestSessionCommands(t *testing.T) {
 	if _, errOut, code := run(t, vars, repo, "ask", "--file", "beta/beta.go", "--lines", "3-1", "What?"); code != 2 {
 		t.Fatalf("--lines 3-1: exit %d: %s", code, errOut)
 	}
+	// Git's own files and symlinks out of the repository are not lore's to read.
+	if err := os.Symlink("/etc/passwd", filepath.Join(repo, "plink")); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{".git/config": "inside .git", "plink": "not inside the repository"} {
+		if out, errOut, code := run(t, vars, repo, "ask", "--max-tokens", "4", "--file", file, "What is this?"); code == 0 || !strings.Contains(errOut, want) || out != "" {
+			t.Fatalf("ask --file %s: exit %d, stdout %q, stderr %s", file, code, out, errOut)
+		}
+	}
 }

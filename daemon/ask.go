@@ -11,6 +11,7 @@ import (
 
 	"lore/api"
 	"lore/engine"
+	"lore/ingest"
 	"lore/ingest/retrieve"
 )
 
@@ -138,7 +139,7 @@ func (d *Daemon) questionTokens(v *view, p api.AskParams, res *api.AskResult) ([
 		}
 	}
 	if p.Location != nil {
-		text, err := d.locationText(*p.Location)
+		text, err := d.locationText(v.scanned, *p.Location)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +149,9 @@ func (d *Daemon) questionTokens(v *view, p api.AskParams, res *api.AskResult) ([
 }
 
 // questionText wraps a question so the model reads it as one, after the
-// repository. Kept out of the prefix: it changes with every question.
+// repository. Kept out of the prefix: it changes with every question. It
+// is fenced as files are: a question that quotes a diff (hooks, a summary
+// of changes) cannot end itself and start a forged answer.
 func questionText(q string) string {
-	return "\n<question>\n" + strings.TrimSpace(q) + "\n</question>\n<answer>\n"
+	return "\n<question>\n" + ingest.Fence(strings.TrimSpace(q)) + "\n</question>\n<answer>\n"
 }

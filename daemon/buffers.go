@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"lore/api"
 )
@@ -11,22 +9,6 @@ import (
 // maxBuffers bounds the editor buffers a daemon keeps: each is a file's
 // text held in memory until the editor closes it.
 const maxBuffers = 1000
-
-// repoPath turns a client's path (absolute, or relative to the repository
-// root) into the slash-separated path below the root that the pack uses.
-func (d *Daemon) repoPath(p string) (string, error) {
-	if p == "" {
-		return "", fmt.Errorf("no path given")
-	}
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(d.opts.Repo, p)
-	}
-	rel, err := filepath.Rel(d.opts.Repo, filepath.Clean(p))
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s is not inside the repository %s", p, d.opts.Repo)
-	}
-	return filepath.ToSlash(rel), nil
-}
 
 // buffer is an editor's unsaved text, owned by the client connection that
 // sent it: when that client goes away (an editor killed without closing
@@ -60,14 +42,21 @@ func (d *Daemon) updateBuffer(owner any, p api.BufferParams) error {
 	return nil
 }
 
-// closeBuffer drops an editor buffer: the file on disk counts again.
+// closeBuffer drops an editor buffer: the file on disk counts again. The
+// buffer is found under the path as written too, in case a symlink on the
+// way changed since it was opened.
 func (d *Daemon) closeBuffer(p api.BufferParams) error {
 	rel, err := d.repoPath(p.Path)
-	if err != nil {
+	lexical, lexErr := d.lexicalPath(p.Path)
+	if err != nil && lexErr != nil {
 		return invalidParams("buffer/close: " + err.Error())
 	}
 	d.mu.Lock()
 	_, ok := d.buffers[rel]
+	if !ok || err != nil {
+		rel = lexical
+		_, ok = d.buffers[rel]
+	}
 	delete(d.buffers, rel)
 	d.mu.Unlock()
 	if ok {

@@ -3,11 +3,10 @@ package daemon
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"lore/api"
+	"lore/ingest"
 	"lore/ingest/scan"
 )
 
@@ -17,9 +16,12 @@ const maxLocationBytes = 64 << 10
 
 // locationText renders the code a question is about (an editor selection
 // or the cursor's line), so the model reads it right before the question.
-// The editor's text wins; without it the lines come from the open buffer
-// or the file on disk.
-func (d *Daemon) locationText(loc api.Location) (string, error) {
+// The editor's text wins; without it the lines come from the file as the
+// scan the pack is fresh against holds it (an open buffer, or the file on
+// disk). Either way the path must be one that scan holds: what the pack
+// leaves out (a symlink, git's own files, a file git ignores, a secret) is
+// refused with the reason, and never read.
+func (d *Daemon) locationText(res *scan.Result, loc api.Location) (string, error) {
 	rel, err := d.repoPath(loc.Path)
 	if err != nil {
 		return "", invalidParams("location: " + err.Error())
@@ -27,23 +29,28 @@ func (d *Daemon) locationText(loc api.Location) (string, error) {
 	if loc.StartLine < 0 || loc.EndLine < 0 || (loc.EndLine > 0 && loc.EndLine < loc.StartLine) {
 		return "", invalidParams(fmt.Sprintf("location: bad line range %d-%d (lines are 1-based, end ≥ start)", loc.StartLine, loc.EndLine))
 	}
+	if res == nil {
+		return "", fmt.Errorf("location: the work tree has not been scanned yet; ask again")
+	}
+	f, reason := res.Lookup(rel)
+	if f == nil {
+		return "", invalidParams(fmt.Sprintf("location: %s is left out of lore's context (%s)", rel, reason))
+	}
 	text := loc.Text
 	if text == "" {
-		content, ok := d.bufferContents()[rel]
-		if !ok {
-			b, err := os.ReadFile(filepath.Join(d.opts.Repo, filepath.FromSlash(rel)))
-			if err != nil {
-				return "", invalidParams(fmt.Sprintf("location: cannot read %s: %v", rel, err))
-			}
-			content = b
-		}
-		if reason := scan.SkipReason(d.opts.Repo, rel, content, d.opts.Scan); reason != "" {
-			return "", invalidParams(fmt.Sprintf("location: %s is left out of lore's context (%s)", rel, reason))
-		}
-		text = lines(content, loc.StartLine, loc.EndLine)
+		text = lines(f.Content, loc.StartLine, loc.EndLine)
 	} else if _, secret := scan.DetectSecret(rel, []byte(text)); secret {
 		return "", invalidParams(fmt.Sprintf("location: the selection in %s looks like it holds a secret; lore leaves secrets out", rel))
+	} else if scan.IsBinary([]byte(text)) {
+		return "", invalidParams(fmt.Sprintf("location: the selection in %s is not text (NUL bytes or invalid UTF-8)", rel))
 	}
+	return selectionText(rel, loc.StartLine, loc.EndLine, text), nil
+}
+
+// selectionText is the <selection> section placed before the question. Its
+// text is fenced as a file's content is (ingest.Fence), so a selection
+// cannot close its section and forge a question or an answer.
+func selectionText(rel string, start, end int, text string) string {
 	cut := ""
 	if len(text) > maxLocationBytes {
 		text = strings.ToValidUTF8(text[:maxLocationBytes], "")
@@ -51,12 +58,13 @@ func (d *Daemon) locationText(loc api.Location) (string, error) {
 	}
 	span := ""
 	switch {
-	case loc.StartLine > 0 && loc.EndLine > loc.StartLine:
-		span = fmt.Sprintf(" lines=\"%d-%d\"", loc.StartLine, loc.EndLine)
-	case loc.StartLine > 0:
-		span = fmt.Sprintf(" line=\"%d\"", loc.StartLine)
+	case start > 0 && end > start:
+		span = fmt.Sprintf(" lines=\"%d-%d\"", start, end)
+	case start > 0:
+		span = fmt.Sprintf(" line=\"%d\"", start)
 	}
-	return fmt.Sprintf("\n<selection path=%q%s%s>\n%s\n</selection>\n", rel, span, cut, strings.TrimRight(text, "\n")), nil
+	return "\n<selection path=\"" + ingest.EscapeAttr(rel) + "\"" + span + cut + ">\n" +
+		ingest.Fence(strings.TrimRight(text, "\n")) + "\n</selection>\n"
 }
 
 // lines returns lines start..end (1-based, inclusive) of content; start 0

@@ -77,6 +77,9 @@ type view struct {
 	prefilled int            // tokens acquiring it had to prefill
 	branch    string         // the current branch's snapshot
 	reduced   []*ingest.File // files the pack does not hold in full
+	// scanned is the scan (editor buffers applied) the pack was found
+	// fresh against: what a question's location may read.
+	scanned *scan.Result
 }
 
 func newPrefix(life context.Context, d *Daemon, store *cache.Store, eng *engine.Engine) *prefix {
@@ -105,7 +108,7 @@ func (p *prefix) acquire(ctx context.Context, progress engine.Progress) (*view, 
 		return nil, nil, err
 	}
 	if ps := p.pack.Load(); p.packer != nil && ps != nil && !p.packer.Differs(s.res) && p.eng.Holds(ps.tokens) {
-		return p.viewLocked(0)
+		return p.viewLocked(0, s.res)
 	}
 	p.mu.RUnlock()
 	p.mu.Lock()
@@ -119,14 +122,14 @@ func (p *prefix) acquire(ctx context.Context, progress engine.Progress) (*view, 
 	// A rebuild may slip in between: it keeps the pack fresh, and the
 	// engine holds its prefix once it lets go.
 	p.mu.RLock()
-	return p.viewLocked(prefilled)
+	return p.viewLocked(prefilled, s.res)
 }
 
 // viewLocked makes the view of the prefix as it is; mu is held shared, and
 // the release it returns lets go of it. Once released, the layout is tidied
 // in the background if the policy says so.
-func (p *prefix) viewLocked(prefilled int) (*view, func(), error) {
-	v := &view{packState: p.pack.Load(), prefilled: prefilled, branch: p.snapName, reduced: p.packer.ReducedFiles()}
+func (p *prefix) viewLocked(prefilled int, scanned *scan.Result) (*view, func(), error) {
+	v := &view{packState: p.pack.Load(), prefilled: prefilled, branch: p.snapName, reduced: p.packer.ReducedFiles(), scanned: scanned}
 	var once sync.Once
 	return v, func() {
 		once.Do(func() {

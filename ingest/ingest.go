@@ -43,7 +43,9 @@ func StatOf(fi fs.FileInfo) FileStat {
 // Skipped is a path the scan saw but left out, with the reason: "binary",
 // "too large (N bytes > M limit)", "unreadable: ...", "symlink",
 // "not a regular file", "vanished during scan", "nested git repository",
-// "submodule", "vendored ...", "generated (...)", "secret: KIND".
+// "submodule", "vendored ...", "generated (...)", "secret: KIND"; for an
+// editor buffer, "editor buffer: " and its reason, which may also be one
+// that a scan leaves silent ("ignored by git ...", "inside .git ...").
 type Skipped struct {
 	Path, Reason string
 }
@@ -142,25 +144,29 @@ func (p *Pack) Chains() []string {
 	return out
 }
 
-var attrEscaper = strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;", "\n", "&#10;", "\r", "&#13;")
+var attrEscaper = strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;",
+	"\n", "&#10;", "\r", "&#13;", "\v", "&#11;", "\f", "&#12;", "\u0085", "&#133;", "\u2028", "&#8232;", "\u2029", "&#8233;")
 
 // EscapeAttr escapes s for an attribute of a section header in the prompt
-// (path="...", lang="..."), so that no path can end the header early.
+// (path="...", lang="..."), so that no path can end the header early or
+// break its line (every line break Fence knows is escaped).
 func EscapeAttr(s string) string { return attrEscaper.Replace(s) }
 
 // FileText is a file's section in the prompt: a header naming its path and
-// language, its content, and the closing line. The pack and retrieval both
-// place files this way, so the model reads one format.
+// language, its content fenced (see Fence: no line of it can close the
+// section or open another), and the closing line. The pack and retrieval
+// both place files this way, so the model reads one format.
 func FileText(f *File) string {
+	body := Fence(string(f.Content))
 	var b strings.Builder
-	b.Grow(len(f.Content) + len(f.Path) + 40)
+	b.Grow(len(body) + len(f.Path) + 40)
 	b.WriteString(`<file path="`)
 	b.WriteString(attrEscaper.Replace(f.Path))
 	b.WriteString(`" lang="`)
 	b.WriteString(attrEscaper.Replace(f.Lang))
 	b.WriteString("\">\n")
-	b.Write(f.Content)
-	if len(f.Content) > 0 && f.Content[len(f.Content)-1] != '\n' {
+	b.WriteString(body)
+	if len(body) > 0 && body[len(body)-1] != '\n' {
 		b.WriteByte('\n')
 	}
 	b.WriteString("</file>\n")

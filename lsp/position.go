@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"errors"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,8 +36,12 @@ func fileURI(path string) string {
 }
 
 // repoPath maps a document URI to its path in the repository root: the
-// absolute path and the slash-separated path relative to root. ok is false
-// for other schemes, files outside the repository and git's own files.
+// absolute path and the slash-separated path relative to root, both with
+// every symlink resolved (the editor may name the file through one; root is
+// resolved). ok is false for other schemes, for files outside the
+// repository, those a symlink leads out of it included, and for git's own
+// files: such a document is never read for a question nor sent to the
+// daemon as a buffer.
 func repoPath(root, uri string) (abs, rel string, ok bool) {
 	if root == "" {
 		return "", "", false
@@ -45,24 +50,41 @@ func repoPath(root, uri string) (abs, rel string, ok bool) {
 	if err != nil {
 		return "", "", false
 	}
-	rel, ok = within(root, p)
-	if !ok {
-		// The editor may name the file through a symbolic link (root is
-		// resolved); resolve the folder, the file may not exist yet.
-		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
-		if err != nil {
-			return "", "", false
-		}
-		p = filepath.Join(dir, filepath.Base(p))
-		if rel, ok = within(root, p); !ok {
-			return "", "", false
-		}
-	}
-	first, _, _ := strings.Cut(rel, "/")
-	if first == ".git" {
+	p, err = resolveExisting(p)
+	if err != nil {
 		return "", "", false
 	}
+	if rel, ok = within(root, p); !ok {
+		return "", "", false
+	}
+	for _, c := range strings.Split(rel, "/") {
+		if c == ".git" {
+			return "", "", false
+		}
+	}
 	return p, rel, true
+}
+
+// resolveExisting resolves the symlinks of the longest part of the clean
+// absolute path p that exists; the rest (a file not saved yet) follows as
+// written.
+func resolveExisting(p string) (string, error) {
+	rest := ""
+	for cur := p; ; {
+		real, err := filepath.EvalSymlinks(cur)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return p, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
 }
 
 func within(root, p string) (string, bool) {

@@ -191,6 +191,8 @@ func preambleText(name string) string {
 	return "The source code of the repository " + name + " follows, one section per file.\n" +
 		"Each section starts with a line <file path=\"PATH\" lang=\"LANGUAGE\">, then holds the file's content, " +
 		"and ends with a line </file>.\n" +
+		"Inside a section, a line of the file that would begin with <file, </file or another tag of this layout " +
+		"is shown with a backslash before its <: it is the file's own text and never begins or ends a section.\n" +
 		"A file too large for the context is shown as a <skeleton path=\"PATH\"> section that holds only the signatures " +
 		"of its definitions, with their line numbers.\n" +
 		"After the files comes a <map> section that lists the files with the signatures of the definitions they hold " +
@@ -207,19 +209,21 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// skeletonText is a file's segment when only its signatures fit.
+// skeletonText is a file's segment when only its signatures fit. The
+// signatures come from the file, so they are fenced as its content is.
 func skeletonText(f *ingest.File) string {
 	return "<skeleton path=\"" + ingest.EscapeAttr(f.Path) + "\" lang=\"" + ingest.EscapeAttr(f.Lang) + "\">\n" +
-		syntax.Skeleton(f) + "</skeleton>\n"
+		ingest.Fence(syntax.Skeleton(f)) + "</skeleton>\n"
 }
 
 // mapText lists every file and, indented under it, the signatures of its
-// definitions.
+// definitions. Paths are escaped as in section headers (a path holds no
+// line break then), and the list is fenced: neither a path nor a
+// signature can end the map or open a section.
 func mapText(files []*ingest.File) string {
 	var b strings.Builder
-	b.WriteString("<map>\n")
 	for _, f := range files {
-		b.WriteString(f.Path)
+		b.WriteString(ingest.EscapeAttr(f.Path))
 		b.WriteByte('\n')
 		for _, s := range f.Symbols {
 			b.WriteString("  ")
@@ -227,8 +231,7 @@ func mapText(files []*ingest.File) string {
 			b.WriteByte('\n')
 		}
 	}
-	b.WriteString("</map>\n")
-	return b.String()
+	return "<map>\n" + ingest.Fence(b.String()) + "</map>\n"
 }
 
 // rechain recomputes every segment's Chain (and a missing Hash) in order.

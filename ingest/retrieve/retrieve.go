@@ -209,10 +209,9 @@ func excerpt(f *ingest.File, words map[string]bool, room int, count func(string)
 	text := func(k int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<file path=\"%s\" lang=\"%s\" lines=\"%d-%d of %d\">\n", ingest.EscapeAttr(f.Path), ingest.EscapeAttr(f.Lang), from+1, from+k, len(lines))
-		for _, l := range lines[from : from+k] {
-			b.Write(l)
-		}
-		if k > 0 && !bytes.HasSuffix(lines[from+k-1], []byte("\n")) {
+		body := ingest.Fence(string(bytes.Join(lines[from:from+k], nil)))
+		b.WriteString(body)
+		if body != "" && !strings.HasSuffix(body, "\n") {
 			b.WriteByte('\n')
 		}
 		b.WriteString("</file>\n")

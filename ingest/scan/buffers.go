@@ -12,9 +12,13 @@ import (
 // WithBuffers returns res with editor buffers in place of the files on disk:
 // an unsaved buffer is what the user sees, so answers must see it too. A
 // buffer for a file the scan does not hold (a new file not yet saved) is
-// added. Each buffer passes SkipReason first, so a buffer holding a secret
-// never reaches the pack; those come back in Skipped. res itself is not
-// changed. buffers maps slash-separated paths below res.Root to contents.
+// added. Each buffer goes through exactly the selection res was scanned
+// with (opts only for a Result made by hand), its path judged against the
+// disk as it is now: a buffer that git ignores, that lies inside .git,
+// that is or runs through a symlink, or that holds a secret never reaches
+// the pack; those come back in Skipped, "editor buffer: " and the reason.
+// res itself is not changed. buffers maps slash-separated paths below
+// res.Root to contents.
 func WithBuffers(res *Result, buffers map[string][]byte, opts Options) *Result {
 	if len(buffers) == 0 {
 		return res
@@ -23,6 +27,7 @@ func WithBuffers(res *Result, buffers map[string][]byte, opts Options) *Result {
 	out.Files = make([]ingest.File, 0, len(res.Files)+len(buffers))
 	out.Skipped = append([]ingest.Skipped(nil), res.Skipped...)
 	pc := &parseCache{kv: opts.Cache}
+	adm := res.admission(opts)
 	seen := make(map[string]bool, len(buffers))
 	for _, f := range res.Files {
 		content, ok := buffers[f.Path]
@@ -31,7 +36,7 @@ func WithBuffers(res *Result, buffers map[string][]byte, opts Options) *Result {
 			continue
 		}
 		seen[f.Path] = true
-		if bf, ok := bufferFile(res.Root, f.Path, content, opts, pc, &out); ok {
+		if bf, ok := bufferFile(adm, f.Path, content, pc, &out); ok {
 			bf.Tracked = f.Tracked
 			out.Files = append(out.Files, bf)
 		}
@@ -40,17 +45,20 @@ func WithBuffers(res *Result, buffers map[string][]byte, opts Options) *Result {
 		if seen[p] {
 			continue
 		}
-		if bf, ok := bufferFile(res.Root, p, content, opts, pc, &out); ok {
+		if bf, ok := bufferFile(adm, p, content, pc, &out); ok {
 			out.Files = append(out.Files, bf)
 		}
 	}
 	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Path < out.Files[j].Path })
-	sort.Slice(out.Skipped, func(i, j int) bool { return out.Skipped[i].Path < out.Skipped[j].Path })
+	sort.Slice(out.Skipped, func(i, j int) bool {
+		a, b := out.Skipped[i], out.Skipped[j]
+		return a.Path < b.Path || a.Path == b.Path && a.Reason < b.Reason
+	})
 	return &out
 }
 
-func bufferFile(root, p string, content []byte, opts Options, pc *parseCache, out *Result) (ingest.File, bool) {
-	if reason := SkipReason(root, p, content, opts); reason != "" {
+func bufferFile(adm *admission, p string, content []byte, pc *parseCache, out *Result) (ingest.File, bool) {
+	if reason := adm.reason(p, content); reason != "" {
 		out.Skipped = append(out.Skipped, ingest.Skipped{Path: p, Reason: "editor buffer: " + reason})
 		return ingest.File{}, false
 	}

@@ -84,7 +84,8 @@ type Result struct {
 	Files   []ingest.File    // sorted by Path
 	Skipped []ingest.Skipped // sorted by Path
 
-	started time.Time // when the scan began listing
+	started time.Time  // when the scan began listing
+	adm     *admission // the rules it selected with, for files outside it
 }
 
 // Scan lists and reads the files of the tree at root, the way git sees it:
@@ -193,7 +194,8 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 		a, b := s.skipped[i], s.skipped[j]
 		return a.Path < b.Path || a.Path == b.Path && a.Reason < b.Reason
 	})
-	return &Result{Root: abs, Git: s.git, Files: files, Skipped: s.skipped, started: s.started}, nil
+	adm := &admission{root: abs, git: s.git, tracked: s.tracked, base: base, sel: s.sel, max: max}
+	return &Result{Root: abs, Git: s.git, Files: files, Skipped: s.skipped, started: s.started, adm: adm}, nil
 }
 
 // Untracked lists the untracked files of the work tree at root that no git

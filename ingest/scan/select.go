@@ -349,35 +349,14 @@ func contentReason(p string, content []byte) string {
 const ReasonExcluded = "excluded by .loreignore or configuration"
 
 // SkipReason applies Scan's rules to one file outside a scan (a file the
-// watcher saw change, an unsaved editor buffer headed for the overlay):
-// .loreignore and opts.Exclude, vendored folders, size, binary content,
-// secrets and generated code. It returns the reason the file must stay out
-// of the pack, or "" when it may go in. root is the scan root and p the
-// slash-separated path below it. It does not consult .gitignore or the git
-// index: the caller knows whether git lists the file.
+// watcher saw change, an unsaved editor buffer headed for the overlay), as
+// WithBuffers does: git's ignore rules unless the git index tracks the file,
+// .git, symlinks and nested repositories on its path, .loreignore and
+// opts.Exclude, vendored folders, then its name and content (secrets, size,
+// binary, generated code). It returns the reason the file must stay out of
+// the pack, or "" when it may go in. root is the scan root and p the
+// slash-separated path below it; the path is judged against the disk as it
+// is now, and need not exist.
 func SkipReason(root, p string, content []byte, opts Options) string {
-	if kind, ok := DetectSecret(p, content); ok {
-		return ReasonSecret + kind
-	}
-	sel := newSelector(root, opts)
-	if sel.excluded(p, false) {
-		return ReasonExcluded
-	}
-	if !opts.IncludeVendored && vendoredDir(p) != "" {
-		return ReasonVendored
-	}
-	limit := opts.MaxFileSize
-	if limit <= 0 {
-		limit = DefaultMaxFileSize
-	}
-	if int64(len(content)) > limit {
-		return tooLarge(int64(len(content)), limit)
-	}
-	if IsBinary(content) {
-		return ReasonBinary
-	}
-	if !opts.IncludeGenerated {
-		return GeneratedReason(p, content)
-	}
-	return ""
+	return newAdmission(root, opts).reason(p, content)
 }
