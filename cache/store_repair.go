@@ -17,6 +17,12 @@ import (
 	"github.com/gofrs/flock"
 )
 
+// Sizes of badger's files; the reserve of free space (disk.go) follows them.
+const (
+	memTableSize     = 16 << 20
+	valueLogFileSize = 128 << 20
+)
+
 // badgerOptions keeps badger small: this is a per-repository cache on a
 // developer machine, not a server database.
 func badgerOptions(path string, log *slog.Logger) badger.Options {
@@ -25,16 +31,21 @@ func badgerOptions(path string, log *slog.Logger) badger.Options {
 		WithMetricsEnabled(false).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
 		WithValueThreshold(64 << 10).
-		WithValueLogFileSize(128 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		WithDetectConflicts(false).
 		// Verify value checksums when values are read from the value log:
 		// a damaged record must fail rather than come back wrong. Tables
 		// are verified by checkTables before badger opens them.
 		WithVerifyValueChecksum(true)
+}
+
+// openMemory opens an empty database held in memory only.
+func openMemory(log *slog.Logger) (*badger.DB, error) {
+	return badger.Open(badgerOptions("", log).WithInMemory(true))
 }
 
 // openBadger opens the database, turning a panic inside badger (which it
