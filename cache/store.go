@@ -26,7 +26,7 @@ const (
 	badgerLockFile  = "LOCK" // badger's directory lock (flock), in badgerDirName
 	snapshotDirName = "snapshots"
 	corruptMarker   = ".corrupt-"
-	keepCorrupt     = 3 // moved-aside databases kept for diagnosis
+	keepCorrupt     = 1 // moved-aside databases kept for diagnosis: the last one
 	gcInterval      = 10 * time.Minute
 	maxUserKey      = 4096
 )
@@ -78,6 +78,8 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("cache: create store directory: %w", err)
 	}
 	bdir := filepath.Join(dir, badgerDirName)
+	// Earlier versions kept several, and only pruned when moving one aside.
+	pruneCorrupt(dir, log)
 	s := &Store{dir: dir, snapDir: snapDir, log: log, stop: make(chan struct{}),
 		guard: &diskGuard{dir: dir, bdir: bdir}}
 	if err, _ := s.guard.check("the database", 0); err != nil {
