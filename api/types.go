@@ -116,6 +116,9 @@ type Status struct {
 	Scans uint64 `json:"scans"`
 	// KV snapshots on disk (branches' and sessions'), most recently used first.
 	Snapshots []SnapshotInfo `json:"snapshots"`
+	// SnapshotDiscarded is the last KV snapshot since start that could not
+	// be restored, and why (the prefix was prefilled instead).
+	SnapshotDiscarded *SnapshotDiscard `json:"snapshot_discarded,omitempty"`
 	// Disk is the state of the file system holding the cache (nil before
 	// the cache is open).
 	Disk *DiskStatus `json:"disk,omitempty"`
@@ -140,6 +143,14 @@ type SnapshotInfo struct {
 	Bytes    int64     `json:"bytes"`
 	Tokens   int       `json:"tokens"`
 	LastUsed time.Time `json:"last_used"`
+}
+
+// SnapshotDiscard is a KV snapshot that could not be restored: corrupt,
+// truncated, or made with another model or other context settings.
+type SnapshotDiscard struct {
+	Name   string    `json:"name"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // Progress of a prefill: Done of Total tokens of the target prefix.

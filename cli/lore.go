@@ -238,6 +238,9 @@ func printStatus(w io.Writer, st *api.Status) {
 		}
 		fmt.Fprintf(w, "on disk      %d snapshots (branches and sessions), %s\n", n, bytesize.Format(total))
 	}
+	if d := st.SnapshotDiscarded; d != nil {
+		fmt.Fprintf(w, "discarded    snapshot %s at %s: %s\n", d.Name, d.At.Local().Format("15:04:05"), d.Reason)
+	}
 	if d := st.Disk; d != nil {
 		if d.Full {
 			fmt.Fprintf(w, "disk         FULL: %s\n", d.Message)

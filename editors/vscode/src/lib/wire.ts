@@ -89,6 +89,7 @@ export interface LoreStatus {
   batch_steps: number;
   scans: number;
   snapshots: SnapshotInfo[] | null;
+  snapshot_discarded?: SnapshotDiscard;
   disk?: DiskStatus;
 }
 
@@ -121,6 +122,13 @@ export interface SnapshotInfo {
   bytes: number;
   tokens: number;
   last_used: string;
+}
+
+/** lore/api.SnapshotDiscard */
+export interface SnapshotDiscard {
+  name: string;
+  reason: string;
+  at: string;
 }
 
 /** lore/api.DiskStatus */
