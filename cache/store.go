@@ -48,6 +48,8 @@ type Store struct {
 	memDeleted map[string]bool // keys written (false) or deleted (true) while in memory
 	memory     atomic.Bool     // inMemory, readable without dbMu
 	lastTry    atomic.Int64    // unix nanoseconds of the last tryDisk
+	fullLogAt  atomic.Int64    // unix nanoseconds of the last "disk full" line
+	fullLogged atomic.Bool     // it is the latest disk line logged
 
 	snapLocks [32]sync.Mutex // striped by snapshot name
 

@@ -7,9 +7,13 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-// tryDiskEvery bounds how often writes to an in-memory store look for room
-// on disk (a statfs each).
-const tryDiskEvery = time.Second
+const (
+	// tryDiskEvery bounds how often writes to an in-memory store look for
+	// room on disk (a statfs each).
+	tryDiskEvery = time.Second
+	// diskLogEvery bounds the "disk full" log lines.
+	diskLogEvery = time.Minute
+)
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(*badger.Txn) error) error {
@@ -44,16 +48,23 @@ func (s *Store) update(what string, k []byte, n int, del bool, fn func(*badger.T
 }
 
 // checkDisk measures the free space before writing n bytes, and logs when
-// the store stops or starts writing again.
+// the store stops or starts writing again: at most once a minute, as
+// flushes and compactions freeing space make it flap.
 func (s *Store) checkDisk(what string, n int64) error {
 	err, changed := s.guard.check(what, n)
-	if changed {
-		if st := s.guard.status(); st.Full {
+	if !changed {
+		return err
+	}
+	st := s.guard.status()
+	now := time.Now().UnixNano()
+	if st.Full {
+		if last := s.fullLogAt.Load(); now-last >= int64(diskLogEvery) && s.fullLogAt.CompareAndSwap(last, now) {
+			s.fullLogged.Store(true)
 			s.log.Warn("disk full: the cache stops writing (answers are not affected); it writes again once there is room",
 				"dir", s.dir, "free", st.Free, "needed", st.Reserve)
-		} else {
-			s.log.Info("disk space is back: the cache writes again", "dir", s.dir, "free", st.Free)
 		}
+	} else if s.fullLogged.CompareAndSwap(true, false) {
+		s.log.Info("disk space is back: the cache writes again", "dir", s.dir, "free", st.Free)
 	}
 	return err
 }
