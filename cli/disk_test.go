@@ -36,11 +36,11 @@ func TestFullDiskCLI(t *testing.T) {
 	// On the full disk the daemon starts, keeps its cache in memory and
 	// answers; ask and status say that the cache is not written.
 	_, errOut, code = run(t, vars, repo, "ask", "--max-tokens", "4", "What does Alpha do?")
-	if code != 0 || !strings.Contains(errOut, "note: disk full") {
+	if code != 0 || !strings.Contains(errOut, "note: the disk is full") {
 		t.Fatalf("ask on a full disk (exit %d):\n%s", code, errOut)
 	}
 	out, _, code := run(t, vars, repo, "lore", "status")
-	if code != 0 || !strings.Contains(out, "disk         FULL: disk full") || !strings.Contains(out, "kept in memory") {
+	if code != 0 || !strings.Contains(out, "disk         the disk is full") || !strings.Contains(out, "kept in memory") {
 		t.Fatalf("status on a full disk (exit %d):\n%s", code, out)
 	}
 	var st struct {
@@ -59,10 +59,10 @@ func TestFullDiskCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Disk["full"] != false || st.Disk["in_memory"] != nil {
 		t.Fatalf("status --json once space is back: %v\n%s", err, out)
 	}
-	if out, _, _ := run(t, vars, repo, "lore", "status"); !strings.Contains(out, "disk         ") || strings.Contains(out, "FULL") {
+	if out, _, _ := run(t, vars, repo, "lore", "status"); !strings.Contains(out, "disk         ") || strings.Contains(out, "is full") {
 		t.Fatalf("status once space is back:\n%s", out)
 	}
-	if _, errOut, code := run(t, vars, repo, "ask", "--max-tokens", "4", "What does Alpha do?"); code != 0 || strings.Contains(errOut, "disk full") {
+	if _, errOut, code := run(t, vars, repo, "ask", "--max-tokens", "4", "What does Alpha do?"); code != 0 || strings.Contains(errOut, "is full") {
 		t.Fatalf("ask once space is back (exit %d):\n%s", code, errOut)
 	}
 }

@@ -243,7 +243,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	if d := st.Disk; d != nil {
 		if d.Full {
-			fmt.Fprintf(w, "disk         FULL: %s\n", d.Message)
+			fmt.Fprintf(w, "disk         %s\n", d.Message)
 		} else {
 			fmt.Fprintf(w, "disk         %s free in %s (the cache writes while over %s)\n", bytesize.Format(d.FreeBytes), d.Dir, bytesize.Format(d.ReserveBytes))
 		}

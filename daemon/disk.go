@@ -30,7 +30,7 @@ func diskMessage(ds cache.DiskStatus) string {
 	if ds.InMemory {
 		what = "the cache is kept in memory only and KV snapshots are not written"
 	}
-	return fmt.Sprintf("disk full: %s free in %s, and lore writes its cache only with %s free, so %s; answers are not affected, and the cache is written again once there is room",
+	return fmt.Sprintf("the disk is full: %s free in %s, and lore writes its cache only with %s free, so %s; answers are not affected, and the cache is written again once there is room",
 		mebibytes(ds.Free), ds.Dir, mebibytes(ds.Reserve), what)
 }
 

@@ -42,7 +42,7 @@ func TestFullDiskKeepsAnswering(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		edit(i)
 		res, _ := d.ask(t, "What does Beta do?")
-		if !strings.Contains(res.DiskWarning, "disk full") || !strings.Contains(res.DiskWarning, e.stateDir()) {
+		if !strings.Contains(res.DiskWarning, "the disk is full") || !strings.Contains(res.DiskWarning, e.stateDir()) {
 			t.Fatalf("answer on a full disk: warning %q", res.DiskWarning)
 		}
 	}
