@@ -49,8 +49,12 @@ type DiskFullError struct {
 }
 
 func (e *DiskFullError) Error() string {
-	return fmt.Sprintf("cache: not writing %s: %s free in %s, and lore writes its cache only with %s free (%s kept for its database, which would crash on a full disk); free some space and lore writes again",
-		e.What, mib(e.Free), e.Dir, mib(e.Need), mib(e.Reserve))
+	kept := ""
+	if e.Reserve > 0 {
+		kept = fmt.Sprintf(" (%s kept for its database, which would crash on a full disk)", mib(e.Reserve))
+	}
+	return fmt.Sprintf("cache: not writing %s: %s free in %s, and lore writes its cache only with %s free%s; free some space and lore writes again",
+		e.What, mib(e.Free), e.Dir, mib(e.Need), kept)
 }
 
 // Is makes errors.Is(err, ErrDiskFull) hold.
@@ -118,14 +122,14 @@ func (g *diskGuard) tableBytesLocked(now time.Time) int64 {
 // check measures the free space and returns a *DiskFullError when writing
 // need more bytes would leave less than the reserve. It records the state
 // and reports whether it changed (for the log).
-func (g *diskGuard) check(what string, need int64) (err error, changed bool) {
+func (g *diskGuard) check(what string, need int64) (changed bool, err error) {
 	now := time.Now()
 	free, ferr := freeBytes(g.dir)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if ferr != nil {
 		// Not measurable (the folder vanished, ...): let the write say why.
-		return nil, false
+		return false, nil
 	}
 	g.reserve = diskReserve + g.tableBytesLocked(now)
 	g.free = free
@@ -142,9 +146,9 @@ func (g *diskGuard) check(what string, need int64) (err error, changed bool) {
 		}
 	}
 	if full {
-		return &DiskFullError{What: what, Dir: g.dir, Free: free, Need: g.reserve + need, Reserve: g.reserve}, changed
+		return changed, &DiskFullError{What: what, Dir: g.dir, Free: free, Need: g.reserve + need, Reserve: g.reserve}
 	}
-	return nil, changed
+	return changed, nil
 }
 
 func (g *diskGuard) status() DiskStatus {

@@ -84,7 +84,7 @@ func Open(dir string) (*Store, error) {
 	pruneCorrupt(dir, log)
 	s := &Store{dir: dir, snapDir: snapDir, log: log, stop: make(chan struct{}),
 		guard: &diskGuard{dir: dir, bdir: bdir}}
-	if err, _ := s.guard.check("the database", 0); err != nil {
+	if _, err := s.guard.check("the database", 0); err != nil {
 		// Even opening badger writes (and on tmpfs, reads) through its
 		// mappings: do not touch it.
 		log.Warn("disk full: keeping the cache in memory until there is room", "error", err)

@@ -51,7 +51,7 @@ func (s *Store) update(what string, k []byte, n int, del bool, fn func(*badger.T
 // the store stops or starts writing again: at most once a minute, as
 // flushes and compactions freeing space make it flap.
 func (s *Store) checkDisk(what string, n int64) error {
-	err, changed := s.guard.check(what, n)
+	changed, err := s.guard.check(what, n)
 	if !changed {
 		return err
 	}
