@@ -97,7 +97,8 @@ func Open(dir string) (*Store, error) {
 	} else if s.db, err = openDisk(dir, bdir, log); err != nil {
 		return nil, err
 	}
-	// The database lock is held now, so no other store writes to snapDir.
+	// The database lock is held now, so no other store writes to snapDir
+	// (in memory, the daemon's own lock is what keeps others out).
 	s.removeStaleTemps()
 	_ = syncDir(snapDir)
 	s.wg.Add(1)
