@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,12 +58,29 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 	defer logFile.Close()
 	offset, _ := logFile.Seek(0, 2)
 
+	// The daemon's log may not take its last words (a full disk): it also
+	// writes why it stops to this pipe, which only we read.
+	reasonR, reasonW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer reasonR.Close()
 	cmd := exec.Command(bin, append([]string{"daemon", "--repo", root}, opts.Args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{reasonW} // fd 3
+	cmd.Env = append(os.Environ(), EnvReasonFD+"=3")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlive the client and its terminal
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	reasonW.Close()
+	if err != nil {
 		return nil, fmt.Errorf("starting %s daemon: %w", bin, err)
 	}
+	reason := make(chan string, 1)
+	go func() {
+		// EOF once the daemon exits; an error once we close our end.
+		b, _ := io.ReadAll(io.LimitReader(reasonR, 4096))
+		reason <- strings.TrimSpace(string(bytes.ToValidUTF8(b, nil)))
+	}()
 	if opts.OnStart != nil {
 		opts.OnStart(logPath)
 	}
@@ -85,7 +104,12 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 			if c, derr := Dial(ctx, socket); derr == nil {
 				return c, nil
 			}
-			return nil, fmt.Errorf("the lore daemon exited (%v):\n%s", err, logTail(logPath, offset))
+			var why string
+			select {
+			case why = <-reason:
+			case <-time.After(2 * time.Second): // a child of the daemon kept the pipe
+			}
+			return nil, startFailure(err, why, logPath, offset)
 		case <-deadline.C:
 			return nil, fmt.Errorf("the lore daemon did not open %s within %s; see its log %s", socket, wait, logPath)
 		case <-tick.C:
@@ -111,6 +135,51 @@ func loreBinary(explicit string) (string, error) {
 	}
 	return "", errors.New("cannot find the lore binary to start a daemon: put it next to ask or in PATH (`make build` writes both to bin/)")
 }
+
+// EnvReasonFD names the file descriptor on which a daemon that Connect
+// started writes why it stops, when it stops with an error.
+const EnvReasonFD = "LORE_DAEMON_REASON_FD"
+
+// ReasonWriter returns where a daemon started by Connect writes why it
+// stops (nil when not started by Connect), and unsets EnvReasonFD so that
+// its own children do not inherit it.
+func ReasonWriter() *os.File {
+	v := os.Getenv(EnvReasonFD)
+	os.Unsetenv(EnvReasonFD)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	syscall.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "daemon-reason")
+}
+
+// startFailure says why a daemon that Connect started exited: what it said
+// on its reason pipe, else what it wrote to its log since offset, else that
+// it wrote nothing, and why that may be (a full disk under its log).
+func startFailure(exit error, reason, logPath string, offset int64) error {
+	tail := logTail(logPath, offset)
+	switch {
+	case reason != "" && (tail == "" || strings.Contains(tail, reason)):
+		return fmt.Errorf("the lore daemon exited (%v): %s", exit, reason)
+	case reason != "":
+		return fmt.Errorf("the lore daemon exited (%v): %s\nits log %s ends with:\n%s", exit, reason, logPath, tail)
+	case tail != "":
+		return fmt.Errorf("the lore daemon exited (%v):\n%s", exit, tail)
+	}
+	msg := fmt.Sprintf("the lore daemon exited (%v) and wrote nothing to its log %s", exit, logPath)
+	var st syscall.Statfs_t
+	if syscall.Statfs(filepath.Dir(logPath), &st) == nil {
+		if free := int64(st.Bavail) * int64(st.Bsize); free < fullDisk {
+			msg += fmt.Sprintf(": the file system holding it is full (%d bytes free); free some space there", free)
+		}
+	}
+	return errors.New(msg)
+}
+
+// fullDisk is the free space under which a silent daemon is blamed on the
+// disk: a log line is a few hundred bytes.
+const fullDisk = 1 << 20
 
 // logTail returns what the daemon wrote to its log since offset (at most 4 KiB).
 func logTail(path string, offset int64) string {

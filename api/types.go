@@ -116,6 +116,25 @@ type Status struct {
 	Scans uint64 `json:"scans"`
 	// KV snapshots on disk (branches' and sessions'), most recently used first.
 	Snapshots []SnapshotInfo `json:"snapshots"`
+	// SnapshotDiscarded is the last KV snapshot since start that could not
+	// be restored, and why (the prefix was prefilled instead).
+	SnapshotDiscarded *SnapshotDiscard `json:"snapshot_discarded,omitempty"`
+	// Disk is the state of the file system holding the cache (nil before
+	// the cache is open).
+	Disk *DiskStatus `json:"disk,omitempty"`
+}
+
+// DiskStatus says whether the daemon writes its cache (records and KV
+// snapshots): it stops, and keeps answering from memory, when the file
+// system holding the state folder is nearly full.
+type DiskStatus struct {
+	Full         bool      `json:"full"`                // the cache is not written to disk
+	InMemory     bool      `json:"in_memory,omitempty"` // the disk was full at start: the cache database is in memory
+	FreeBytes    int64     `json:"free_bytes"`
+	ReserveBytes int64     `json:"reserve_bytes"`     // free bytes the cache needs before it writes
+	Since        time.Time `json:"since,omitzero"`    // when it stopped writing
+	Dir          string    `json:"dir"`               // the state folder
+	Message      string    `json:"message,omitempty"` // what it means, when Full
 }
 
 // SnapshotInfo is a KV snapshot on disk.
@@ -124,6 +143,14 @@ type SnapshotInfo struct {
 	Bytes    int64     `json:"bytes"`
 	Tokens   int       `json:"tokens"`
 	LastUsed time.Time `json:"last_used"`
+}
+
+// SnapshotDiscard is a KV snapshot that could not be restored: corrupt,
+// truncated, or made with another model or other context settings.
+type SnapshotDiscard struct {
+	Name   string    `json:"name"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // Progress of a prefill: Done of Total tokens of the target prefix.
@@ -238,4 +265,7 @@ type AskResult struct {
 	// changed since its last turn, or its history outgrew the room kept
 	// for it (then its newest turns are kept).
 	SessionReplayed bool `json:"session_replayed,omitempty"`
+	// DiskWarning says that the daemon's cache is not written because the
+	// disk is full (the answer is not affected).
+	DiskWarning string `json:"disk_warning,omitempty"`
 }

@@ -51,6 +51,8 @@
 // Open never fails because the database is damaged: a badger directory that
 // cannot be opened (an error, or a panic inside badger) is moved aside to
 // dir/badger.corrupt-<unix time>, logged through slog, and recreated empty.
+// Only the last one moved aside is kept (for diagnosis); every Open removes
+// older ones.
 // Only errors that moving aside cannot fix (another process holds the lock,
 // permissions, a full disk) are returned. What a killed process leaves
 // behind normally is not damage: an empty value log (killed while rotating

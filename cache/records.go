@@ -53,7 +53,7 @@ func (s *Store) Delete(key string) error {
 func (s *Store) Keys(prefix string) ([]string, error) {
 	var out []string
 	p := []byte(prefixUser + prefix)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		opt.Prefix = p
@@ -100,7 +100,7 @@ func unseal(b []byte) ([]byte, bool) {
 // reported as a miss: the cache recomputes what it lost.
 func (s *Store) get(k []byte) ([]byte, bool, error) {
 	var val []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(k)
 		if err != nil {
 			return err
@@ -132,14 +132,20 @@ func printableKey(k []byte) string {
 
 func (s *Store) set(k, v []byte) error {
 	sealed := seal(v)
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, sealed) }); err != nil {
+	if err := s.update("a record", k, len(k)+len(sealed), false, func(txn *badger.Txn) error { return txn.Set(k, sealed) }); err != nil {
+		if errors.Is(err, ErrDiskFull) {
+			return err
+		}
 		return fmt.Errorf("cache: put: %w", err)
 	}
 	return nil
 }
 
 func (s *Store) del(k []byte) error {
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+	if err := s.update("a deletion", k, len(k), true, func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+		if errors.Is(err, ErrDiskFull) {
+			return err
+		}
 		return fmt.Errorf("cache: delete: %w", err)
 	}
 	return nil

@@ -159,6 +159,12 @@ func (s *Store) SaveSnapshot(name string, h SnapshotHeader, state []byte) error 
 	mu.Lock()
 	defer mu.Unlock()
 
+	// Checked before writing: a snapshot that takes the last free bytes
+	// would leave badger none (disk.go).
+	need := int64(prefixLen + len(hdr) + len(state) + trailerLen)
+	if err := s.checkDisk(fmt.Sprintf("snapshot %q (%s)", name, mib(need)), need); err != nil {
+		return err
+	}
 	final := s.SnapshotPath(name)
 	f, err := os.CreateTemp(s.snapDir, name+snapshotExt+tempMarker+"*")
 	if err != nil {
@@ -223,7 +229,7 @@ func (s *Store) LoadSnapshot(name string) (SnapshotHeader, []byte, error) {
 		return SnapshotHeader{}, nil, fmt.Errorf("cache: snapshot %q: %w", name, err)
 	}
 	rec := indexRecord{Size: size, Created: h.Created, LastUsed: time.Now().UTC(), Tokens: len(h.Tokens), ModelFingerprint: h.ModelFingerprint}
-	if err := s.putIndex(name, rec); err != nil {
+	if err := s.putIndex(name, rec); err != nil && !errors.Is(err, ErrDiskFull) {
 		s.log.Warn("cannot update snapshot index", "name", name, "error", err)
 	}
 	return h, state, nil
@@ -270,7 +276,12 @@ func (s *Store) deleteSnapshotLocked(name string) error {
 	if err == nil {
 		_ = syncDir(s.snapDir)
 	}
-	return s.del([]byte(prefixSnapshot + name))
+	// On a full disk the index record stays; Snapshots drops it, as the
+	// file is gone.
+	if err := s.del([]byte(prefixSnapshot + name)); err != nil && !errors.Is(err, ErrDiskFull) {
+		return err
+	}
+	return nil
 }
 
 func (s *Store) putIndex(name string, rec indexRecord) error {
@@ -288,7 +299,7 @@ func (s *Store) putIndex(name string, rec indexRecord) error {
 // and modification time) so that eviction can remove it.
 func (s *Store) Snapshots() ([]SnapshotInfo, error) {
 	index := map[string]indexRecord{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		p := []byte(prefixSnapshot)
 		opt.Prefix = p
@@ -342,7 +353,7 @@ func (s *Store) Snapshots() ([]SnapshotInfo, error) {
 				rec.Created, rec.LastUsed = h.Created, h.Created
 				rec.Tokens, rec.ModelFingerprint = len(h.Tokens), h.ModelFingerprint
 			}
-			if err := s.putIndex(name, rec); err != nil {
+			if err := s.putIndex(name, rec); err != nil && !errors.Is(err, ErrDiskFull) {
 				s.log.Warn("cannot update snapshot index", "name", name, "error", err)
 			}
 		}

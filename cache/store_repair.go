@@ -17,6 +17,12 @@ import (
 	"github.com/gofrs/flock"
 )
 
+// Sizes of badger's files; the reserve of free space (disk.go) follows them.
+const (
+	memTableSize     = 16 << 20
+	valueLogFileSize = 128 << 20
+)
+
 // badgerOptions keeps badger small: this is a per-repository cache on a
 // developer machine, not a server database.
 func badgerOptions(path string, log *slog.Logger) badger.Options {
@@ -25,16 +31,21 @@ func badgerOptions(path string, log *slog.Logger) badger.Options {
 		WithMetricsEnabled(false).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
 		WithValueThreshold(64 << 10).
-		WithValueLogFileSize(128 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		WithDetectConflicts(false).
 		// Verify value checksums when values are read from the value log:
 		// a damaged record must fail rather than come back wrong. Tables
 		// are verified by checkTables before badger opens them.
 		WithVerifyValueChecksum(true)
+}
+
+// openMemory opens an empty database held in memory only.
+func openMemory(log *slog.Logger) (*badger.DB, error) {
+	return badger.Open(badgerOptions("", log).WithInMemory(true))
 }
 
 // openBadger opens the database, turning a panic inside badger (which it
@@ -211,30 +222,46 @@ func moveAside(dir, bdir string) (string, error) {
 }
 
 // pruneCorrupt removes all but the newest keepCorrupt moved-aside databases.
+// Newest is by the time in the name (the time it was moved aside; the
+// folder's own time is that of its last write), then the numeric suffix.
 func pruneCorrupt(dir string, log *slog.Logger) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	type aside struct {
-		name string
-		mod  time.Time
+		name    string
+		at, seq int64
 	}
 	var list []aside
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), badgerDirName+corruptMarker) {
+		rest, ok := strings.CutPrefix(e.Name(), badgerDirName+corruptMarker)
+		if !ok {
 			continue
 		}
-		info, err := e.Info()
-		if err != nil {
-			continue
+		a := aside{name: e.Name()}
+		at, seq, _ := strings.Cut(rest, "-")
+		if a.at, err = strconv.ParseInt(at, 10, 64); err != nil {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			a.at = info.ModTime().Unix()
 		}
-		list = append(list, aside{e.Name(), info.ModTime()})
+		a.seq, _ = strconv.ParseInt(seq, 10, 64)
+		list = append(list, a)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].mod.After(list[j].mod) })
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].at != list[j].at {
+			return list[i].at > list[j].at
+		}
+		return list[i].seq > list[j].seq
+	})
 	for i := keepCorrupt; i < len(list); i++ {
 		if err := os.RemoveAll(filepath.Join(dir, list[i].name)); err != nil {
 			log.Warn("cannot remove old moved-aside database", "path", list[i].name, "error", err)
+		} else {
+			log.Info("removed an older moved-aside database", "path", list[i].name)
 		}
 	}
 }

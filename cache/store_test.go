@@ -435,17 +435,25 @@ func TestOpenRecoversFromNonDirectory(t *testing.T) {
 	}
 }
 
-func TestPruneCorrupt(t *testing.T) {
+// TestOpenKeepsLastMovedAside: opening a store leaves only the newest
+// moved-aside database (by the time in its name, not its folder's time,
+// which is its last write), whether or not this open moves one aside.
+func TestOpenKeepsLastMovedAside(t *testing.T) {
 	dir := t.TempDir()
-	for i := 0; i < keepCorrupt+3; i++ {
-		if err := os.Mkdir(filepath.Join(dir, fmt.Sprintf("badger.corrupt-%d", 1000+i)), 0o755); err != nil {
+	names := []string{"badger.corrupt-1000", "badger.corrupt-2000", "badger.corrupt-3000", "badger.corrupt-3000-1"}
+	for i, n := range names {
+		p := filepath.Join(dir, n)
+		if err := os.MkdirAll(filepath.Join(p, "inside"), 0o755); err != nil {
 			t.Fatal(err)
 		}
+		// Folder times in the opposite order of the names.
+		mt := time.Now().Add(-time.Duration(i) * time.Hour)
+		os.Chtimes(p, mt, mt)
 	}
-	pruneCorrupt(dir, slog.Default())
+	openTest(t, dir)
 	m, _ := filepath.Glob(filepath.Join(dir, "badger.corrupt-*"))
-	if len(m) != keepCorrupt {
-		t.Fatalf("kept %d moved-aside databases, want %d", len(m), keepCorrupt)
+	if len(m) != 1 || filepath.Base(m[0]) != "badger.corrupt-3000-1" {
+		t.Fatalf("moved-aside databases after Open: %q, want only the newest", m)
 	}
 }
 

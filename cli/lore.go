@@ -79,7 +79,17 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 	return cmdline.Finish("lore", stderr, err)
 }
 
-func runDaemon(args []string, stdout, stderr io.Writer) error {
+func runDaemon(args []string, stdout, stderr io.Writer) (err error) {
+	// The client that started this daemon hears why it stops even when the
+	// log cannot take it (a full disk).
+	if w := api.ReasonWriter(); w != nil {
+		defer func() {
+			if err != nil {
+				fmt.Fprintf(w, "%v\n", err)
+			}
+			w.Close()
+		}()
+	}
 	fs := cmdline.NewFlagSet("lore daemon", `Usage: lore daemon [--repo DIR] [--detach] [engine flags]
 
 Runs the repository's daemon in the foreground: it scans the repository,
@@ -227,6 +237,16 @@ func printStatus(w io.Writer, st *api.Status) {
 			total += s.Bytes
 		}
 		fmt.Fprintf(w, "on disk      %d snapshots (branches and sessions), %s\n", n, bytesize.Format(total))
+	}
+	if d := st.SnapshotDiscarded; d != nil {
+		fmt.Fprintf(w, "discarded    snapshot %s at %s: %s\n", d.Name, d.At.Local().Format("15:04:05"), d.Reason)
+	}
+	if d := st.Disk; d != nil {
+		if d.Full {
+			fmt.Fprintf(w, "disk         %s\n", d.Message)
+		} else {
+			fmt.Fprintf(w, "disk         %s free in %s (the cache writes while over %s)\n", bytesize.Format(d.FreeBytes), d.Dir, bytesize.Format(d.ReserveBytes))
+		}
 	}
 	if n := st.TokenCacheHits + st.TokenCacheMisses; n > 0 {
 		fmt.Fprintf(w, "token cache  %d of %d segment tokenizations served from the cache\n", st.TokenCacheHits, n)

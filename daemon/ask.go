@@ -95,6 +95,9 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 			return nil, err
 		}
 	}
+	if ds := d.diskStatus(); ds != nil && ds.Full {
+		res.DiskWarning = ds.Message
+	}
 	res.ElapsedMillis = millis(time.Since(start))
 	if decode := st.Elapsed - st.TTFT; st.GeneratedTokens > 1 && decode > 0 {
 		d.mu.Lock()

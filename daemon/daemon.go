@@ -317,6 +317,7 @@ wait:
 func (d *Daemon) Status() *api.Status {
 	sessions := d.sessionCount()
 	snapshots := d.snapshotList()
+	disk := d.diskStatus()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := &api.Status{
@@ -332,6 +333,7 @@ func (d *Daemon) Status() *api.Status {
 		Buffers:            len(d.buffers),
 		Sessions:           sessions,
 		Snapshots:          snapshots,
+		Disk:               disk,
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()

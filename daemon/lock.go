@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -46,9 +47,14 @@ func acquireLock(stateDir, repo, socket string) (*flock.Flock, error) {
 		}
 		return nil, fmt.Errorf("%w: %s (pid %s, socket %s); use it, or stop it with `lore stop --repo %s`", ErrAlreadyRunning, repo, pid, socket, repo)
 	}
+	// The pid file only names the holder in the message above: on a full
+	// disk the daemon runs without it rather than not at all.
 	if err := os.WriteFile(path+".pid", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		fl.Unlock()
-		return nil, err
+		os.Remove(path + ".pid") // not another daemon's pid, nor half of ours
+		if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
+			fl.Unlock()
+			return nil, err
+		}
 	}
 	return fl, nil
 }

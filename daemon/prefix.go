@@ -67,7 +67,8 @@ type prefixStats struct {
 	prefillRate                float64 // tokens per second, last measured
 	lastPrefill                engine.SyncStats
 	lastPrefillAt              time.Time
-	staleTokens, overlayTokens int // of the pack last synced
+	staleTokens, overlayTokens int                  // of the pack last synced
+	discarded                  *api.SnapshotDiscard // the last snapshot discarded
 }
 
 // view is the prefix as one question sees it: sequence 0 holds its pack
@@ -214,6 +215,7 @@ func (p *prefix) status(st *api.Status) {
 	st.LastPrefillTokens = s.lastPrefill.Prefilled
 	st.LastPrefillMillis = millis(s.lastPrefill.Elapsed)
 	st.LastPrefillAt = s.lastPrefillAt
+	st.SnapshotDiscarded = s.discarded
 	st.Scans = p.scans.Load()
 	st.TokenCacheHits = p.tokens.hits.Load()
 	st.TokenCacheMisses = p.tokens.misses.Load()

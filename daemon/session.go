@@ -193,7 +193,10 @@ func (d *Daemon) finishSession(v *view, t *sessionTurn, p api.AskParams, res *ap
 	if err != nil {
 		return err
 	}
-	if err := d.store.Put(sessionKeyPrefix+rec.Name, b); err != nil {
+	if err := d.store.Put(sessionKeyPrefix+rec.Name, b); errors.Is(err, cache.ErrDiskFull) {
+		// The answer stands; the turn is not kept (DiskWarning says why).
+		d.log.Warn("session turn not saved: disk full", "session", rec.Name)
+	} else if err != nil {
 		return fmt.Errorf("saving session %s: %w", rec.Name, err)
 	}
 	res.Session = rec.Name

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"lore/api"
 	"lore/cache"
@@ -118,8 +119,19 @@ func (p *prefix) resumeBestLocked(res *scan.Result, opts pack.Options) (*pack.Pa
 			continue
 		}
 		toks := 0
-		if h, err := p.store.LoadSnapshotHeader(name); err == nil && h.ModelFingerprint == p.eng.Info().Fingerprint && h.Settings == snapshotSettings(p.eng) {
-			_, toks = cache.ValidPrefix(h, ps.chains())
+		h, err := p.store.LoadSnapshotHeader(name)
+		var corrupt *cache.CorruptError
+		switch {
+		case err == nil:
+			if why := p.unusable(h); why != "" {
+				p.unusableSnapshot(name, why, false)
+			} else {
+				_, toks = cache.ValidPrefix(h, ps.chains())
+			}
+		case errors.As(err, &corrupt):
+			p.unusableSnapshot(name, corrupt.Reason, true)
+		case !errors.Is(err, cache.ErrNoSnapshot):
+			p.log.Warn("snapshot unreadable, ignoring it", "snapshot", name, "err", err)
 		}
 		if toks == 0 && name != p.snapName {
 			continue // another branch's layout is only worth it with its KV
@@ -144,9 +156,63 @@ func snapshotSettings(eng *engine.Engine) cache.Settings {
 	return cache.Settings{ContextSize: eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: cfg.KVType}
 }
 
+// unusable says why a snapshot made as h cannot be restored here ("" when
+// it can).
+func (p *prefix) unusable(h cache.SnapshotHeader) string {
+	if h.ModelFingerprint != p.eng.Info().Fingerprint {
+		return "made with another model"
+	}
+	if now := snapshotSettings(p.eng); h.Settings != now {
+		return "made with other context settings: " + settingsChange(h.Settings, now)
+	}
+	return ""
+}
+
+// settingsChange names the context settings that differ.
+func settingsChange(was, now cache.Settings) string {
+	var d []string
+	if was.ContextSize != now.ContextSize {
+		d = append(d, fmt.Sprintf("context %d tokens, now %d", was.ContextSize, now.ContextSize))
+	}
+	if was.FlashAttention != now.FlashAttention {
+		d = append(d, fmt.Sprintf("flash attention %v, now %v", was.FlashAttention, now.FlashAttention))
+	}
+	if was.KVType != now.KVType {
+		d = append(d, fmt.Sprintf("KV cache type %q, now %q", was.KVType, now.KVType))
+	}
+	if was.Sequences != now.Sequences {
+		d = append(d, fmt.Sprintf("%d sequences, now %d", was.Sequences, now.Sequences))
+	}
+	return strings.Join(d, "; ")
+}
+
+// unusableSnapshot deals with a snapshot that cannot be restored. The
+// current branch's is discarded: logged, shown in status (the prefix is
+// prefilled instead, and its next snapshot replaces it). Another branch's
+// is kept for when the settings it was made with come back, unless it is
+// corrupt (deleted is true: LoadSnapshot deletes those).
+func (p *prefix) unusableSnapshot(name, why string, corrupt bool) {
+	if name != p.snapName && !corrupt {
+		p.log.Info("another branch's snapshot cannot be restored here", "snapshot", name, "reason", why)
+		return
+	}
+	p.discarded(name, why)
+	if err := p.store.DeleteSnapshot(name); err != nil {
+		p.log.Warn("deleting snapshot failed", "snapshot", name, "err", err)
+	}
+}
+
+// discarded logs a discarded snapshot and keeps the reason for status.
+func (p *prefix) discarded(name, why string) {
+	p.log.Warn("snapshot discarded: the prefix is prefilled instead", "snapshot", name, "reason", why)
+	p.statMu.Lock()
+	p.stats.discarded = &api.SnapshotDiscard{Name: name, Reason: why, At: time.Now()}
+	p.statMu.Unlock()
+}
+
 // restore loads a snapshot and keeps the segments whose chain still
 // matches. A snapshot that is corrupt, or made for another model or context
-// settings, is discarded with a log line and never trusted. When sequence
+// settings, is discarded (see discarded) and never trusted. When sequence
 // 0 already holds that much of the pack (a branch switch that keeps the
 // prefix), nothing is loaded.
 func (p *prefix) restoreLocked(name string, ps *packState) {
@@ -164,24 +230,14 @@ func (p *prefix) restoreLocked(name string, ps *packState) {
 		p.log.Info("no snapshot: prefilling the whole pack")
 		return
 	case errors.As(err, &corrupt):
-		p.log.Warn("snapshot discarded", "reason", corrupt.Reason)
+		p.discarded(name, corrupt.Reason) // LoadSnapshot deleted it
 		return
 	case err != nil:
-		p.log.Warn("snapshot unreadable, ignoring it", "err", err)
+		p.log.Warn("snapshot unreadable, ignoring it", "snapshot", name, "err", err)
 		return
 	}
-	discard := func(why string) {
-		p.log.Warn("snapshot discarded", "reason", why)
-		if err := p.store.DeleteSnapshot(name); err != nil {
-			p.log.Warn("deleting snapshot failed", "err", err)
-		}
-	}
-	if h.ModelFingerprint != p.eng.Info().Fingerprint {
-		discard("made with another model")
-		return
-	}
-	if h.Settings != snapshotSettings(p.eng) {
-		discard(fmt.Sprintf("made with other context settings (%+v, now %+v)", h.Settings, snapshotSettings(p.eng)))
+	if why := p.unusable(h); why != "" {
+		p.unusableSnapshot(name, why, false)
 		return
 	}
 	segs, toks := cache.ValidPrefix(h, ps.chains())
@@ -190,7 +246,7 @@ func (p *prefix) restoreLocked(name string, ps *packState) {
 		return
 	}
 	if err := p.eng.LoadState(state, h.Tokens); err != nil {
-		discard(err.Error())
+		p.unusableSnapshot(name, "the engine refused its state: "+err.Error(), true)
 		return
 	}
 	if err := p.eng.Truncate(toks); err != nil {

@@ -53,7 +53,8 @@ func (c *tokenCache) tokens(hash, text string) ([]engine.Token, error) {
 	}
 	c.misses.Add(1)
 	toks := c.eng.Tokenize(text)
-	if err := c.store.PutTokens(tk, hash, toks); err != nil {
+	// A full disk is reported once by the store and in status, not per segment.
+	if err := c.store.PutTokens(tk, hash, toks); err != nil && !errors.Is(err, cache.ErrDiskFull) {
 		c.log.Warn("token cache write failed", "err", err)
 	}
 	return toks, nil

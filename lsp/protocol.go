@@ -93,6 +93,7 @@ type answer struct {
 	Session         string        `json:"session,omitempty"`
 	SessionTurn     int           `json:"sessionTurn,omitempty"`
 	SessionReplayed bool          `json:"sessionReplayed,omitempty"`
+	DiskWarning     string        `json:"diskWarning,omitempty"`
 }
 
 func fromAPI(r *api.AskResult, question string) *AskResult {

@@ -125,6 +125,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if !strings.HasSuffix(res.Text, "\n") {
 		fmt.Fprintln(stdout)
 	}
+	if res.DiskWarning != "" {
+		fmt.Fprintf(stderr, "note: %s\n", res.DiskWarning)
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}

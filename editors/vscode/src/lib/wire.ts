@@ -32,6 +32,7 @@ export interface AskResult {
   session?: string;
   sessionTurn?: number;
   sessionReplayed?: boolean;
+  diskWarning?: string;
   question: string;
   documentUri?: string;
 }
@@ -88,6 +89,8 @@ export interface LoreStatus {
   batch_steps: number;
   scans: number;
   snapshots: SnapshotInfo[] | null;
+  snapshot_discarded?: SnapshotDiscard;
+  disk?: DiskStatus;
 }
 
 /** lore/lsp.TextDocument */
@@ -119,6 +122,24 @@ export interface SnapshotInfo {
   bytes: number;
   tokens: number;
   last_used: string;
+}
+
+/** lore/api.SnapshotDiscard */
+export interface SnapshotDiscard {
+  name: string;
+  reason: string;
+  at: string;
+}
+
+/** lore/api.DiskStatus */
+export interface DiskStatus {
+  full: boolean;
+  in_memory?: boolean;
+  free_bytes: number;
+  reserve_bytes: number;
+  since: string;
+  dir: string;
+  message?: string;
 }
 
 /** github.com/tliron/glsp/protocol_3_16.Position */
