@@ -130,6 +130,9 @@ func runFaults(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the daemon does not start and answer without faults: %s", base.Error)
 	}
 	life := time.Since(t0)
+	if s.editFile, err = fullFile(gitIn(ctx, clone), clone, s.last); err != nil {
+		return err
+	}
 
 	kill := faultPhase{Name: "kill"}
 	for i := 0; i < *kills; i++ {
@@ -235,6 +238,10 @@ type soak struct {
 	rng   *rand.Rand
 	log   io.Writer
 	edits int
+	// editFile is the file edits append to: one the pack holds in full, so
+	// that an edit makes the next start prefill.
+	editFile string
+	last     *api.Status // the last restart's status once ready
 }
 
 // startTimeout bounds a restart: loading and a full prefill of the clone.
@@ -263,6 +270,7 @@ func (s *soak) restart(phase, fault string) faultTrial {
 	}
 	t.Restarted = true
 	t.Restored, t.Prefilled = st.RestoredTokens, st.PrefilledTokens
+	s.last = st
 	if _, err := c.Ask(ctx, api.AskParams{Question: "What does this repository do?", MaxTokens: 4, Seed: 1}, nil, nil); err != nil {
 		t.Error = "ask: " + err.Error()
 		t.Crashed = p.exited(time.Second)
@@ -362,7 +370,7 @@ func (s *soak) snapshots() []string {
 // start finds the tree changed since its snapshot.
 func (s *soak) edit() error {
 	s.edits++
-	f, err := os.OpenFile(filepath.Join(s.clone, "README.md"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(s.clone, filepath.FromSlash(s.editFile)), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return err
 	}
@@ -580,7 +588,7 @@ func (s *soak) diskTrials(dir string, mb int) ([]faultTrial, string) {
 	defer exec.Command("umount", "-l", dir).Run()
 	b := *s.b
 	b.env = append(append([]string(nil), s.b.env...), config.EnvStateDir+"="+filepath.Join(dir, "state"))
-	ds := &soak{ctx: s.ctx, b: &b, clone: s.clone, rng: s.rng, log: s.log, edits: s.edits}
+	ds := &soak{ctx: s.ctx, b: &b, clone: s.clone, rng: s.rng, log: s.log, edits: s.edits, editFile: s.editFile}
 	defer func() { s.edits = ds.edits }()
 
 	full := ds.diskFull(dir)
@@ -624,7 +632,7 @@ func (s *soak) diskFull(dir string) faultTrial {
 			t.Error = err.Error()
 			return t
 		}
-		if _, err := c.Ask(ctx, api.AskParams{Question: "What changed in the README?", MaxTokens: 4, Seed: 1}, nil, nil); err != nil {
+		if _, err := c.Ask(ctx, api.AskParams{Question: "What changed?", MaxTokens: 4, Seed: 1}, nil, nil); err != nil {
 			t.Error = fmt.Sprintf("ask %d on a full disk: %v", i+1, err)
 			t.Crashed = p.exited(time.Second)
 			return t
