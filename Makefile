@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build generate demo test test-go vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-ingest bench-freshness vet clean
+.PHONY: all deps build generate demo test test-go vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-faults bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -85,6 +85,14 @@ bench-lsp: deps build
 	@mkdir -p $(DEMO)
 	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
 	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench lsp --model $(DEMO)/bench.gguf --repo . --runs 10
+
+# Fault soak: random kills, damaged snapshots and stores, a full tmpfs (root
+# for the tmpfs), on the demo model: make bench-faults [KILLS=50]
+KILLS ?= 50
+bench-faults: deps build
+	@mkdir -p $(DEMO)
+	$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf
+	$(BIN)/lore bench faults --model $(DEMO)/demo.gguf --repo . --kills $(KILLS) --disk-mb 256
 
 # Ingest speed and memory against repomix on GOROOT/src (or DIR=...).
 bench-ingest: deps build

@@ -29,6 +29,7 @@ const usage = `Usage:
   lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
   lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
   lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
+  lore bench faults --model FILE [--repo DIR] [--kills N] [--disk-mb N] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -56,6 +57,10 @@ by one after prefixes of several lengths, and the cost of sampling.
 lsp measures the LSP bridge: from initialize to the first code action list,
 and its overhead on the time to first token against the API client.
 
+faults soaks real daemons: kills at random moments, damaged snapshots and
+stores, a full disk; each restart must come back and answer (see lore bench
+faults --help).
+
 ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
 parse cache, and warm, and the same tree with repomix plain and --compress
 when repomix is installed, with each run's peak resident memory.
@@ -77,13 +82,15 @@ func Run(args []string, stdout, stderr io.Writer) error {
 			return runLSP(args[1:], stdout, stderr)
 		case "batch":
 			return runBatch(args[1:], stdout, stderr)
+		case "faults":
+			return runFaults(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch, faults")
 }
 
 // setup is what every benchmark that runs lore starts from: the repository,
@@ -164,15 +171,8 @@ func (b *privateDaemon) state() string { return filepath.Join(b.dir, "state") }
 
 // start launches a daemon and returns a client once its socket answers.
 func (b *privateDaemon) start(ctx context.Context) (*exec.Cmd, *api.Client, error) {
-	cmd := exec.Command(b.exe, "daemon", "--repo", b.root)
-	cmd.Env = b.env
-	logf, err := os.OpenFile(filepath.Join(b.dir, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd, err := b.launch()
 	if err != nil {
-		return nil, nil, err
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
 	for {
@@ -182,11 +182,26 @@ func (b *privateDaemon) start(ctx context.Context) (*exec.Cmd, *api.Client, erro
 		if cmd.ProcessState != nil || ctx.Err() != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
-			return nil, nil, errors.New("the daemon did not start; see " + logf.Name())
+			return nil, nil, errors.New("the daemon did not start; see " + b.logPath())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// launch starts a daemon process, its output appended to the private log.
+func (b *privateDaemon) launch() (*exec.Cmd, error) {
+	cmd := exec.Command(b.exe, "daemon", "--repo", b.root)
+	cmd.Env = b.env
+	logf, err := os.OpenFile(b.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	return cmd, cmd.Start()
+}
+
+func (b *privateDaemon) logPath() string { return filepath.Join(b.dir, "daemon.log") }
 
 // socket is where the benchmark's daemon listens.
 func (b *privateDaemon) socket() string {

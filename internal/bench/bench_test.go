@@ -97,3 +97,52 @@ func TestBenchSpine(t *testing.T) {
 		t.Errorf("no --model: exit %d:\n%s", code, errOut)
 	}
 }
+
+// TestBenchFaults runs a short fault soak on the tiny model: kills at random
+// moments, each corruption, and (as root) a full tmpfs. Every restart must
+// come back and answer, no damaged snapshot may be restored from, and no
+// daemon may die on its own; the run exits 1 otherwise.
+func TestBenchFaults(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	vars = append(vars, "TMPDIR="+t.TempDir())
+	out, errOut, code := run(t, vars, repo, "lore", "bench", "faults", "--model", testenv.TinyModel(t), "--kills", "3", "--seed", "7", "--disk-mb", "32", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	var res struct {
+		Phases []struct {
+			Name        string `json:"name"`
+			Trials      int    `json:"trials"`
+			Restarted   int    `json:"restarted"`
+			Answered    int    `json:"answered"`
+			Restored    int    `json:"restored_from_snapshot"`
+			CorruptKept int    `json:"corrupt_kept"`
+			Crashes     int    `json:"crashes"`
+			Skipped     string `json:"skipped"`
+		} `json:"phases"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if len(res.Phases) != 3 {
+		t.Fatalf("phases: %+v", res.Phases)
+	}
+	for _, p := range res.Phases {
+		if p.Skipped != "" {
+			t.Logf("%s skipped: %s", p.Name, p.Skipped)
+			continue
+		}
+		if p.Trials == 0 || p.Restarted != p.Trials || p.Answered != p.Trials || p.CorruptKept != 0 || p.Crashes != 0 {
+			t.Errorf("%s: %+v", p.Name, p)
+		}
+	}
+	if kill, corrupt := res.Phases[0], res.Phases[1]; kill.Trials != 3 || corrupt.Trials != 6 || corrupt.Restored == 0 {
+		// The store's corruptions leave the snapshot whole: those restarts
+		// restore from it.
+		t.Errorf("kill %+v, corrupt %+v", kill, corrupt)
+	}
+	if _, errOut, code := run(t, vars, repo, "lore", "bench", "faults", "--model", testenv.TinyModel(t), "--ctx", "10"); code != 2 || !strings.Contains(errOut, "--ctx") {
+		t.Errorf("a bad --ctx: exit %d:\n%s", code, errOut)
+	}
+}
