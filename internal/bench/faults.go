@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,7 +281,9 @@ func (s *soak) restart(phase, fault string) faultTrial {
 	if err := p.stop(ctx, c); err != nil {
 		t.Error = "stop: " + err.Error()
 	}
-	t.StoreLost = s.storesLost() > lostBefore
+	for _, p := range s.storesLost() {
+		t.StoreLost = t.StoreLost || !slices.Contains(lostBefore, p)
+	}
 	return t
 }
 
@@ -354,10 +357,11 @@ func (p *proc) stop(ctx context.Context, c *api.Client) error {
 	return err
 }
 
-// storesLost counts the stores moved aside as corrupt so far.
-func (s *soak) storesLost() int {
+// storesLost lists the stores moved aside as corrupt that are on disk; the
+// store keeps only the newest, so a new name, not a count, tells of a loss.
+func (s *soak) storesLost() []string {
 	m, _ := filepath.Glob(filepath.Join(s.b.state(), "repos", "*", "badger.corrupt-*"))
-	return len(m)
+	return m
 }
 
 // snapshots lists the KV snapshot files of the state folder.
