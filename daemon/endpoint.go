@@ -47,6 +47,13 @@ func (d *Daemon) openEndpoint(ctx context.Context) (*endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Holding the lock, a socket left at the path is a dead daemon's; but
+	// a daemon of an older lore kept its lock in the state folder, and
+	// removing its live socket would leave it unreachable.
+	if live(d.opts.Socket) {
+		lock.release()
+		return nil, fmt.Errorf("%w: %s (a daemon without our lock listens on %s: an older lore's?); stop it with `lore stop --repo %s`", ErrAlreadyRunning, d.opts.Repo, d.opts.Socket, d.opts.Repo)
+	}
 	ln, st, err := listen(d.opts.Socket)
 	if err != nil {
 		lock.release()
@@ -159,4 +166,14 @@ func removeIfSame(path string, st fs.FileInfo) {
 	if cur, err := os.Lstat(path); err == nil && os.SameFile(cur, st) {
 		os.Remove(path)
 	}
+}
+
+// live reports whether a process accepts connections on socket.
+func live(socket string) bool {
+	c, err := net.DialTimeout("unix", socket, 5*time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }

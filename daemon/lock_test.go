@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,4 +193,30 @@ func TestStateFoldersArePrivate(t *testing.T) {
 		}
 	}
 	a.stop(t)
+}
+
+// A daemon of an older lore kept its lock in the state folder: a new daemon
+// finds our lock free, but must not take a socket someone listens on.
+func TestLiveSocketWithoutLockIsLeftAlone(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("unix", e.socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// A daemon that takes the socket over runs on: the context ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "lore"), "daemon", "--repo", e.repo)
+	cmd.Env = e.vars
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.Contains(string(out), "lore stop") {
+		t.Fatalf("daemon beside a live socket: %v, want exit 4\n%s", err, out)
+	}
+	c, err := net.Dial("unix", e.socket())
+	if err != nil {
+		t.Fatalf("the live socket was taken away: %v", err)
+	}
+	c.Close()
 }
