@@ -2,10 +2,13 @@ package daemon_test
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +86,30 @@ func TestDaemonRefusesOtherUsers(t *testing.T) {
 		t.Fatalf("the daemon no longer answers its user:\n%s", a.stderr)
 	}
 	a.stop(t)
+}
+
+// A socket folder another user made first is refused by the daemon too:
+// that user could replace the socket and answer in its place.
+func TestDaemonRefusesAnotherUsersSocketFolder(t *testing.T) {
+	testenv.NeedRoot(t)
+	e := newEnv(t)
+	runDir := e.get("LORE_RUNTIME_DIR")
+	if err := os.Chown(runDir, testenv.OtherUID, testenv.OtherUID); err != nil {
+		t.Fatal(err)
+	}
+	// A daemon that accepts the folder runs on: the context ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "lore"), "daemon", "--repo", e.repo)
+	cmd.Env = e.vars
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 6 {
+		t.Fatalf("daemon in another user's socket folder: %v, want exit 6\n%s", err, out)
+	}
+	for _, w := range []string{runDir, "belongs to uid 65534"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("the error does not say %q:\n%s", w, out)
+		}
+	}
 }
