@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,20 @@ var ErrNotRunning = errors.New("no lore daemon is running for this repository")
 
 // Dial connects to the daemon listening on socket.
 func Dial(ctx context.Context, socket string) (*Client, error) {
+	// Nothing is sent before the folder, the socket and the process behind
+	// it are known to be the user's own (see trust.go).
+	if err := VerifySocketDir(filepath.Dir(socket)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w (socket %s)", ErrNotRunning, socket)
+		}
+		return nil, err
+	}
+	if err := verifySocket(socket); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w (socket %s)", ErrNotRunning, socket)
+		}
+		return nil, err
+	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
@@ -41,7 +57,14 @@ func Dial(ctx context.Context, socket string) (*Client, error) {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, fmt.Errorf("%w (socket %s)", ErrNotRunning, socket)
 		}
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("%w: you may not connect to %s (%v); it or its folder %s is closed to you", ErrDenied, socket, err, filepath.Dir(socket))
+		}
 		return nil, fmt.Errorf("connecting to the lore daemon at %s: %w", socket, err)
+	}
+	if err := verifyPeer(nc, socket); err != nil {
+		nc.Close()
+		return nil, err
 	}
 	c := &Client{streams: map[string]*stream{}}
 	c.conn = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewPlainObjectStream(nc), jsonrpc2.HandlerWithError(c.handle))

@@ -47,8 +47,10 @@ func Connect(ctx context.Context, root string, opts ConnectOptions) (*Client, er
 		return nil, err
 	}
 	stateDir := config.RepoStateDir(root)
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return nil, err
+	for _, dir := range []string{filepath.Dir(stateDir), stateDir} {
+		if err := config.MkdirPrivate(dir); err != nil {
+			return nil, err
+		}
 	}
 	logPath := config.LogPath(root)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

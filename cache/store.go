@@ -76,9 +76,15 @@ func Open(dir string) (*Store, error) {
 	dir = abs
 	log := slog.Default().With("component", "cache")
 	snapDir := filepath.Join(dir, snapshotDirName)
-	if err := os.MkdirAll(snapDir, 0o755); err != nil {
+	// Snapshot names reveal branches and sessions: private, as the
+	// folders above it that this creates.
+	if err := os.MkdirAll(snapDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache: create store directory: %w", err)
 	}
+	if err := os.Chmod(snapDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache: make %s private: %w", snapDir, err)
+	}
+
 	bdir := filepath.Join(dir, badgerDirName)
 	// Earlier versions kept several, and only pruned when moving one aside.
 	pruneCorrupt(dir, log)

@@ -87,6 +87,24 @@ func RepoID(root string) string {
 	return base + "-" + hex.EncodeToString(sum[:6])
 }
 
+// MkdirPrivate creates dir and its missing parents with mode 0700, and
+// closes dir to other users when it exists with a looser mode.
+func MkdirPrivate(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, st.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("making %s private: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 // RepoStateDir is the state folder of one repository.
 func RepoStateDir(root string) string {
 	return filepath.Join(StateDir(), "repos", RepoID(root))

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -105,44 +106,25 @@ func New(opts Options) (*Daemon, error) {
 // (lock held, no model, no library) are returned.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.start = time.Now()
-	if err := os.MkdirAll(d.opts.StateDir, 0o700); err != nil {
-		return err
-	}
-	lock, err := acquireLock(d.opts.StateDir, d.opts.Repo, d.opts.Socket)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-
-	ln, err := listen(d.opts.Socket)
-	if err != nil {
+	if err := d.makeStateDir(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ep, err := d.openEndpoint(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cancel()
+		ep.close()
+	}()
 	go func() {
 		select {
 		case <-d.stop:
 			cancel()
 		case <-ctx.Done():
 		}
-	}()
-
-	var conns sync.WaitGroup
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	acceptDone := make(chan struct{})
-	go func() {
-		defer close(acceptDone)
-		d.accept(ctx, ln, &conns)
-	}()
-	defer func() {
-		ln.Close()
-		<-acceptDone
-		conns.Wait()
-		os.Remove(d.opts.Socket)
 	}()
 	d.log.Info("daemon listening", "repo", d.opts.Repo, "socket", d.opts.Socket, "pid", os.Getpid())
 
@@ -187,6 +169,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Error("final snapshot failed", "err", err)
 	}
 	return nil
+}
+
+// makeStateDir creates the repository's state folder. Folders' names there
+// reveal repositories and branches, so they are private (0700), those an
+// older lore made 0755 included; the repos/ folder above the default one too.
+func (d *Daemon) makeStateDir() error {
+	if d.opts.StateDir == config.RepoStateDir(d.opts.Repo) {
+		if err := config.MkdirPrivate(filepath.Dir(d.opts.StateDir)); err != nil {
+			return err
+		}
+	}
+	return config.MkdirPrivate(d.opts.StateDir)
 }
 
 func (d *Daemon) load(ctx context.Context) error {
@@ -361,6 +355,17 @@ func (d *Daemon) accept(ctx context.Context, ln net.Listener, conns *sync.WaitGr
 				d.log.Error("accept failed", "err", err)
 			}
 			return
+		}
+		// The socket is private, but its folder may be opened up by hand,
+		// and what a client sends reaches the engine and the cache.
+		if uid, err := api.PeerUID(nc); err != nil {
+			d.log.Warn("refused a client whose user cannot be told", "err", err)
+			nc.Close()
+			continue
+		} else if uid != os.Geteuid() {
+			d.log.Warn("refused a client of another user", "uid", uid)
+			nc.Close()
+			continue
 		}
 		conns.Add(1)
 		go func() {

@@ -5,6 +5,7 @@ package ask
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,7 +36,9 @@ JSON object with the answer and its statistics (ttft_ms, prompt_tokens,
 cached_tokens, prefilled_tokens, generated_tokens, ...).
 
 Exit codes: 0 answered, 1 failed, 2 usage, 3 no daemon (with --no-start),
-5 busy (too many questions queued: retry), 130 interrupted.
+5 busy (too many questions queued: retry), 6 the daemon's socket was refused
+(it, its folder or the process behind it is another user's, or it is closed
+to you), 130 interrupted.
 `
 
 // Main runs the ask command line and returns its exit code.
@@ -93,10 +96,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}})
 	if err != nil {
-		if !*noStart {
-			return err
+		if *noStart && errors.Is(err, api.ErrNotRunning) {
+			return cmdline.WithCode(cmdline.ExitNotRunning, err)
 		}
-		return cmdline.WithCode(cmdline.ExitNotRunning, err)
+		return err
 	}
 	defer c.Close()
 

@@ -28,6 +28,7 @@ const (
 	ExitNotRunning  = 3   // no daemon serves the repository
 	ExitRunning     = 4   // a daemon already serves the repository
 	ExitBusy        = 5   // the daemon has too much queued work: retry later
+	ExitDenied      = 6   // the daemon's socket is another user's or closed to the user (api.ErrDenied)
 	ExitInterrupted = 130 // stopped by Ctrl-C
 )
 
@@ -68,6 +69,9 @@ func Finish(prog string, stderr io.Writer, err error) int {
 	var ae *api.Error
 	if errors.As(err, &ae) && ae.Code == api.CodeBusy {
 		return ExitBusy
+	}
+	if errors.Is(err, api.ErrDenied) {
+		return ExitDenied
 	}
 	return ExitError
 }
