@@ -22,7 +22,11 @@ func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
 		return d.handle(ctx, conn, req)
 	})
 	h.SuppressErrClosed()
-	st := newStream(nc, api.MaxMessageBytes)
+	max := d.maxMsg
+	if max <= 0 {
+		max = api.MaxMessageBytes
+	}
+	st := newStream(nc, max)
 	st.onBad = func(code int64, msg string) { d.log.Info("bad message from a client", "code", code, "err", msg) }
 	conn := jsonrpc2.NewConn(ctx, st, jsonrpc2.AsyncHandler(h))
 	select {
