@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -26,9 +28,10 @@ func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
 	if max <= 0 {
 		max = api.MaxMessageBytes
 	}
-	st := newStream(nc, max)
-	st.onBad = func(code int64, msg string) { d.log.Info("bad message from a client", "code", code, "err", msg) }
-	conn := jsonrpc2.NewConn(ctx, st, jsonrpc2.AsyncHandler(h))
+	// jsonrpc2 logs a connection's end through the standard logger; the
+	// stream logs what matters (bad messages, stalled clients) itself.
+	quiet := jsonrpc2.SetLogger(log.New(io.Discard, "", 0))
+	conn := jsonrpc2.NewConn(ctx, newStream(nc, max, d.log), jsonrpc2.AsyncHandler(h), quiet)
 	select {
 	case <-conn.DisconnectNotify():
 	case <-ctx.Done():

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -52,12 +54,11 @@ type stream struct {
 
 	wmu sync.Mutex // one message written at a time
 
-	// onBad is told about each bad message (for the log); may be nil.
-	onBad func(code int64, msg string)
+	log *slog.Logger // bad messages and stalled clients
 }
 
-func newStream(conn net.Conn, max int) *stream {
-	return &stream{conn: conn, r: bufio.NewReader(conn), max: max}
+func newStream(conn net.Conn, max int, log *slog.Logger) *stream {
+	return &stream{conn: conn, r: bufio.NewReader(conn), max: max, log: log}
 }
 
 // WriteObject writes one message.
@@ -74,6 +75,9 @@ func (s *stream) WriteObject(obj any) error {
 		// A message cut off leaves the rest of the output unreadable, and
 		// a client that does not read must not hold what its requests
 		// hold: the connection ends.
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.log.Warn("a client left the daemon's writes unread: disconnected, its requests cancelled", "after", writeTimeout)
+		}
 		s.conn.Close()
 		return err
 	}
@@ -135,9 +139,7 @@ type errorResponse struct {
 }
 
 func (s *stream) replyError(id json.RawMessage, code int64, msg string) error {
-	if s.onBad != nil {
-		s.onBad(code, msg)
-	}
+	s.log.Info("bad message from a client", "code", code, "err", msg)
 	if id == nil {
 		id = json.RawMessage("null")
 	}
