@@ -3,12 +3,12 @@ package api
 // Limits the daemon enforces on what a client sends. They are in the API so
 // that clients can check before sending.
 const (
-	// MaxQuestionBytes caps AskParams.Question. Tokenizing is checked for
-	// size only once it is done, and llama.cpp's tokenizer takes time that
-	// grows with the square of a word's length (a 256 KiB question without
-	// white space took 10 s on the tiny test model): the bytes are checked
-	// first. 64 KiB is more text than the largest room kept for a question
-	// (16,384 tokens) holds.
+	// MaxQuestionBytes caps AskParams.Question. Whether a question fits
+	// the room kept for it is known only once it is tokenized, which
+	// cannot be interrupted (a 256 KiB question without white space once
+	// took 10 s on the tiny test model): the bytes are checked first. 64
+	// KiB is more text than the largest room kept for a question (16,384
+	// tokens) holds.
 	MaxQuestionBytes = 64 << 10
 
 	// MaxMessageBytes caps one JSON-RPC message on the daemon's socket; a
