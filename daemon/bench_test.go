@@ -14,7 +14,8 @@ import (
 // request to the reply, on a real daemon with the tiny model: 256 KiB, once
 // given to the tokenizer whole (whose time grows with the square of a
 // word's length; 10.4 s here), now refused before tokenizing; and one at
-// the limit (api.MaxQuestionBytes), the longest still tokenized:
+// the limit (api.MaxQuestionBytes), the longest still tokenized (in 1 KiB
+// pieces, see engine.Tokenize):
 //
 //	go test -run '^$' -bench LongQuestion -benchtime 3x ./daemon/
 func BenchmarkLongQuestion(b *testing.B) {
