@@ -24,14 +24,14 @@ func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
 		return d.handle(ctx, conn, req)
 	})
 	h.SuppressErrClosed()
-	max := d.maxMsg
-	if max <= 0 {
-		max = api.MaxMessageBytes
+	limit := d.maxMsg
+	if limit <= 0 {
+		limit = api.MaxMessageBytes
 	}
 	// jsonrpc2 logs a connection's end through the standard logger; the
 	// stream logs what matters (bad messages, stalled clients) itself.
 	quiet := jsonrpc2.SetLogger(log.New(io.Discard, "", 0))
-	conn := jsonrpc2.NewConn(ctx, newStream(nc, max, d.log), jsonrpc2.AsyncHandler(h), quiet)
+	conn := jsonrpc2.NewConn(ctx, newStream(nc, limit, d.log), jsonrpc2.AsyncHandler(h), quiet)
 	select {
 	case <-conn.DisconnectNotify():
 	case <-ctx.Done():
