@@ -138,6 +138,7 @@ func FuzzAskParams(f *testing.F) {
 		`{"question":"x","temperature":1e38}`,
 		`{"question":"x","temperature":2,"top_p":1,"top_k":-1}`,
 		`{"question":"x","top_p":-0.5}`,
+		`{"question":"x","top_k":4294967297}`,
 		`{"question":"x","priority":"hook","session":"plan-1"}`,
 		`{"question":"x","session":"a/../b"}`,
 		`{"question":"x","location":{"path":"/etc/passwd","start_line":-1}}`,
@@ -171,7 +172,7 @@ func FuzzAskParams(f *testing.F) {
 		switch {
 		case strings.TrimSpace(p.Question) == "", len(p.Question) > api.MaxQuestionBytes:
 			t.Fatalf("a question of %d bytes was let through", len(p.Question))
-		case p.MaxTokens < 0, p.Temperature < 0, p.Temperature > api.MaxTemperature, !(p.TopP >= 0 && p.TopP <= 1):
+		case p.MaxTokens < 0, p.Temperature < 0, p.Temperature > api.MaxTemperature, !(p.TopP >= 0 && p.TopP <= 1), int(int32(p.TopK)) != p.TopK:
 			t.Fatalf("sampling values out of range were let through: %+v", p)
 		case p.Priority != "" && p.Priority != api.PriorityInteractive && p.Priority != api.PriorityHook && p.Priority != api.PriorityBackground:
 			t.Fatalf("priority %q was let through", p.Priority)

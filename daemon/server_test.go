@@ -42,6 +42,7 @@ func TestHandlerErrors(t *testing.T) {
 		{api.MethodAsk, raw(`{"question": "x", "temperature": -0.5}`), jsonrpc2.CodeInvalidParams, "temperature -0.5 is out of range: use 0 (greedy) to 2"},
 		{api.MethodAsk, raw(`{"question": "x", "top_p": -0.1}`), jsonrpc2.CodeInvalidParams, "top_p -0.1 is out of range: use more than 0 and at most 1 (0 = 0.95)"},
 		{api.MethodAsk, raw(`{"question": "x", "top_p": 1.5}`), jsonrpc2.CodeInvalidParams, "top_p 1.5 is out of range: use more than 0 and at most 1 (0 = 0.95)"},
+		{api.MethodAsk, raw(`{"question": "x", "top_k": 4294967297}`), jsonrpc2.CodeInvalidParams, "top_k 4294967297 is out of range: give how many of the likeliest tokens to sample among (0 = 40, -1 = all)"},
 		{api.MethodAsk, raw(`{"question": "` + strings.Repeat("x", api.MaxQuestionBytes+1) + `"}`), jsonrpc2.CodeInvalidParams,
 			"the question has 65537 bytes; the limit is 65536 (64 KiB): shorten it, or send the code it is about as its location"},
 		{api.MethodSessionGet, raw(`{"name": "a/b"}`), jsonrpc2.CodeInvalidParams, `session name "a/b": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`},

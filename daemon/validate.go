@@ -35,6 +35,9 @@ func checkAsk(p api.AskParams) error {
 	if tp := float64(p.TopP); math.IsNaN(tp) || tp < 0 || tp > 1 {
 		return invalidParams(fmt.Sprintf("top_p %g is out of range: use more than 0 and at most 1 (0 = 0.95)", p.TopP))
 	}
+	if p.TopK > math.MaxInt32 || p.TopK < math.MinInt32 {
+		return invalidParams(fmt.Sprintf("top_k %d is out of range: give how many of the likeliest tokens to sample among (0 = 40, -1 = all)", p.TopK))
+	}
 	return nil
 }
 
