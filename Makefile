@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build generate demo test test-go vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-faults bench-ingest bench-freshness vet clean
+.PHONY: all deps build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-faults bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -43,15 +43,29 @@ demo: deps build
 	$(DEMO_ENV) $(BIN)/lore status
 	$(DEMO_ENV) $(BIN)/lore stop
 
-# Go tests (real llama.cpp, real daemons, headless Neovim) and the VS Code
-# extension: compile, unit tests, .vsix.
-test: test-go vscode
+# Go tests (real llama.cpp, real daemons, headless Neovim), a short fuzz run
+# and the VS Code extension: compile, unit tests, .vsix.
+test: test-go fuzz vscode
 
 # LORE_TEST_REQUIRE: a test whose llama.cpp libraries or nvim are missing
 # fails instead of skipping, so the run cannot pass hollow.
 test-go: deps
 	$(GO) vet ./...
 	LORE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 30m ./...
+
+# The fuzz targets of what clients send (the daemon's socket, the LSP
+# bridge), each for FUZZTIME on new inputs; their seeds run in test-go.
+# Longer runs: make fuzz FUZZTIME=10m. A failing input is saved under the
+# package's testdata/fuzz/ and runs as a test from then on.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := daemon:FuzzDaemonConn daemon:FuzzAskParams lsp:FuzzLSPFraming lsp:FuzzLSPMessages
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "== fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
+	done
 
 # The VS Code extension: editors/vscode/lore-<version>.vsix (npm ci, strict
 # TypeScript, unit tests, vsce package).

@@ -20,10 +20,9 @@ import (
 func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) (*api.AskResult, error) {
 	start := time.Now()
 	notify := func(method string, params any) {
-		// A slow or vanished client must not stall the engine forever.
-		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		conn.Notify(nctx, method, params)
+		// A client that stops reading is let go after writeTimeout (see
+		// stream), which cancels this question.
+		conn.Notify(ctx, method, params)
 	}
 	progress := func(done, total int) {
 		notify(api.NotifyProgress, api.ProgressParams{Stream: p.Stream, Progress: api.Progress{Done: done, Total: total}})
@@ -31,9 +30,21 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	if err := d.waitReady(ctx, progress); err != nil {
 		return nil, err
 	}
-
+	if err := checkMaxTokens(p.MaxTokens, d.eng.Info().ContextSize); err != nil {
+		return nil, err
+	}
 	prio, err := priority(p.Priority)
 	if err != nil {
+		return nil, err
+	}
+	// The question's own text is tokenized before the prefix is taken:
+	// tokenizing cannot be interrupted, and while a view is out a sync
+	// waits, and every question after it with it.
+	tail, err := d.questionTokens(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	v, release, err := d.prefix.acquire(ctx, progress)
@@ -43,10 +54,11 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	defer release()
 
 	res := &api.AskResult{PrefilledTokens: v.prefilled, PackVersion: v.version, Omitted: v.omitted}
-	prompt, err := d.questionTokens(v, p, res)
+	prompt, err := d.retrieved(v, p, res)
 	if err != nil {
 		return nil, err
 	}
+	prompt = slices.Concat(prompt, tail)
 	var sess *sessionTurn
 	if p.Session != "" {
 		if sess, err = d.openSession(ctx, p.Session, v); err != nil {
@@ -122,33 +134,42 @@ func priority(p string) (engine.Priority, error) {
 	return 0, invalidParams(fmt.Sprintf("unknown priority %q: use %s, %s or %s", p, api.PriorityInteractive, api.PriorityHook, api.PriorityBackground))
 }
 
-// questionTokens is what goes after the prefix: the files the question
-// names that the pack does not hold in full (up to half the question
-// reserve), the code the question is about, then the question.
-func (d *Daemon) questionTokens(v *view, p api.AskParams, res *api.AskResult) ([]engine.Token, error) {
-	var prompt []engine.Token
-	if cands := v.reduced; len(cands) > 0 {
-		budget := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
-		if p.Session != "" {
-			budget /= 2 // the session's history takes the other half
-		}
-		if seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.prefix.tokens.count); len(paths) > 0 {
-			toks, err := d.prefix.tokens.segment(seg)
-			if err != nil {
-				return nil, err
-			}
-			prompt = toks
-			res.Retrieved = paths
-		}
+// retrieved is what goes first after the prefix: the files the question
+// names that the view's pack does not hold in full, up to half the
+// question's room.
+func (d *Daemon) retrieved(v *view, p api.AskParams, res *api.AskResult) ([]engine.Token, error) {
+	cands := v.reduced
+	if len(cands) == 0 {
+		return nil, nil
 	}
+	budget := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
+	if p.Session != "" {
+		budget /= 2 // the session's history takes the other half
+	}
+	seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.prefix.tokens.count)
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	toks, err := d.prefix.tokens.segment(seg)
+	if err != nil {
+		return nil, err
+	}
+	res.Retrieved = paths
+	return toks, nil
+}
+
+// questionTokens is what goes after the retrieved files: the code the
+// question is about, then the question.
+func (d *Daemon) questionTokens(p api.AskParams) ([]engine.Token, error) {
+	var toks []engine.Token
 	if p.Location != nil {
 		text, err := d.locationText(v.scanned, *p.Location)
 		if err != nil {
 			return nil, err
 		}
-		prompt = append(prompt, d.eng.Tokenize(text)...)
+		toks = d.eng.Tokenize(text)
 	}
-	return append(prompt, d.eng.Tokenize(questionText(p.Question))...), nil
+	return append(toks, d.eng.Tokenize(questionText(p.Question))...), nil
 }
 
 // questionText wraps a question so the model reads it as one, after the

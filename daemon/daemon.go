@@ -53,6 +53,7 @@ type Daemon struct {
 
 	activity *activity     // questions running, and since when none has
 	nudges   chan struct{} // editor buffers changed (see nudge)
+	maxMsg   int           // one message's cap on the socket; 0 = api.MaxMessageBytes (tests lower it)
 
 	mu sync.Mutex // guards the fields below
 	// store, eng and prefix are set once as they open; after ready is

@@ -24,13 +24,13 @@ import (
 // real llama.cpp on the generated tiny model, against a fixture git repository.
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	vars []string
 	repo string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, bin: testenv.Binaries(t), vars: testenv.Env(t), repo: testenv.FixtureRepo(t)}
 	return e
@@ -107,7 +107,7 @@ func (e *env) start(extra ...string) *daemon {
 }
 
 // ready waits until the daemon's first sync is done and returns its status.
-func (d *daemon) ready(t *testing.T) *api.Status {
+func (d *daemon) ready(t testing.TB) *api.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

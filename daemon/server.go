@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net"
-	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
 
@@ -23,7 +24,14 @@ func (d *Daemon) serveConn(ctx context.Context, nc net.Conn) {
 		return d.handle(ctx, conn, req)
 	})
 	h.SuppressErrClosed()
-	conn := jsonrpc2.NewConn(ctx, jsonrpc2.NewPlainObjectStream(nc), jsonrpc2.AsyncHandler(h))
+	limit := d.maxMsg
+	if limit <= 0 {
+		limit = api.MaxMessageBytes
+	}
+	// jsonrpc2 logs a connection's end through the standard logger; the
+	// stream logs what matters (bad messages, stalled clients) itself.
+	quiet := jsonrpc2.SetLogger(log.New(io.Discard, "", 0))
+	conn := jsonrpc2.NewConn(ctx, newStream(nc, limit, d.log), jsonrpc2.AsyncHandler(h), quiet)
 	select {
 	case <-conn.DisconnectNotify():
 	case <-ctx.Done():
@@ -134,6 +142,9 @@ func (d *Daemon) sessionListMethod(c *call) ([]api.SessionInfo, error) {
 }
 
 func (d *Daemon) sessionGetMethod(c *call, p api.SessionParams) (*api.Session, error) {
+	if err := checkSessionName(p.Name); err != nil {
+		return nil, err
+	}
 	if _, err := d.openStore(c.ctx); err != nil {
 		return nil, rpcError(err)
 	}
@@ -145,6 +156,9 @@ func (d *Daemon) sessionGetMethod(c *call, p api.SessionParams) (*api.Session, e
 }
 
 func (d *Daemon) sessionDeleteMethod(c *call, p api.SessionParams) (struct{}, error) {
+	if err := checkSessionName(p.Name); err != nil {
+		return struct{}{}, err
+	}
 	if _, err := d.openStore(c.ctx); err != nil {
 		return struct{}{}, rpcError(err)
 	}
@@ -156,8 +170,8 @@ func (d *Daemon) sessionDeleteMethod(c *call, p api.SessionParams) (struct{}, er
 
 // askMethod answers a question; a client may cancel it by its stream name.
 func (d *Daemon) askMethod(c *call, p api.AskParams) (*api.AskResult, error) {
-	if strings.TrimSpace(p.Question) == "" {
-		return nil, invalidParams("the question is empty")
+	if err := checkAsk(p); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
@@ -191,7 +205,13 @@ func invalidParams(msg string) error {
 	return &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: msg}
 }
 
+// rpcError gives an error its JSON-RPC code: the API's own errors keep
+// theirs, anything else is an internal error.
 func rpcError(err error) error {
+	var re *jsonrpc2.Error
+	if errors.As(err, &re) {
+		return re
+	}
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return &jsonrpc2.Error{Code: ae.Code, Message: ae.Message}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -32,6 +33,19 @@ func TestHandlerErrors(t *testing.T) {
 		{api.MethodCancel, nil, jsonrpc2.CodeInvalidParams, "ask/cancel needs params"},
 		{api.MethodBufferUpdate, raw(`{"path": ""}`), jsonrpc2.CodeInvalidParams, "buffer/update: no path given"},
 		{api.MethodSessionGet, nil, jsonrpc2.CodeInvalidParams, "session/get needs params"},
+		// Questions are checked before any work is done for them (the
+		// daemon here has no engine: a question let through would wait).
+		{api.MethodAsk, raw(`{"question": "x", "priority": "urgent"}`), jsonrpc2.CodeInvalidParams, `unknown priority "urgent": use interactive, hook or background`},
+		{api.MethodAsk, raw(`{"question": "x", "session": "../x"}`), jsonrpc2.CodeInvalidParams, `session name "../x": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`},
+		{api.MethodAsk, raw(`{"question": "x", "max_tokens": -5}`), jsonrpc2.CodeInvalidParams, "max_tokens -5 is negative: give the answer's length limit in tokens (0 = 256)"},
+		{api.MethodAsk, raw(`{"question": "x", "temperature": 1e38}`), jsonrpc2.CodeInvalidParams, "temperature 1e+38 is out of range: use 0 (greedy) to 2"},
+		{api.MethodAsk, raw(`{"question": "x", "temperature": -0.5}`), jsonrpc2.CodeInvalidParams, "temperature -0.5 is out of range: use 0 (greedy) to 2"},
+		{api.MethodAsk, raw(`{"question": "x", "top_p": -0.1}`), jsonrpc2.CodeInvalidParams, "top_p -0.1 is out of range: use more than 0 and at most 1 (0 = 0.95)"},
+		{api.MethodAsk, raw(`{"question": "x", "top_p": 1.5}`), jsonrpc2.CodeInvalidParams, "top_p 1.5 is out of range: use more than 0 and at most 1 (0 = 0.95)"},
+		{api.MethodAsk, raw(`{"question": "x", "top_k": 4294967297}`), jsonrpc2.CodeInvalidParams, "top_k 4294967297 is out of range: give how many of the likeliest tokens to sample among (0 = 40, -1 = all)"},
+		{api.MethodAsk, raw(`{"question": "` + strings.Repeat("x", api.MaxQuestionBytes+1) + `"}`), jsonrpc2.CodeInvalidParams,
+			"the question has 65537 bytes; the limit is 65536 (64 KiB): shorten it, or send the code it is about as its location"},
+		{api.MethodSessionGet, raw(`{"name": "a/b"}`), jsonrpc2.CodeInvalidParams, `session name "a/b": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`},
 	} {
 		_, err := d.handle(context.Background(), nil, &jsonrpc2.Request{Method: tc.method, Params: tc.params})
 		var rerr *jsonrpc2.Error

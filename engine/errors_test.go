@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"lore/config"
 )
@@ -152,6 +154,41 @@ func TestTokenizeNUL(t *testing.T) {
 	}
 	if toks := e.Tokenize(""); len(toks) != 0 {
 		t.Errorf("Tokenize(\"\") = %v", toks)
+	}
+}
+
+// TestTokenizeLongWord: a stretch without white space much longer than
+// maxRun is tokenized (whole, its time would grow with the square of its
+// length: about 30 minutes for these 4 MiB) and still spells the text.
+func TestTokenizeLongWord(t *testing.T) {
+	e := openTiny(t, tinyConfig())
+	word := strings.Repeat("x", 4<<20-3) + "é日" + strings.Repeat("y", 4096) + " z"
+	done := make(chan []Token, 1)
+	go func() { done <- e.Tokenize(word) }()
+	var toks []Token
+	select {
+	case toks = <-done:
+	case <-time.After(2 * time.Minute): // a hang guard, not a timing check
+		t.Fatal("tokenizing a 4 MiB word did not end")
+	}
+	var b strings.Builder
+	for _, tok := range toks {
+		b.Write(e.Piece(tok))
+	}
+	if b.String() != word {
+		t.Fatalf("the tokens of a long word spell %d bytes, not the %d of the word", b.Len(), len(word))
+	}
+	// Text with white space is tokenized in one call: its tokens are the
+	// ones llama.cpp gives for the whole.
+	for _, s := range []string{"a b", strings.Repeat("ab ", maxRun), strings.Repeat("x", maxRun) + " y"} {
+		if p := splitRuns(s, maxRun); len(p) != 1 {
+			t.Errorf("%.20q... was cut into %d pieces", s, len(p))
+		}
+	}
+	for _, p := range splitRuns(word, maxRun) {
+		if !utf8.ValidString(p) || len(p) > maxRun+utf8.UTFMax {
+			t.Fatalf("a piece of %d bytes (valid UTF-8: %v)", len(p), utf8.ValidString(p))
+		}
 	}
 }
 

@@ -153,7 +153,7 @@ var FixtureFiles = map[string]string{
 }
 
 // FixtureRepo creates a small committed git repository and returns its root.
-func FixtureRepo(t *testing.T) string {
+func FixtureRepo(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range FixtureFiles {
