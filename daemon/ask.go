@@ -40,10 +40,7 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	// The question's own text is tokenized before the prefix is taken:
 	// tokenizing cannot be interrupted, and while a view is out a sync
 	// waits, and every question after it with it.
-	tail, err := d.questionTokens(p)
-	if err != nil {
-		return nil, err
-	}
+	tail := d.eng.Tokenize(questionText(p.Question))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -58,7 +55,13 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	if err != nil {
 		return nil, err
 	}
-	prompt = slices.Concat(prompt, tail)
+	// The location is read from the scan the view was found fresh against,
+	// so it is tokenized under the view; its size is bounded (locationText).
+	loc, err := d.locationTokens(v, p)
+	if err != nil {
+		return nil, err
+	}
+	prompt = slices.Concat(prompt, loc, tail)
 	var sess *sessionTurn
 	if p.Session != "" {
 		if sess, err = d.openSession(ctx, p.Session, v); err != nil {
@@ -158,18 +161,17 @@ func (d *Daemon) retrieved(v *view, p api.AskParams, res *api.AskResult) ([]engi
 	return toks, nil
 }
 
-// questionTokens is what goes after the retrieved files: the code the
-// question is about, then the question.
-func (d *Daemon) questionTokens(p api.AskParams) ([]engine.Token, error) {
-	var toks []engine.Token
-	if p.Location != nil {
-		text, err := d.locationText(v.scanned, *p.Location)
-		if err != nil {
-			return nil, err
-		}
-		toks = d.eng.Tokenize(text)
+// locationTokens is what goes after the retrieved files: the code the
+// question is about, if any.
+func (d *Daemon) locationTokens(v *view, p api.AskParams) ([]engine.Token, error) {
+	if p.Location == nil {
+		return nil, nil
 	}
-	return append(toks, d.eng.Tokenize(questionText(p.Question))...), nil
+	text, err := d.locationText(v.scanned, *p.Location)
+	if err != nil {
+		return nil, err
+	}
+	return d.eng.Tokenize(text), nil
 }
 
 // questionText wraps a question so the model reads it as one, after the

@@ -92,6 +92,7 @@ func TestAskLimits(t *testing.T) {
 		{"temperature", api.AskParams{Question: "x", Temperature: 1e38}, "temperature 1e+38 is out of range"},
 		{"priority", api.AskParams{Question: "x", Priority: "urgent"}, `unknown priority "urgent"`},
 		{"location", api.AskParams{Question: "x", Location: &api.Location{Path: "beta/beta.go", StartLine: 5, EndLine: 2}}, "location: bad line range 5-2"},
+		{"selection", api.AskParams{Question: "x", Location: &api.Location{Path: "beta/beta.go", Text: strings.Repeat("y", 1<<20+1)}}, "location: the selection in beta/beta.go is 1048577 bytes, over the 1048576-byte file size limit"},
 	} {
 		_, err := d.client.Ask(ctx, tc.p, nil, nil)
 		var ae *api.Error

@@ -37,6 +37,11 @@ func (d *Daemon) locationText(res *scan.Result, loc api.Location) (string, error
 		return "", invalidParams(fmt.Sprintf("location: %s is left out of lore's context (%s)", rel, reason))
 	}
 	text := loc.Text
+	if limit := d.maxFileSize(); int64(len(text)) > limit {
+		// The selection is tokenized while the question holds its view of
+		// the prefix: bound it as the pack bounds a file.
+		return "", invalidParams(fmt.Sprintf("location: the selection in %s is %d bytes, over the %d-byte file size limit (max_file_size)", rel, len(text), limit))
+	}
 	if text == "" {
 		text = lines(f.Content, loc.StartLine, loc.EndLine)
 	} else if _, secret := scan.DetectSecret(rel, []byte(text)); secret {
@@ -81,4 +86,13 @@ func lines(content []byte, start, end int) string {
 		return ""
 	}
 	return string(bytes.Join(all[start-1:min(end, len(all))], nil))
+}
+
+// maxFileSize is the largest file the pack may hold, and so the largest
+// selection a question may bring.
+func (d *Daemon) maxFileSize() int64 {
+	if d.opts.Scan.MaxFileSize > 0 {
+		return d.opts.Scan.MaxFileSize
+	}
+	return scan.DefaultMaxFileSize
 }
