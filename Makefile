@@ -58,7 +58,7 @@ test-go: deps
 # Longer runs: make fuzz FUZZTIME=10m. A failing input is saved under the
 # package's testdata/fuzz/ and runs as a test from then on.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := daemon:FuzzDaemonConn daemon:FuzzAskParams lsp:FuzzLSPFraming lsp:FuzzLSPMessages
+FUZZ_TARGETS := ingest:FuzzSectionFencing daemon:FuzzDaemonConn daemon:FuzzAskParams lsp:FuzzLSPFraming lsp:FuzzLSPMessages
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
