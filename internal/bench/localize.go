@@ -58,6 +58,7 @@ type localizeOptions struct {
 	Contexts []int            // context sizes in tokens (default 32768, 131072)
 	Count    func(string) int // token counter (nil: ingest.EstimateTokens)
 	Counter  string           // what counts tokens, for the report
+	NoBOS    bool             // the model counting tokens has no BOS token
 	Progress func(i, n int)
 }
 
@@ -72,8 +73,12 @@ type localizeOutcome struct {
 // localizeAt is one commit at one context size.
 type localizeAt struct {
 	Context      int                        `json:"context"`
-	PrefixTokens int                        `json:"prefix_tokens"`
+	PrefixTokens int                        `json:"prefix_tokens"` // BOS included
+	FullTokens   int                        `json:"full_tokens"`   // of those, files in full
+	FullFiles    int                        `json:"full_files"`    // files the prefix holds in full
 	Methods      map[string]localizeOutcome `json:"methods"`
+	full         []string                   // the files in full, sorted: for the tests
+	retrieved    []string                   // what lore's retrieval placed before the question
 }
 
 // localizeCommit is one qualifying commit and what each method showed.
@@ -111,6 +116,7 @@ type localizeContext struct {
 	PackBudget    int              `json:"pack_budget"`    // engine.PackBudget
 	RetrievalRoom int              `json:"retrieval_room"` // engine.RetrievalRoom, outside a session
 	PrefixTokens  float64          `json:"prefix_tokens"`  // mean over the commits, BOS included
+	FullTokens    float64          `json:"full_tokens"`    // mean tokens of the prefix's files in full
 	Methods       []localizeMethod `json:"methods"`
 }
 
@@ -191,7 +197,11 @@ func benchLocalize(ctx context.Context, path string, opts localizeOptions) (*loc
 			byPath[res.Files[k].Path] = &res.Files[k]
 		}
 		for _, n := range opts.Contexts {
-			c.At = append(c.At, measureAt(c, n, res, byPath, heat.Order, policy, idx, opts.Count))
+			at := measureAt(c, n, res, byPath, heat.Order, policy, idx, opts.Count)
+			if opts.NoBOS {
+				at.PrefixTokens--
+			}
+			c.At = append(c.At, at)
 		}
 		if i == len(cases)-1 {
 			rep.Files = len(res.Files)
@@ -220,16 +230,22 @@ func measureAt(c *localizeCommit, n int, res *scan.Result, byPath map[string]*in
 	at := localizeAt{Context: n, PrefixTokens: 1, Methods: map[string]localizeOutcome{}} // 1: BOS
 	full := map[string]bool{}
 	for _, s := range pk.Pack().Segments {
-		at.PrefixTokens += count(s.Text)
+		k := count(s.Text)
+		at.PrefixTokens += k
 		if s.Kind == ingest.KindFile || s.Kind == ingest.KindOverlay {
 			full[s.Path] = true
+			at.full = append(at.full, s.Path)
+			at.FullTokens += k
 		}
 	}
+	slices.Sort(at.full)
+	at.FullFiles = len(at.full)
 	reduced := pk.ReducedFiles()
 
 	// lore: the daemon's retrieval on the message. A file it could only
 	// excerpt is not in full.
 	seg, paths := retrieve.Retrieve(c.message, reduced, room, count)
+	at.retrieved = paths
 	var inFull, excerpts []string
 	for _, p := range paths {
 		if f := byPath[p]; f != nil && strings.Contains(seg.Text, ingest.FileText(f)) {
@@ -346,12 +362,17 @@ func localizeCases(repo *git.Repository, want int) ([]*localizeCommit, int, erro
 // linked worktree and returns its root and how to remove it. The scan then
 // reads a checkout, as the daemon does, git index and ignore rules
 // included, rather than trees read from objects that only approximate it.
+// The worktree has the repository's name (the pack's preamble shows it).
 func addWorktree(ctx context.Context, path, rev string) (string, func(), error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, err
+	}
 	dir, err := os.MkdirTemp("", "lore-localize-")
 	if err != nil {
 		return "", nil, err
 	}
-	wt := filepath.Join(dir, "tree")
+	wt := filepath.Join(dir, strings.TrimSuffix(filepath.Base(abs), ".git"))
 	if err := gitRun(ctx, path, "worktree", "add", "-q", "--detach", wt, rev); err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err

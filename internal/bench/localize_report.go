@@ -42,6 +42,8 @@ func runLocalize(args []string, stdout, stderr io.Writer) error {
 		}
 		defer eng.Close()
 		opts.Count, opts.Counter = memoCount(func(s string) int { return len(eng.Tokenize(s)) }), eng.Info().Name+" tokenizer"
+		_, bos := eng.BOS()
+		opts.NoBOS = !bos
 	}
 	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
@@ -87,8 +89,10 @@ func (rep *localizeReport) summarize(contexts []int) {
 		lc := localizeContext{Context: n, PackBudget: engine.PackBudget(n), RetrievalRoom: engine.RetrievalRoom(n, false)}
 		for _, c := range rep.PerCommit {
 			lc.PrefixTokens += float64(c.At[ci].PrefixTokens)
+			lc.FullTokens += float64(c.At[ci].FullTokens)
 		}
 		lc.PrefixTokens /= float64(max(1, len(rep.PerCommit)))
+		lc.FullTokens /= float64(max(1, len(rep.PerCommit)))
 		for _, m := range localizeMethods {
 			lm := localizeMethod{Method: m}
 			for _, c := range rep.PerCommit {
@@ -141,7 +145,7 @@ func (rep *localizeReport) print(w io.Writer) {
 			continue
 		}
 		t, nt := lc.Methods[0].WithTests.Commits, lc.Methods[0].NoTests.Commits
-		fmt.Fprintf(w, "\ncontext %d: pack budget %d, retrieval room %d, prefix %.0f tokens (mean)\n", lc.Context, lc.PackBudget, lc.RetrievalRoom, lc.PrefixTokens)
+		fmt.Fprintf(w, "\ncontext %d: pack budget %d, retrieval room %d, prefix %.0f tokens (mean), %.0f of them files in full\n", lc.Context, lc.PackBudget, lc.RetrievalRoom, lc.PrefixTokens, lc.FullTokens)
 		fmt.Fprintf(w, "%-15s %7s %8s %11s %10s | %-17s | %-17s\n", "method", "recall", "all vis", "tokens/q", "none added",
 			fmt.Sprintf("tests (%d)", t), fmt.Sprintf("no tests (%d)", nt))
 		for _, m := range lc.Methods {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -10,6 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"lore/api"
+	"lore/config"
+	"lore/engine"
+	"lore/internal/testenv"
 )
 
 // localizeRepo makes a repository whose history holds one commit of each
@@ -175,5 +181,92 @@ func TestBenchLocalizeNoQualifyingCommit(t *testing.T) {
 	_, err := benchLocalize(context.Background(), dir, localizeOptions{Commits: 5})
 	if err == nil || !strings.Contains(err.Error(), "qualifies") {
 		t.Fatalf("err %v, want none qualifies", err)
+	}
+}
+
+// TestBenchLocalizeIsTheDaemon holds the benchmark to what a real daemon
+// does at the same commit: a daemon started on a clone of the measured
+// commit's parent, with the same context, holds in full exactly the files
+// the benchmark's prefix holds, has as many tokens in its pack, and
+// retrieves the same files for the commit message.
+func TestBenchLocalizeIsTheDaemon(t *testing.T) {
+	vars := append(testenv.Env(t), config.EnvContext+"=4096")
+	dir := localizeRepo(t)
+	eng, err := engine.Open(engine.Config{LibDir: testenv.LibDir(t), ModelPath: testenv.TinyModel(t), ContextSize: 512, Sequences: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	_, bos := eng.BOS()
+	rep, err := benchLocalize(context.Background(), dir, localizeOptions{
+		Commits: 1, Contexts: []int{4096}, NoBOS: !bos,
+		Count: func(s string) int { return len(eng.Tokenize(s)) }, Counter: "tiny",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.PerCommit[0]
+	at := c.At[0]
+	if len(at.retrieved) == 0 {
+		t.Fatalf("the benchmark retrieved nothing for %q: the comparison needs a retrieval", c.message)
+	}
+
+	// The daemon's repository: the parent checked out in a clone of the
+	// same name (the preamble shows it).
+	clone := filepath.Join(t.TempDir(), filepath.Base(dir))
+	for _, args := range [][]string{{"clone", "-q", dir, clone}, {"-C", clone, "checkout", "-q", "--detach", c.parent}} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	bin := testenv.Binaries(t)
+	run := func(name string, args ...string) []byte {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		cmd.Env, cmd.Dir = vars, clone
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		return out
+	}
+	var ans api.AskResult
+	t.Cleanup(func() {
+		cmd := exec.Command(filepath.Join(bin, "lore"), "stop", "--repo", clone)
+		cmd.Env = vars
+		cmd.Run()
+	})
+	lines := strings.Split(strings.TrimRight(string(run("ask", "--json", "--max-tokens", "1", c.message)), "\n"), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ans); err != nil { // after the streamed answer
+		t.Fatal(err)
+	}
+	var st api.Status
+	if err := json.Unmarshal(run("lore", "status", "--json"), &st); err != nil {
+		t.Fatal(err)
+	}
+	run("lore", "stop")
+
+	omitted := map[string]bool{}
+	for _, o := range ans.Omitted {
+		omitted[o.Path] = true
+	}
+	var full []string
+	out, err := exec.Command("git", "-C", clone, "ls-files").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if !omitted[p] {
+			full = append(full, p)
+		}
+	}
+	slices.Sort(full)
+	if !slices.Equal(full, at.full) {
+		t.Errorf("the daemon holds in full %q, the benchmark %q", full, at.full)
+	}
+	if st.PackTokens != at.PrefixTokens {
+		t.Errorf("the daemon's pack has %d tokens, the benchmark's %d", st.PackTokens, at.PrefixTokens)
+	}
+	if !slices.Equal(ans.Retrieved, at.retrieved) {
+		t.Errorf("the daemon retrieved %q, the benchmark %q", ans.Retrieved, at.retrieved)
 	}
 }
