@@ -83,13 +83,17 @@ type localizeAt struct {
 
 // localizeCommit is one qualifying commit and what each method showed.
 type localizeCommit struct {
-	Commit  string       `json:"commit"`
-	Subject string       `json:"subject"`
-	Files   []string     `json:"files"` // the changed source files that existed at the parent
-	Tests   bool         `json:"tests"` // Files include a test file (scan.IsTestPath)
-	At      []localizeAt `json:"at"`
-	message string
-	parent  string
+	Commit  string   `json:"commit"`
+	Subject string   `json:"subject"`
+	Files   []string `json:"files"` // the changed source files that existed at the parent
+	Tests   bool     `json:"tests"` // Files include a test file (scan.IsTestPath)
+	// Unscanned are Files the scan left out (generated, vendored, too
+	// large, ignored): no method can show them, and they count as not
+	// visible for all.
+	Unscanned []string     `json:"unscanned,omitempty"`
+	At        []localizeAt `json:"at"`
+	message   string
+	parent    string
 }
 
 // localizeStats sum one method over a set of commits.
@@ -128,6 +132,7 @@ type localizeReport struct {
 	LookedAt   int               `json:"looked_at"`   // first-parent commits examined to find them
 	Files      int               `json:"files"`       // scanned files at the newest parent
 	RepoTokens int               `json:"repo_tokens"` // those files in full
+	Unscanned  int               `json:"unscanned"`   // changed files the scan left out, over all commits
 	Seconds    float64           `json:"seconds"`
 	Contexts   []localizeContext `json:"contexts"`
 	PerCommit  []*localizeCommit `json:"per_commit"`
@@ -195,6 +200,12 @@ func benchLocalize(ctx context.Context, path string, opts localizeOptions) (*loc
 		byPath := make(map[string]*ingest.File, len(res.Files))
 		for k := range res.Files {
 			byPath[res.Files[k].Path] = &res.Files[k]
+		}
+		for _, f := range c.Files {
+			if byPath[f] == nil {
+				c.Unscanned = append(c.Unscanned, f)
+				rep.Unscanned++
+			}
 		}
 		for _, n := range opts.Contexts {
 			at := measureAt(c, n, res, byPath, heat.Order, policy, idx, opts.Count)

@@ -140,6 +140,9 @@ func (s *localizeStats) finish() {
 func (rep *localizeReport) print(w io.Writer) {
 	fmt.Fprintf(w, "%s: %d commits (of %d first-parent commits looked at), %d files of %d tokens at the newest parent; tokens counted by %s; %.0f s\n",
 		rep.Repo, rep.Commits, rep.LookedAt, rep.Files, rep.RepoTokens, rep.Counter, rep.Seconds)
+	if rep.Unscanned > 0 {
+		fmt.Fprintf(w, "%d of the changed files were left out by the scan (generated, vendored, too large, ignored): not visible to any method\n", rep.Unscanned)
+	}
 	for _, lc := range rep.Contexts {
 		if len(lc.Methods) == 0 {
 			continue
