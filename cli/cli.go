@@ -9,11 +9,4 @@ import (
 )
 
 // scanOptions is the file-selection part of the settings.
-func scanOptions(s *config.Settings) scan.Options {
-	return scan.Options{
-		MaxFileSize:      s.MaxFileSize,
-		Exclude:          s.Exclude,
-		IncludeVendored:  s.IncludeVendored,
-		IncludeGenerated: s.IncludeGenerated,
-	}
-}
+func scanOptions(s *config.Settings) scan.Options { return scan.SettingsOptions(s) }

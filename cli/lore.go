@@ -128,8 +128,7 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	policy := layout.DefaultPolicy
-	policy.OverlayMax, policy.WarmMax, policy.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
+	policy := layout.SettingsPolicy(s)
 	d, err := daemon.New(daemon.Options{
 		Repo:           root,
 		Engine:         engine.SettingsConfig(s),

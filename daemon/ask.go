@@ -145,10 +145,7 @@ func (d *Daemon) retrieved(v *view, p api.AskParams, res *api.AskResult) ([]engi
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	budget := engine.QuestionRoom(d.eng.Info().ContextSize) / 2
-	if p.Session != "" {
-		budget /= 2 // the session's history takes the other half
-	}
+	budget := engine.RetrievalRoom(d.eng.Info().ContextSize, p.Session != "")
 	seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.prefix.tokens.count)
 	if len(paths) == 0 {
 		return nil, nil

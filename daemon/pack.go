@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"lore/api"
@@ -39,8 +38,7 @@ func (ps *packState) chains() []string {
 // budget is the pack's share of the context: the rest is kept for the
 // question and the answer, and one token for BOS.
 func (p *prefix) budget() int {
-	n := p.eng.Info().ContextSize
-	return n - engine.QuestionRoom(n) - 1
+	return engine.PackBudget(p.eng.Info().ContextSize)
 }
 
 // scanned is one scan of the working tree; gen numbers the scans in the
@@ -118,12 +116,7 @@ func (p *prefix) layOutLocked(ctx context.Context, res *scan.Result) (*packState
 	if err != nil {
 		return nil, err
 	}
-	opts := pack.Options{
-		RepoName: filepath.Base(p.opts.Repo),
-		Order:    heat.Order,
-		Budget:   p.budget(),
-		Count:    p.tokens.count,
-	}
+	opts := pack.PrefixOptions(p.opts.Repo, heat.Order, p.budget(), p.tokens.count)
 	// Resume the layout a snapshot was made with: what changed since
 	// (while the daemon was away, or on another branch) goes to the
 	// overlay instead of moving files.

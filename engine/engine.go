@@ -78,6 +78,21 @@ func QuestionRoom(ctx int) int {
 	return min(max(ctx/8, 1024), 16384)
 }
 
+// PackBudget is the pack's share of a context of ctx tokens: the rest is
+// kept for the question and the answer, and one token for BOS. The daemon
+// and lore bench localize both size the prefix with it.
+func PackBudget(ctx int) int { return ctx - QuestionRoom(ctx) - 1 }
+
+// RetrievalRoom is what one question may spend on files retrieved for it
+// in a context of ctx tokens: half its room, or a quarter in a session,
+// whose history takes the other half.
+func RetrievalRoom(ctx int, session bool) int {
+	if session {
+		return QuestionRoom(ctx) / 4
+	}
+	return QuestionRoom(ctx) / 2
+}
+
 // moeExpertPattern matches the stacked expert tensors (a C string).
 var moeExpertPattern = []byte("\\.ffn_(up|down|gate)_exps\x00")
 

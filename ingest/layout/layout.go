@@ -86,6 +86,14 @@ var DefaultPolicy = Policy{
 	StaleHard:  0.10,
 }
 
+// SettingsPolicy is DefaultPolicy with the tunable fields the settings
+// give: the policy the daemon runs with (and lore bench localize measures).
+func SettingsPolicy(s *config.Settings) Policy {
+	p := DefaultPolicy
+	p.OverlayMax, p.WarmMax, p.StaleMax = s.OverlayMax, s.WarmMax, s.StaleMax
+	return p
+}
+
 // Layout is the tiered order of a pack's file segments.
 type Layout struct {
 	Policy  Policy

@@ -36,6 +36,15 @@ type Options struct {
 	Rank []rank.Ranked
 }
 
+// PrefixOptions are the options the daemon lays its prefix out with, for
+// the repository at root: files in order (coldest first), within budget
+// (engine.PackBudget of the context), counted with count. lore bench
+// localize builds its packs with them too, so that what it measures is
+// what the daemon holds.
+func PrefixOptions(root string, order layout.Order, budget int, count func(string) int) Options {
+	return Options{RepoName: filepath.Base(root), Order: order, Budget: budget, Count: count}
+}
+
 // Build lays out a scan as segments: the preamble, one segment per file in
 // path order, then the map of definitions. The same scan always gives the
 // same texts, hashes and chains.

@@ -318,7 +318,7 @@ func secretContentKind(p string, content []byte) string {
 			}
 		}
 	}
-	if isTestPath(p) {
+	if IsTestPath(p) {
 		// Test vectors and fixtures assign random-looking literals to
 		// names like secret and token all the time; only the exact token
 		// formats above count there.
@@ -379,8 +379,8 @@ func containsAny(b []byte, subs []string) bool {
 var testDirs = map[string]bool{"testdata": true, "test": true, "tests": true, "__tests__": true, "fixtures": true,
 	"__fixtures__": true, "spec": true, "__snapshots__": true}
 
-// isTestPath reports whether p is test code or test data.
-func isTestPath(p string) bool {
+// IsTestPath reports whether p is test code or test data.
+func IsTestPath(p string) bool {
 	parts := strings.Split(p, "/")
 	for _, d := range parts[:len(parts)-1] {
 		if testDirs[strings.ToLower(d)] {

@@ -25,6 +25,7 @@ import (
 const usage = `Usage:
   lore bench spine --model FILE [--repo DIR] [--runs N] [--json]
   lore bench freshness --repo DIR [--commits N] [--json]
+  lore bench localize --repo DIR [--commits N] [--ctx N,N] [--model FILE] [--json]
   lore bench ingest --dir DIR [--repomix PATH] [--json]
   lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
   lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
@@ -47,6 +48,16 @@ must be prefilled per commit divided by the tokens of the changed files:
 the median in the foreground (before the next question can be answered) and
 the total including background rebuilds, with the largest share of stale
 (superseded) text the pack held.
+
+localize asks, for the last N qualifying first-parent commits (not a
+merge, a message of at least 25 characters, 1 to 6 changed source files
+that existed before), with the commit message as the question and the
+parent checked out in a temporary worktree, whether the source files the
+commit changed were in front of the model in full: in the pack the daemon
+builds for each context size, or retrieved for the question. Baselines in
+the same run: the prefix alone, BM25 within lore's retrieval room on top
+of the prefix, and BM25 filling the whole context per question. Tokens are
+estimated without a model unless --model is given.
 
 daemon measures edit-to-fresh, restart, four questions at once and a
 branch switch back on a private clone (see lore bench daemon --help).
@@ -72,6 +83,8 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "freshness":
 			return runFreshness(args[1:], stdout, stderr)
+		case "localize":
+			return runLocalize(args[1:], stdout, stderr)
 		case "spine":
 			return runSpine(args[1:], stdout, stderr)
 		case "ingest":
@@ -90,7 +103,7 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, ingest, daemon, lsp, batch, faults")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults")
 }
 
 // setup is what every benchmark that runs lore starts from: the repository,

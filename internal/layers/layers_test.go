@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"ingest":              nil,
 	"ingest/layout":       {"config"},
 	"ingest/syntax":       {"ingest"},
-	"ingest/scan":         {"ingest", "ingest/syntax"},
+	"ingest/scan":         {"config", "ingest", "ingest/syntax"},
 	"ingest/history":      {"config", "ingest", "ingest/scan"},
 	"ingest/rank":         {"ingest"},
 	"ingest/retrieve":     {"ingest"},
