@@ -95,7 +95,7 @@ func (s *Server) runCommand(ctx context.Context, cancel context.CancelFunc, j co
 		}
 		return nil, err
 	}
-	s.showAnswerAt(j.command, res, j.loc, path, later && w == nil)
+	s.showAnswerAt(j.command, res, j.loc, path, later, w != nil && w.stream)
 	w.endWith(doneMessage(res), res)
 	return res, nil
 }

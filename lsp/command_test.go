@@ -163,6 +163,19 @@ func TestLSPCommandsReplyAtOnce(t *testing.T) {
 	if end.Answer == nil || end.Answer.Text == "" || end.Answer.Text != streamed.String() || !strings.HasPrefix(end.Message, "answered") {
 		t.Errorf("progress end %+v, streamed %q", end, streamed.String())
 	}
+	if end.Answer != nil && (end.Answer.DocumentURI == "" || end.Answer.DocumentURI != started.DocumentURI) {
+		t.Errorf("the progress end names the answer file %q, the reply %q", end.Answer.DocumentURI, started.DocumentURI)
+	}
+	// Streamed to the client, the answer is not shown a second time.
+	n := 0
+	for _, m := range e.messages() {
+		if strings.HasPrefix(m, "lore ask:") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d messages with an answer, want only the first ask's: %q", n, e.messages())
+	}
 
 	// A long answer, cancelled with lore.cancel while the daemon generates.
 	e.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"lore": map[string]any{"maxTokens": 4000}}})

@@ -34,17 +34,19 @@ var commandTitles = map[string]string{
 
 // showAnswerAt shows res per the settings and sets res.DocumentURI when
 // it rendered a file, at path ("" = a new name). Showing runs in the
-// background: the command's result does not wait for the editor. unseen
-// says the client gets the answer no other way (an answer command that
-// replied at once, without a work-done token): under showAnswers "none"
-// the answer then goes to the editor's log rather than nowhere.
-func (s *Server) showAnswerAt(command string, res *AskResult, loc *api.Location, path string, unseen bool) {
+// background: the command's result does not wait for the editor. later
+// says the command replied before its answer; streamed, that the answer
+// went to the client on its own work-done token. A client that gets the
+// answer no other way gets a message: under showAnswers "none" a log
+// message with the answer, under "document" without showDocument a
+// message naming the file.
+func (s *Server) showAnswerAt(command string, res *AskResult, loc *api.Location, path string, later, streamed bool) {
 	st := s.currentSettings()
 	s.mu.Lock()
 	canShow := s.caps.showDocument
 	s.mu.Unlock()
 	if st.ShowAnswers == ShowNone {
-		if unseen {
+		if later && !streamed {
 			s.logMessage(msgInfo, "lore "+strings.ToLower(commandTitles[command])+": "+strings.TrimSpace(res.Text))
 		}
 		return
@@ -73,6 +75,9 @@ func (s *Server) showAnswerAt(command string, res *AskResult, loc *api.Location,
 			}
 		})
 		return
+	}
+	if path != "" && streamed {
+		return // the client shows the streamed answer; the end names the file
 	}
 	s.showMessage(msgInfo, messageText(command, res.Text, path))
 }

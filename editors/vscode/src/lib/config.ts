@@ -114,10 +114,20 @@ export interface ServerOptions {
   hover: boolean;
   maxTokens?: number;
   showAnswers: 'document' | 'message' | 'none';
+  /**
+   * "answer" when the panel shows the answers: the extension runs the
+   * server's answer commands without blocking VS Code and takes the
+   * answer from the command's reply. Otherwise the server's default
+   * ("started": the reply comes at once, the answer is shown by the server).
+   */
+  commandReply?: 'answer';
 }
 
 export function initializationOptions(s: LoreSettings): ServerOptions {
   const o: ServerOptions = { hover: s.hover, showAnswers: s.showAnswers === 'panel' ? 'none' : s.showAnswers };
+  if (s.showAnswers === 'panel') {
+    o.commandReply = 'answer';
+  }
   if (s.maxTokens > 0) {
     o.maxTokens = s.maxTokens;
   }
