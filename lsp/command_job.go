@@ -43,14 +43,26 @@ func (s *Server) startCommand(c *call, j commandJob) (any, error) {
 	// The job outlives the request: it ends with the session, on
 	// window/workDoneProgress/cancel of its token, or on lore.cancel.
 	ctx, cancel := context.WithCancel(s.ctx)
+	// The token cancels the job from now on: a client may cancel before
+	// the progress begins.
+	key := ""
+	if hasToken(j.token) {
+		key = tokenKey(j.token)
+	}
 	s.mu.Lock()
 	s.nextJob++
 	id := s.nextJob
 	s.jobs[id] = cancel
+	if key != "" {
+		s.progress[key] = cancel
+	}
 	s.mu.Unlock()
 	done := func() {
 		s.mu.Lock()
 		delete(s.jobs, id)
+		if key != "" {
+			delete(s.progress, key)
+		}
 		s.mu.Unlock()
 		cancel()
 	}
