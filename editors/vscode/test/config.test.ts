@@ -54,6 +54,7 @@ test('initializationOptions are lore lsp settings: no maxTokens 0, panel is none
     hover: true,
     maxTokens: 300,
     showAnswers: 'document',
+    commandReply: 'started',
   });
   assert.equal(clientShowsAnswers(DEFAULTS), true);
   assert.equal(clientShowsAnswers({ ...DEFAULTS, showAnswers: 'message' }), false);
