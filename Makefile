@@ -14,7 +14,7 @@ BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-faults bench-ingest bench-freshness vet clean
+.PHONY: all deps build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -99,6 +99,11 @@ bench-lsp: deps build
 	@mkdir -p $(DEMO)
 	$(BIN)/lore model synth --size bench -o $(DEMO)/bench.gguf
 	LORE_CTX=$(BENCH_CTX) $(BIN)/lore bench lsp --model $(DEMO)/bench.gguf --repo . --runs 10
+
+# Editor responsiveness: how long lore's answer commands hold Emacs and
+# Neovim, daemon starting and busy (N samples per path and phase).
+bench-editors: deps
+	./scripts/bench-editors.sh
 
 # Fault soak: random kills, damaged snapshots and stores, a full tmpfs (root
 # for the tmpfs), on the demo model: make bench-faults [KILLS=50]

@@ -17,6 +17,7 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"lore/internal/testenv"
+	"lore/lsp"
 )
 
 // lspProc is `lore lsp` run as an editor runs it, spoken to in raw LSP
@@ -162,7 +163,7 @@ func TestLSPBinary(t *testing.T) {
 		} `json:"capabilities"`
 	}
 	json.Unmarshal(got["1"].Result, &caps)
-	if len(caps.Capabilities.ExecuteCommandProvider.Commands) != 5 {
+	if len(caps.Capabilities.ExecuteCommandProvider.Commands) != len(lsp.Commands) {
 		t.Errorf("initialize: %s", got["1"].Result)
 	}
 	var actions []struct{ Title string }

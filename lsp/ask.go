@@ -53,6 +53,7 @@ func (s *Server) runAsk(ctx context.Context, r askRequest) (*api.AskResult, erro
 		Location:  r.loc,
 	}, func(text string) {
 		r.progress.startGenerating()
+		r.progress.text(text)
 		if r.onToken != nil {
 			r.onToken(text)
 		}
@@ -132,11 +133,12 @@ func (s *Server) askRequest(c *call) (any, error) {
 		r.progress.end(failMessage(c.ctx, err))
 		return nil, err
 	}
-	r.progress.end(doneMessage(res))
-	return fromAPI(res, q), nil
+	out := fromAPI(res, q)
+	r.progress.end(doneMessage(out))
+	return out, nil
 }
 
-func doneMessage(res *api.AskResult) string {
+func doneMessage(res *AskResult) string {
 	return "answered: " + strconv.Itoa(res.GeneratedTokens) + " tokens, first after " + strconv.Itoa(int(res.TTFTMillis+0.5)) + " ms"
 }
 

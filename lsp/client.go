@@ -32,6 +32,10 @@ type Client struct {
 	// OnNotify sees every notification from the server but the partial
 	// results Ask consumes; may be nil. It runs in the read loop.
 	OnNotify func(method string, params json.RawMessage)
+	// OnResponse sees the method of each response to a request of this
+	// client as it arrives, in order with OnNotify (a test can tell what
+	// came before a reply); may be nil. It runs in the read loop.
+	OnResponse func(method string)
 }
 
 // CancelWait bounds the wait for a cancelled request's answer.
@@ -42,7 +46,12 @@ const CancelWait = 30 * time.Second
 func NewClient(rwc io.ReadWriteCloser) *Client {
 	c := &Client{partial: map[string]func(json.RawMessage){}}
 	c.conn = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewBufferedStream(rwc, jsonrpc2.VSCodeObjectCodec{}),
-		jsonrpc2.HandlerWithError(c.handle), jsonrpc2.SetLogger(nopLogger{}))
+		jsonrpc2.HandlerWithError(c.handle), jsonrpc2.SetLogger(nopLogger{}),
+		jsonrpc2.OnRecv(func(req *jsonrpc2.Request, resp *jsonrpc2.Response) {
+			if resp != nil && req != nil && c.OnResponse != nil {
+				c.OnResponse(req.Method)
+			}
+		}))
 	return c
 }
 

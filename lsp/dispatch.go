@@ -17,6 +17,9 @@ type call struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	req    *jsonrpc2.Request
+	// after, when set, runs once the reply is sent: work that must not
+	// reach the editor before the reply (an answer command's answer).
+	after func()
 }
 
 type handlerFunc func(*Server, *call) (any, error)
@@ -94,6 +97,9 @@ func (s *Server) Handle(_ context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Re
 		}
 		if err := conn.Reply(context.Background(), req.ID, res); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
 			s.log.Warn("reply", "method", req.Method, "error", err)
+		}
+		if c.after != nil {
+			c.after()
 		}
 	}
 	if !m.async {
@@ -183,6 +189,10 @@ func (s *Server) shutdownRequest(c *call) (any, error) {
 				cancel()
 				n++
 			}
+		}
+		for _, cancel := range s.jobs {
+			cancel()
+			n++
 		}
 		s.mu.Unlock()
 		if n == 0 || time.Now().After(deadline) {

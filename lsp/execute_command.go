@@ -45,6 +45,8 @@ func (s *Server) executeCommand(c *call) (any, error) {
 		return s.statusCommand(c)
 	case CommandSummarizeChanges:
 		return s.summarizeChanges(c, p.WorkDoneToken)
+	case CommandCancel:
+		return s.cancelCommands(p.Arguments)
 	default:
 		return nil, invalidParams("unknown command %q (lore serves %s)", p.Command, strings.Join(Commands, ", "))
 	}
@@ -82,16 +84,17 @@ func (s *Server) askCommand(c *call, command string, args CommandArgs, token jso
 		}
 		r.loc = loc
 	}
-	r.progress = s.startProgress(c.ctx, token, true, title, c.cancel)
-	res, err := s.runAsk(c.ctx, r)
-	if err != nil {
-		r.progress.end(failMessage(c.ctx, err))
-		return nil, err
-	}
-	r.progress.end(doneMessage(res))
-	out := fromAPI(res, r.question)
-	s.showAnswer(command, out, r.loc)
-	return out, nil
+	return s.startCommand(c, commandJob{
+		command: command, title: title, question: r.question, loc: r.loc, token: token,
+		run: func(ctx context.Context, w *workDone) (*AskResult, error) {
+			r.progress = w
+			res, err := s.runAsk(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			return fromAPI(res, r.question), nil
+		},
+	})
 }
 
 func (s *Server) statusCommand(c *call) (any, error) {
@@ -119,40 +122,39 @@ func statusLine(st *api.Status) string {
 }
 
 // summarizeChanges asks for a summary of `git diff HEAD`, at hook priority
-// (it yields to interactive questions).
+// (it yields to interactive questions). The diff is taken in the
+// background too: git may take up to GitTimeout.
 func (s *Server) summarizeChanges(c *call, token json.RawMessage) (any, error) {
-	diff, err := gitDiff(c.ctx, s.repoRoot())
-	if err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(diff) == "" {
-		res := &AskResult{answer: answer{Text: "There are no uncommitted changes.", StopReason: "no_changes", Retrieved: []string{}, Omitted: []api.Omitted{}}, Question: summarizeQuestion}
-		s.showAnswer(CommandSummarizeChanges, res, nil)
-		return res, nil
-	}
-	note := ""
-	if len(diff) > MaxDiffBytes {
-		cut := strings.LastIndexByte(diff[:MaxDiffBytes], '\n')
-		if cut < 0 {
-			cut = MaxDiffBytes
-		}
-		diff = strings.ToValidUTF8(diff[:cut+1], "")
-		note = "\n(The diff was cut at " + fmt.Sprint(MaxDiffBytes>>10) + " KiB.)"
-	}
-	r := askRequest{
-		question: summarizeQuestion + note + "\n\n```diff\n" + diff + "```",
-		priority: api.PriorityHook,
-	}
-	r.progress = s.startProgress(c.ctx, token, true, "lore: summarizing changes", c.cancel)
-	res, err := s.runAsk(c.ctx, r)
-	if err != nil {
-		r.progress.end(failMessage(c.ctx, err))
-		return nil, err
-	}
-	r.progress.end(doneMessage(res))
-	out := fromAPI(res, summarizeQuestion)
-	s.showAnswer(CommandSummarizeChanges, out, nil)
-	return out, nil
+	return s.startCommand(c, commandJob{
+		command: CommandSummarizeChanges, title: "lore: summarizing changes", question: summarizeQuestion, token: token,
+		run: func(ctx context.Context, w *workDone) (*AskResult, error) {
+			diff, err := gitDiff(ctx, s.repoRoot())
+			if err != nil {
+				return nil, err
+			}
+			if strings.TrimSpace(diff) == "" {
+				return &AskResult{answer: answer{Text: "There are no uncommitted changes.", StopReason: "no_changes", Retrieved: []string{}, Omitted: []api.Omitted{}}, Question: summarizeQuestion}, nil
+			}
+			note := ""
+			if len(diff) > MaxDiffBytes {
+				cut := strings.LastIndexByte(diff[:MaxDiffBytes], '\n')
+				if cut < 0 {
+					cut = MaxDiffBytes
+				}
+				diff = strings.ToValidUTF8(diff[:cut+1], "")
+				note = "\n(The diff was cut at " + fmt.Sprint(MaxDiffBytes>>10) + " KiB.)"
+			}
+			res, err := s.runAsk(ctx, askRequest{
+				question: summarizeQuestion + note + "\n\n```diff\n" + diff + "```",
+				priority: api.PriorityHook,
+				progress: w,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return fromAPI(res, summarizeQuestion), nil
+		},
+	})
 }
 
 // gitDiff runs `git diff HEAD` in root, bounded by GitTimeout.

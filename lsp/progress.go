@@ -29,6 +29,10 @@ type workDone struct {
 	token json.RawMessage
 	key   string
 
+	// stream: answer text goes out on the token too (answer commands
+	// that replied before their answer; see command_job.go).
+	stream bool
+
 	mu         sync.Mutex
 	lastPct    int
 	generating bool
@@ -102,8 +106,42 @@ func (w *workDone) startGenerating() {
 	w.s.notify("$/progress", progressParams{Token: w.token, Value: protocol.WorkDoneProgressReport{Kind: "report", Message: &msg}})
 }
 
+// answerReport is a $/progress report carrying answer text: the text
+// generated since the previous one.
+type answerReport struct {
+	Kind string `json:"kind"`
+	Text string `json:"text"`
+}
+
+// answerEnd is the $/progress end of an answer command that replied
+// before its answer: the answer rides along.
+type answerEnd struct {
+	Kind    string     `json:"kind"`
+	Message string     `json:"message"`
+	Answer  *AskResult `json:"answer,omitempty"`
+}
+
+// text streams a chunk of answer text when the progress streams.
+func (w *workDone) text(chunk string) {
+	if w == nil || !w.stream {
+		return
+	}
+	w.mu.Lock()
+	ended := w.ended
+	w.mu.Unlock()
+	if !ended {
+		w.s.notify("$/progress", progressParams{Token: w.token, Value: answerReport{Kind: "report", Text: chunk}})
+	}
+}
+
 // end ends the progress with a closing message (once).
 func (w *workDone) end(msg string) {
+	w.endWith(msg, nil)
+}
+
+// endWith ends the progress with a closing message and, when the
+// progress streams, the answer.
+func (w *workDone) endWith(msg string, res *AskResult) {
 	if w == nil {
 		return
 	}
@@ -117,6 +155,10 @@ func (w *workDone) end(msg string) {
 	w.s.mu.Lock()
 	delete(w.s.progress, w.key)
 	w.s.mu.Unlock()
+	if w.stream {
+		w.s.notify("$/progress", progressParams{Token: w.token, Value: answerEnd{Kind: "end", Message: msg, Answer: res}})
+		return
+	}
 	w.s.notify("$/progress", progressParams{Token: w.token, Value: protocol.WorkDoneProgressEnd{Kind: "end", Message: &msg}})
 }
 

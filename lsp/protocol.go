@@ -27,10 +27,13 @@ const (
 	CommandPlan             = "lore.plan"
 	CommandStatus           = "lore.status"
 	CommandSummarizeChanges = "lore.summarizeChanges"
+	// CommandCancel stops answer commands still running: the one whose
+	// work-done token its argument {token} names, else all of them.
+	CommandCancel = "lore.cancel"
 )
 
 // Commands lists the commands in the order initialize advertises them.
-var Commands = []string{CommandAsk, CommandExplain, CommandPlan, CommandStatus, CommandSummarizeChanges}
+var Commands = []string{CommandAsk, CommandExplain, CommandPlan, CommandStatus, CommandSummarizeChanges, CommandCancel}
 
 // CodeActionKind is the kind of lore's code actions.
 const CodeActionKind = protocol.CodeActionKind("lore")
@@ -54,6 +57,25 @@ type AskParams struct {
 	// Tokens are numbers or strings; kept raw (see doc.go).
 	PartialResultToken json.RawMessage `json:"partialResultToken,omitempty"`
 	WorkDoneToken      json.RawMessage `json:"workDoneToken,omitempty"`
+}
+
+// CommandStarted is the reply of an answer command (lore.ask,
+// lore.explain, lore.plan, lore.summarizeChanges) under the commandReply
+// "started" setting: the question was accepted and its answer follows,
+// shown as the client's capabilities allow (docs/editors.md).
+type CommandStarted struct {
+	// Started is always true; it tells this reply from an AskResult.
+	Started bool `json:"started"`
+	// Command is the command run.
+	Command string `json:"command"`
+	// Question is the question asked (its first line).
+	Question string `json:"question"`
+	// Token is the request's work-done token, which the answer's
+	// progress and text stream on; omitted when it gave none.
+	Token json.RawMessage `json:"token,omitempty"`
+	// DocumentURI is the file the answer will be rendered into (the
+	// showAnswers "document" setting).
+	DocumentURI string `json:"documentUri,omitempty"`
 }
 
 // PartialText is the value of a lore/ask partial result: the answer text
@@ -119,9 +141,10 @@ type CommandArgs struct {
 // Settings are lore's editor settings: initializationOptions (or its "lore"
 // member) and the "lore" section of workspace/configuration.
 type Settings struct {
-	Hover       bool   `json:"hover"`
-	MaxTokens   int    `json:"maxTokens"`
-	ShowAnswers string `json:"showAnswers"`
+	Hover        bool   `json:"hover"`
+	MaxTokens    int    `json:"maxTokens"`
+	ShowAnswers  string `json:"showAnswers"`
+	CommandReply string `json:"commandReply"`
 }
 
 // Ways to show a command's answer.
@@ -131,18 +154,31 @@ const (
 	ShowNone     = "none"
 )
 
+// When an answer command's reply comes (the commandReply setting).
+const (
+	// ReplyStarted replies at once with CommandStarted; the answer
+	// follows (see command_job.go). No client waits on a daemon.
+	ReplyStarted = "started"
+	// ReplyAnswer replies with the AskResult once answered: for clients
+	// that run commands asynchronously and show the result themselves
+	// (the VS Code extension's answer panel).
+	ReplyAnswer = "answer"
+)
+
 // DefaultSettings are the settings before the editor's.
-var DefaultSettings = Settings{Hover: false, MaxTokens: 512, ShowAnswers: ShowDocument}
+var DefaultSettings = Settings{Hover: false, MaxTokens: 512, ShowAnswers: ShowDocument, CommandReply: ReplyStarted}
 
 // settingsPatch is what an editor sends: any subset of the settings.
 type settingsPatch struct {
-	Hover       *bool   `json:"hover"`
-	MaxTokens   *int    `json:"maxTokens"`
-	ShowAnswers *string `json:"showAnswers"`
-	Lore        *struct {
-		Hover       *bool   `json:"hover"`
-		MaxTokens   *int    `json:"maxTokens"`
-		ShowAnswers *string `json:"showAnswers"`
+	Hover        *bool   `json:"hover"`
+	MaxTokens    *int    `json:"maxTokens"`
+	ShowAnswers  *string `json:"showAnswers"`
+	CommandReply *string `json:"commandReply"`
+	Lore         *struct {
+		Hover        *bool   `json:"hover"`
+		MaxTokens    *int    `json:"maxTokens"`
+		ShowAnswers  *string `json:"showAnswers"`
+		CommandReply *string `json:"commandReply"`
 	} `json:"lore"`
 }
 
@@ -157,7 +193,7 @@ func (s *Settings) apply(raw json.RawMessage) []string {
 		return []string{"lore settings: " + err.Error()}
 	}
 	if p.Lore != nil {
-		p.Hover, p.MaxTokens, p.ShowAnswers = p.Lore.Hover, p.Lore.MaxTokens, p.Lore.ShowAnswers
+		p.Hover, p.MaxTokens, p.ShowAnswers, p.CommandReply = p.Lore.Hover, p.Lore.MaxTokens, p.Lore.ShowAnswers, p.Lore.CommandReply
 	}
 	var bad []string
 	if p.Hover != nil {
@@ -176,6 +212,14 @@ func (s *Settings) apply(raw json.RawMessage) []string {
 			s.ShowAnswers = *p.ShowAnswers
 		default:
 			bad = append(bad, `lore settings: showAnswers must be "document", "message" or "none"`)
+		}
+	}
+	if p.CommandReply != nil {
+		switch *p.CommandReply {
+		case ReplyStarted, ReplyAnswer:
+			s.CommandReply = *p.CommandReply
+		default:
+			bad = append(bad, `lore settings: commandReply must be "started" or "answer"`)
 		}
 	}
 	return bad

@@ -75,6 +75,8 @@ type Server struct {
 	requests    map[jsonrpc2.ID]context.CancelFunc
 	progress    map[string]context.CancelFunc // work-done token → its request's cancel
 	nextToken   int
+	jobs        map[int]context.CancelFunc // answer commands running after their reply
+	nextJob     int
 
 	dmu      sync.Mutex
 	dclient  *api.Client
@@ -116,6 +118,7 @@ func New(opts Options) *Server {
 		settings: DefaultSettings,
 		requests: map[jsonrpc2.ID]context.CancelFunc{},
 		progress: map[string]context.CancelFunc{},
+		jobs:     map[int]context.CancelFunc{},
 		dwarned:  map[string]bool{},
 		docs:     documents{byURI: map[string]*document{}},
 	}

@@ -89,6 +89,11 @@ func startEditor(t *testing.T, opts lsp.Options) *editor {
 		e.notes = append(e.notes, note{method, params})
 		e.mu.Unlock()
 	}
+	e.c.OnResponse = func(method string) {
+		e.mu.Lock()
+		e.notes = append(e.notes, note{replyNote + method, nil})
+		e.mu.Unlock()
+	}
 	e.c.OnRequest = func(method string, params json.RawMessage) (any, error) {
 		e.mu.Lock()
 		e.reqs = append(e.reqs, note{method, params})
@@ -219,7 +224,8 @@ func initParams(repo string, initOptions any) map[string]any {
 	}
 }
 
-// TestLSPEndToEnd is an editor session: initialize (at once, before any
+// TestLSPEndToEnd is an editor session as VS Code's extension runs it
+// (commands answered in their reply): initialize (at once, before any
 // daemon), code actions, an unsaved buffer reaching the pack, lore/ask
 // with streamed partial results, the commands with progress and
 // showDocument, cancellation, and shutdown.
@@ -235,7 +241,7 @@ func TestLSPEndToEnd(t *testing.T) {
 	var init struct {
 		Capabilities map[string]json.RawMessage `json:"capabilities"`
 	}
-	if err := e.call("initialize", initParams(repo, map[string]any{"maxTokens": 8, "showAnswers": "document"}), &init); err != nil {
+	if err := e.call("initialize", initParams(repo, map[string]any{"maxTokens": 8, "showAnswers": "document", "commandReply": "answer"}), &init); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

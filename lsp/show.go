@@ -32,26 +32,37 @@ var commandTitles = map[string]string{
 	CommandSummarizeChanges: "Summary of the uncommitted changes",
 }
 
-// showAnswer shows res per the settings and sets res.DocumentURI when it
-// rendered a file. Showing runs in the background: the command's result
-// does not wait for the editor.
-func (s *Server) showAnswer(command string, res *AskResult, loc *api.Location) {
+// showAnswerAt shows res per the settings and sets res.DocumentURI when
+// it rendered a file, at path ("" = a new name). Showing runs in the
+// background: the command's result does not wait for the editor. later
+// says the command replied before its answer; streamed, that the answer
+// went to the client on its own work-done token. A client that gets the
+// answer no other way gets a message: under showAnswers "none" a log
+// message with the answer, under "document" without showDocument a
+// message naming the file.
+func (s *Server) showAnswerAt(command string, res *AskResult, loc *api.Location, path string, later, streamed bool) {
 	st := s.currentSettings()
 	s.mu.Lock()
 	canShow := s.caps.showDocument
 	s.mu.Unlock()
 	if st.ShowAnswers == ShowNone {
+		if later && !streamed {
+			s.logMessage(msgInfo, "lore "+strings.ToLower(commandTitles[command])+": "+strings.TrimSpace(res.Text))
+		}
 		return
 	}
-	path := ""
 	if st.ShowAnswers == ShowDocument {
-		p, err := s.writeAnswer(command, res, loc)
-		if err != nil {
-			s.log.Warn("writing the answer", "error", err)
-		} else {
-			path = p
-			res.DocumentURI = fileURI(p)
+		if path == "" {
+			path = s.answerPath(res.Question)
 		}
+		if err := s.writeAnswer(path, command, res, loc); err != nil {
+			s.log.Warn("writing the answer", "error", err)
+			path = ""
+		} else {
+			res.DocumentURI = fileURI(path)
+		}
+	} else {
+		path = ""
 	}
 	if path != "" && canShow {
 		uri := res.DocumentURI
@@ -65,6 +76,9 @@ func (s *Server) showAnswer(command string, res *AskResult, loc *api.Location) {
 		})
 		return
 	}
+	if path != "" && streamed {
+		return // the client shows the streamed answer; the end names the file
+	}
 	s.showMessage(msgInfo, messageText(command, res.Text, path))
 }
 
@@ -75,6 +89,8 @@ func messageText(command, text, path string) string {
 		if path != "" {
 			text += " (the whole answer: " + path + ")"
 		}
+	} else if path != "" {
+		text += " (saved in " + path + ")"
 	}
 	return "lore " + strings.ToLower(commandTitles[command]) + ": " + text
 }
@@ -87,21 +103,25 @@ func (s *Server) answerDir() string {
 	return filepath.Join(config.RepoStateDir(s.repoRoot()), "answers")
 }
 
-// writeAnswer renders an answer as Markdown into the answer folder (a
-// temporary file renamed into place, so a crash leaves no half file) and
-// prunes old answers.
-func (s *Server) writeAnswer(command string, res *AskResult, loc *api.Location) (string, error) {
-	dir := s.answerDir()
+// answerPath names a new rendered answer: time-stamped, so that names
+// sort oldest first.
+func (s *Server) answerPath(question string) string {
+	return filepath.Join(s.answerDir(), time.Now().Format("20060102-150405.000")+"-"+slug(firstLine(question))+".md")
+}
+
+// writeAnswer renders an answer as Markdown into path (a temporary file
+// renamed into place, so a crash leaves no half file) and prunes old
+// answers.
+func (s *Server) writeAnswer(path, command string, res *AskResult, loc *api.Location) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+		return err
 	}
-	name := time.Now().Format("20060102-150405.000") + "-" + slug(res.Question) + ".md"
-	path := filepath.Join(dir, name)
 	if err := atomicfile.Write(path, []byte(renderAnswer(command, res, loc, s.repoRoot())), 0o600); err != nil {
-		return "", err
+		return err
 	}
 	pruneAnswers(dir, keepAnswers)
-	return path, nil
+	return nil
 }
 
 func renderAnswer(command string, res *AskResult, loc *api.Location, root string) string {

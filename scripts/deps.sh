@@ -3,7 +3,7 @@
 # The libraries come from the npm package @node-llama-cpp/linux-x64 (fetched with
 # `npm pack`; Node.js is not needed at run time) and are verified against the
 # checksum recorded below before anything is unpacked. It also installs
-# Neovim, for the Neovim plugin's test, when missing.
+# Neovim and Emacs (with eglot), for the editor packages' tests, when missing.
 set -euo pipefail
 
 PKG="@node-llama-cpp/linux-x64"
@@ -25,6 +25,27 @@ if ! command -v nvim >/dev/null 2>&1; then
     $sudo apt-get update -qq && $sudo apt-get install -y -qq neovim
   else
     echo "deps: nvim not found; the Neovim plugin's tests will skip (Debian: apt-get install -y neovim)" >&2
+  fi
+fi
+
+# Emacs with eglot runs the Emacs package's end-to-end test (editors/emacs).
+# Emacs 29 and newer have eglot built in; Emacs 28 (Debian 12) needs the
+# elpa-eglot package (eglot 1.9).
+emacs_has_eglot() {
+  emacs --batch --eval '(kill-emacs (if (locate-library "eglot") 0 1))' >/dev/null 2>&1
+}
+if ! command -v emacs >/dev/null 2>&1 || ! emacs_has_eglot; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    pkgs=(emacs-nox)
+    if apt-cache show elpa-eglot >/dev/null 2>&1; then
+      pkgs+=(elpa-eglot)
+    fi
+    echo "deps: installing ${pkgs[*]} with apt-get"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+  else
+    echo "deps: emacs with eglot not found; the Emacs package's tests will skip (Debian: apt-get install -y emacs-nox elpa-eglot)" >&2
   fi
 fi
 

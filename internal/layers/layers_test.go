@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/tsgen":             {"api", "lsp"},
 	"ingest/internal/ingesttest": nil,
 	"editors/nvim":               nil,
+	"editors/emacs":              nil,
 }
 
 func TestPackageMap(t *testing.T) {

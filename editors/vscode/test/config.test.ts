@@ -49,11 +49,12 @@ test('expandHome', () => {
 });
 
 test('initializationOptions are lore lsp settings: no maxTokens 0, panel is none for the server', () => {
-  assert.deepEqual(initializationOptions(DEFAULTS), { hover: false, showAnswers: 'none' });
+  assert.deepEqual(initializationOptions(DEFAULTS), { hover: false, showAnswers: 'none', commandReply: 'answer' });
   assert.deepEqual(initializationOptions({ ...DEFAULTS, hover: true, maxTokens: 300, showAnswers: 'document' }), {
     hover: true,
     maxTokens: 300,
     showAnswers: 'document',
+    commandReply: 'started',
   });
   assert.equal(clientShowsAnswers(DEFAULTS), true);
   assert.equal(clientShowsAnswers({ ...DEFAULTS, showAnswers: 'message' }), false);
@@ -61,7 +62,7 @@ test('initializationOptions are lore lsp settings: no maxTokens 0, panel is none
 
 test('workspace/configuration answers for the lore section and its keys', () => {
   const s = { ...DEFAULTS, hover: true, model: '/m.gguf' };
-  assert.deepEqual(configurationItem('lore', s), { handled: true, value: { hover: true, showAnswers: 'none' } });
+  assert.deepEqual(configurationItem('lore', s), { handled: true, value: { hover: true, showAnswers: 'none', commandReply: 'answer' } });
   assert.deepEqual(configurationItem('lore.hover', s), { handled: true, value: true });
   assert.deepEqual(configurationItem('lore.showAnswers', s), { handled: true, value: 'none' });
   assert.deepEqual(configurationItem('lore.maxTokens', s), { handled: true, value: 0 });

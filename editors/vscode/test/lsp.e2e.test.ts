@@ -83,6 +83,7 @@ test('a real lore lsp: status, a streamed question, cancellation, a code-action 
       'lore.plan',
       'lore.status',
       'lore.summarizeChanges',
+      'lore.cancel',
     ]);
     assert.equal(init.capabilities.hoverProvider, undefined, 'no hover with lore.hover off');
     await conn.sendNotification(InitializedNotification.type, {});

@@ -114,10 +114,21 @@ export interface ServerOptions {
   hover: boolean;
   maxTokens?: number;
   showAnswers: 'document' | 'message' | 'none';
+  /**
+   * "answer" when the panel shows the answers: the extension runs the
+   * server's answer commands without blocking VS Code and takes the
+   * answer from the command's reply. Otherwise "started" (the server's
+   * default: the reply comes at once, the server shows the answer); sent
+   * either way, so that a settings change switches it back.
+   */
+  commandReply: 'answer' | 'started';
 }
 
 export function initializationOptions(s: LoreSettings): ServerOptions {
-  const o: ServerOptions = { hover: s.hover, showAnswers: s.showAnswers === 'panel' ? 'none' : s.showAnswers };
+  const o: ServerOptions =
+    s.showAnswers === 'panel'
+      ? { hover: s.hover, showAnswers: 'none', commandReply: 'answer' }
+      : { hover: s.hover, showAnswers: s.showAnswers, commandReply: 'started' };
   if (s.maxTokens > 0) {
     o.maxTokens = s.maxTokens;
   }
