@@ -35,6 +35,7 @@ Commands:
   bench    run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
   config   show the effective settings and their sources (lore config show|path)
   session  list, show, export or delete planning sessions (ask --session NAME)
+  summarize  summarize the uncommitted changes, a commit or a range A..B
   lsp      run the Language Server Protocol server an editor starts (stdio)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
@@ -63,6 +64,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runLogs(rest, stdout, stderr)
 	case "session":
 		err = runSession(rest, stdout, stderr)
+	case "summarize":
+		err = runSummarize(rest, stdout, stderr)
 	case "bench":
 		err = bench.Run(rest, stdout, stderr)
 	case "config":
