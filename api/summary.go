@@ -40,7 +40,11 @@ type SummarizeParams struct {
 
 // DraftParams asks for a commit message for what is staged.
 type DraftParams struct {
-	Style     string `json:"style,omitempty"`    // StylePlain ("") or StyleConventional
+	Style string `json:"style,omitempty"` // StylePlain ("") or StyleConventional
+	// Index is the absolute path of the index git commits from when it is
+	// not the repository's own ($GIT_INDEX_FILE of git commit -a or of
+	// git commit PATH, as its hooks see it); "" = the repository's index.
+	Index     string `json:"index,omitempty"`
 	Priority  string `json:"priority,omitempty"` // "" = hook
 	MaxTokens int    `json:"max_tokens,omitempty"`
 	Stream    string `json:"stream,omitempty"` // the client sets it

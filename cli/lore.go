@@ -36,6 +36,7 @@ Commands:
   config   show the effective settings and their sources (lore config show|path)
   session  list, show, export or delete planning sessions (ask --session NAME)
   summarize  summarize the uncommitted changes, a commit or a range A..B
+  hook     install, remove or inspect lore's git hooks (commit-message drafts)
   lsp      run the Language Server Protocol server an editor starts (stdio)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
@@ -66,6 +67,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runSession(rest, stdout, stderr)
 	case "summarize":
 		err = runSummarize(rest, stdout, stderr)
+	case "hook":
+		err = runHook(rest, stdout, stderr)
 	case "bench":
 		err = bench.Run(rest, stdout, stderr)
 	case "config":

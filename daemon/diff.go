@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -45,10 +47,18 @@ type fileDiff struct {
 // git runs git in the repository and returns at most max bytes of its
 // standard output.
 func (d *Daemon) git(ctx context.Context, max int, args ...string) (string, error) {
+	return d.gitEnv(ctx, nil, max, args...)
+}
+
+// gitEnv is git with variables added to the daemon's environment.
+func (d *Daemon) gitEnv(ctx context.Context, env []string, max int, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, gitTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-c", "core.quotepath=off"}, args...)...)
 	cmd.Dir = d.opts.Repo
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out := &capped{max: max}
 	errb := &capped{max: 4 << 10}
 	cmd.Stdout, cmd.Stderr = out, errb
@@ -65,15 +75,26 @@ func (d *Daemon) git(ctx context.Context, max int, args ...string) (string, erro
 var diffFlags = []string{"--no-color", "--no-ext-diff", "--no-textconv", "-M"}
 
 // workChanges is the working tree against HEAD (staged: the index against
-// HEAD, as the next commit would record it).
-func (d *Daemon) workChanges(ctx context.Context, staged bool) (*changes, error) {
+// HEAD, as the next commit would record it; index names another index
+// file than the repository's).
+func (d *Daemon) workChanges(ctx context.Context, staged bool, index string) (*changes, error) {
 	which := []string{"HEAD"}
 	name := "HEAD"
+	var env []string
 	if staged {
 		// --cached works before the first commit too (against nothing).
 		which, name = []string{"--cached"}, "the staged changes"
+		if index != "" {
+			if !filepath.IsAbs(index) {
+				return nil, invalidParams(fmt.Sprintf("index %q: give the index file's absolute path", index))
+			}
+			if _, err := os.Stat(index); err != nil {
+				return nil, invalidParams(fmt.Sprintf("index %q: %v", index, err))
+			}
+			env = []string{"GIT_INDEX_FILE=" + index}
+		}
 	}
-	return d.diffChanges(ctx, name, which)
+	return d.diffChanges(ctx, env, name, which)
 }
 
 // rangeChanges resolves rng ("REV" or "A..B") and reads its diff and the
@@ -106,7 +127,7 @@ func (d *Daemon) rangeChanges(ctx context.Context, rng string) (*changes, error)
 			base = strings.TrimSpace(base)
 		}
 	}
-	c, err := d.diffChanges(ctx, rng, []string{base, head})
+	c, err := d.diffChanges(ctx, nil, rng, []string{base, head})
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +158,13 @@ func (d *Daemon) resolve(ctx context.Context, rev string) (string, error) {
 
 // diffChanges reads the diff of which (arguments of git diff) split into
 // files, each judged by the scan's rules by its name.
-func (d *Daemon) diffChanges(ctx context.Context, name string, which []string) (*changes, error) {
+func (d *Daemon) diffChanges(ctx context.Context, env []string, name string, which []string) (*changes, error) {
 	args := append(append([]string{"diff"}, diffFlags...), which...)
-	names, err := d.git(ctx, maxDiffRead, append(append(args[:len(args):len(args)], "--name-only", "-z"), "--")...)
+	names, err := d.gitEnv(ctx, env, maxDiffRead, append(append(args[:len(args):len(args)], "--name-only", "-z"), "--")...)
 	if err != nil {
 		return nil, err
 	}
-	text, err := d.git(ctx, maxDiffRead, append(args, "--")...)
+	text, err := d.gitEnv(ctx, env, maxDiffRead, append(args, "--")...)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func (d *Daemon) summarizeMethod(c *call, p api.SummarizeParams) (*api.Summary, 
 	var err error
 	what := "the output of `git diff HEAD`: the uncommitted changes"
 	if p.Range == "" {
-		ch, err = d.workChanges(c.ctx, false)
+		ch, err = d.workChanges(c.ctx, false, "")
 	} else {
 		ch, err = d.rangeChanges(c.ctx, p.Range)
 		what = "the output of `git diff` for " + p.Range
@@ -71,7 +71,7 @@ func (d *Daemon) commitDraftMethod(c *call, p api.DraftParams) (*api.Draft, erro
 	if p.MaxTokens == 0 {
 		p.MaxTokens = draftMaxTokens
 	}
-	ch, err := d.workChanges(c.ctx, true)
+	ch, err := d.workChanges(c.ctx, true, p.Index)
 	if err != nil {
 		return nil, rpcError(err)
 	}
