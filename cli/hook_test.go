@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -227,5 +229,160 @@ func TestHookWithoutDaemon(t *testing.T) {
 	mustGit(t, vars, repo, "commit", "--allow-empty")
 	if got, _ := os.ReadFile(seen); bytes.Contains(got, []byte("lore:")) {
 		t.Errorf("an empty commit got lore's comment:\n%s", got)
+	}
+}
+
+// hookRepo is a fixture repository with lore's hooks, a user config
+// holding settings, a running daemon that answered once, and an editor
+// that keeps each message file it is handed in seenDir.
+func hookRepo(t *testing.T, settings string) (vars []string, repo, seenDir string) {
+	t.Helper()
+	vars = testenv.Env(t)
+	cfg := t.TempDir()
+	writeExec(t, filepath.Join(cfg, "lore", "config.toml"), settings, 0o644)
+	vars = append(vars, "XDG_CONFIG_HOME="+cfg)
+	repo = testenv.FixtureRepo(t)
+	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
+		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
+	if _, errOut, code := run(t, vars, repo, "ask", "--max-tokens", "1", "hello"); code != 0 {
+		t.Fatalf("ask (starting the daemon): exit %d\n%s", code, errOut)
+	}
+	seenDir = t.TempDir()
+	editor := filepath.Join(t.TempDir(), "editor.sh")
+	writeExec(t, editor, "#!/bin/sh\ncp \"$1\" \"$(mktemp -p '"+seenDir+"' seen.XXXXXX)\"\nprintf 'edited\\n' > \"$1\"\n", 0o755)
+	vars = append(vars, "GIT_EDITOR="+editor)
+	return vars, repo, seenDir
+}
+
+// seen returns the message files the editor was handed since the last
+// call, and forgets them.
+func seen(t *testing.T, dir string) []string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "seen.*"))
+	var out []string
+	for _, p := range m {
+		b, _ := os.ReadFile(p)
+		out = append(out, string(b))
+		os.Remove(p)
+	}
+	return out
+}
+
+// draftOf is the text above git's comment lines.
+func draftOf(msg string) string {
+	var keep []string
+	for _, l := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(l, "#") {
+			break
+		}
+		keep = append(keep, l)
+	}
+	return strings.TrimSpace(strings.Join(keep, "\n"))
+}
+
+// With a daemon: a plain commit gets a draft above git's comment lines;
+// -m, --amend, a squash, a merge and the commits of a rebase are left
+// alone.
+func TestHookDraftsWithDaemon(t *testing.T) {
+	vars, repo, dir := hookRepo(t, "hook_timeout = \"3m\"\n")
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n\n// Beta subtracts now.\nfunc Beta(a, b int) int {\n\treturn a - b\n}\n", 0o644)
+	mustGit(t, vars, repo, "add", "-A")
+	mustGit(t, vars, repo, "commit")
+	s := seen(t, dir)
+	if len(s) != 1 || draftOf(s[0]) == "" || !strings.Contains(s[0], "\n# Please enter the commit message") {
+		t.Fatalf("plain commit: the editor saw %q", s)
+	}
+	t.Logf("the editor saw:\n%s", s[0])
+	subject, _, _ := strings.Cut(draftOf(s[0]), "\n")
+	if n := len([]rune(subject)); n > 72 {
+		t.Errorf("subject of %d characters: %q", n, subject)
+	}
+
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
+	mustGit(t, vars, repo, "add", "-A")
+	mustGit(t, vars, repo, "commit", "-m", "beta: emptied")
+	if msg := mustGit(t, vars, repo, "log", "-1", "--format=%B"); msg != "beta: emptied\n\n" {
+		t.Errorf("commit -m: message %q", msg)
+	}
+	mustGit(t, vars, repo, "commit", "--amend")
+	if s := seen(t, dir); len(s) != 1 || draftOf(s[0]) != "beta: emptied" {
+		t.Errorf("--amend: the editor saw %q", s)
+	}
+
+	mustGit(t, vars, repo, "checkout", "-q", "-b", "side")
+	writeExec(t, filepath.Join(repo, "gamma", "gamma.go"), "package gamma\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "gamma: emptied")
+	mustGit(t, vars, repo, "checkout", "-q", "-")
+	mustGit(t, vars, repo, "merge", "--squash", "side")
+	mustGit(t, vars, repo, "commit")
+	if s := seen(t, dir); len(s) != 1 || !strings.HasPrefix(s[0], "Squashed commit of the following") {
+		t.Errorf("squash: the editor saw %q", s)
+	}
+	mustGit(t, vars, repo, "reset", "-q", "--hard", "HEAD~1")
+	writeExec(t, filepath.Join(repo, "README.md"), "# fixture, merged\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "readme")
+	mustGit(t, vars, repo, "merge", "--no-ff", "-e", "side")
+	if s := seen(t, dir); len(s) != 1 || !strings.HasPrefix(s[0], "Merge branch 'side'") {
+		t.Errorf("merge: the editor saw %q", s)
+	}
+
+	// A rebase whose exec steps make plain commits: none gets a draft.
+	step := "printf x >> delta/delta.txt && git add -A && git commit"
+	mustGit(t, append(vars, "GIT_SEQUENCE_EDITOR=true"), repo, "rebase", "-i", "--exec", step, "HEAD~2")
+	s = seen(t, dir)
+	if len(s) < 2 {
+		t.Fatalf("the rebase's exec commits opened the editor %d times", len(s))
+	}
+	for _, m := range s {
+		if d := draftOf(m); d != "" {
+			t.Errorf("a commit during a rebase got a draft: %q", m)
+		}
+	}
+}
+
+// A daemon stopped with SIGSTOP accepts the hook's connection and never
+// answers: the commit still finishes near hook_timeout, with the comment
+// line, and the daemon answers once continued.
+func TestHookStoppedDaemon(t *testing.T) {
+	const timeout = 2 * time.Second
+	vars, repo, dir := hookRepo(t, "hook_timeout = \"2s\"\n")
+	out, errOut, code := run(t, vars, repo, "lore", "status", "--json")
+	if code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, errOut)
+	}
+	var st struct{ PID int }
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.PID == 0 {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	p, _ := os.FindProcess(st.PID)
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	continued := false
+	t.Cleanup(func() {
+		if !continued {
+			p.Signal(syscall.SIGCONT)
+		}
+	})
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
+	mustGit(t, vars, repo, "add", "-A")
+	start := time.Now()
+	mustGit(t, vars, repo, "commit")
+	took := time.Since(start)
+	p.Signal(syscall.SIGCONT)
+	continued = true
+	// The margin covers starting git, the hooks and the editor on a loaded
+	// machine; a hook that waited for the daemon would never finish.
+	if took > timeout+10*time.Second {
+		t.Errorf("the commit took %s with hook_timeout %s", took, timeout)
+	}
+	s := seen(t, dir)
+	if len(s) != 1 || !strings.Contains(s[0], "\n# lore: no draft: the daemon did not finish within hook_timeout (2s") {
+		t.Errorf("the editor saw %q", s)
+	}
+	if _, errOut, code := run(t, vars, repo, "lore", "status"); code != 0 {
+		t.Errorf("the continued daemon does not answer: exit %d\n%s", code, errOut)
 	}
 }
