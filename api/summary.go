@@ -15,7 +15,23 @@ const (
 	// MethodCommitDraft drafts a commit message from the staged changes
 	// (DraftParams → Draft). Text streams as ask/token.
 	MethodCommitDraft = "commit/draft"
+	// MethodNote is a notification (no reply): summarize a commit, or what
+	// a merge or pull brought, as a git note under NotesRef, in the
+	// background (NoteParams). Git hooks send it and return at once.
+	MethodNote = "notes/write"
 )
+
+// NotesRef holds lore's summaries of commits, one git note each.
+const NotesRef = "refs/notes/lore"
+
+// NoteParams names what to summarize as a note on Commit.
+type NoteParams struct {
+	Commit string `json:"commit"` // a revision; the note goes on the commit it names
+	// Base, when set, makes the note a summary of Base..Commit (what a
+	// merge or pull brought in since the previous HEAD); else Commit is
+	// summarized against its first parent.
+	Base string `json:"base,omitempty"`
+}
 
 // Commit message styles (DraftParams.Style, the commit_style setting).
 const (
@@ -96,6 +112,13 @@ func (c *Client) DraftCommit(ctx context.Context, p DraftParams, onToken func(st
 		return nil, err
 	}
 	return &res, nil
+}
+
+// Note asks the daemon to write a summary note; it returns once the
+// request is written (the daemon works in the background, and a note that
+// exists already is kept).
+func (c *Client) Note(ctx context.Context, p NoteParams) error {
+	return callError(c.conn.Notify(ctx, MethodNote, p))
 }
 
 // streamCall makes a request whose answer streams as notifications named

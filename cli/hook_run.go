@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"lore/api"
 	"lore/config"
@@ -33,8 +34,7 @@ func runHookRun(args []string, stdout, stderr io.Writer) error {
 	case "prepare-commit-msg":
 		prepareCommitMsg(root, rest, stderr)
 	case "post-commit", "post-merge":
-		// Summaries as git notes come in a later change; the hooks are
-		// installed now so that a second install is not needed then.
+		noteHook(root, name, rest, stderr)
 	default:
 		return cmdline.UsageErr("unknown hook %q: lore runs %s", name, strings.Join(hookNames, ", "))
 	}
@@ -173,5 +173,69 @@ func startDaemonBehind(root string) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if cmd.Start() == nil {
 		cmd.Process.Release()
+	}
+}
+
+// postHookDeadline bounds what post-commit and post-merge do: connect and
+// write one notification. A daemon that is stopped still accepts both (the
+// kernel does), so this is only a guard.
+const postHookDeadline = time.Second
+
+// noteHook asks the daemon to summarize the new commit (post-commit), or
+// what a merge or pull brought since the previous HEAD (post-merge), as a
+// git note, and returns without waiting for it. Commits a rebase makes are
+// skipped: their notes are copied by notes.rewriteRef.
+func noteHook(root, name string, args []string, stderr io.Writer) {
+	revs := []string{"HEAD"}
+	if name == "post-merge" {
+		if len(args) > 0 && args[0] == "1" {
+			return // a squash merge made no commit
+		}
+		revs = append(revs, "ORIG_HEAD")
+	}
+	out, err := gitIn(root, append([]string{"rev-parse", "--absolute-git-dir"}, revs...)...)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != len(revs)+1 {
+		return
+	}
+	for _, busy := range []string{"rebase-merge", "rebase-apply"} {
+		if _, err := os.Lstat(filepath.Join(lines[0], busy)); err == nil {
+			return
+		}
+	}
+	p := api.NoteParams{Commit: lines[1]}
+	if name == "post-merge" {
+		if lines[2] == lines[1] {
+			return // already up to date
+		}
+		p.Base = lines[2]
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), postHookDeadline)
+	defer cancel()
+	go func() {
+		c, err := api.Connect(ctx, root, api.ConnectOptions{})
+		if err == nil {
+			err = c.Note(ctx, p)
+			c.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if errors.Is(err, api.ErrNotRunning) {
+		if s, lerr := config.Load(root); lerr == nil && s.HookStartDaemon {
+			startDaemonBehind(root)
+		}
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lore: %s: no summary note: %v\n", name, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -384,5 +385,77 @@ func TestHookStoppedDaemon(t *testing.T) {
 	}
 	if _, errOut, code := run(t, vars, repo, "lore", "status"); code != 0 {
 		t.Errorf("the continued daemon does not answer: exit %d\n%s", code, errOut)
+	}
+}
+
+type logEntry struct {
+	Commit, Subject, Summary string
+}
+
+// waitNotes polls lore log until the n newest commits have summaries.
+func waitNotes(t *testing.T, vars []string, repo string, n int) []logEntry {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		out, errOut, code := run(t, vars, repo, "lore", "log", "--json", "-n", fmt.Sprint(n))
+		if code != 0 {
+			t.Fatalf("lore log: exit %d\n%s", code, errOut)
+		}
+		var entries []logEntry
+		if err := json.Unmarshal([]byte(out), &entries); err != nil {
+			t.Fatalf("lore log --json: %v\n%s", err, out)
+		}
+		missing := 0
+		for _, e := range entries {
+			if e.Summary == "" {
+				missing++
+			}
+		}
+		if missing == 0 && len(entries) == n {
+			return entries
+		}
+		if time.Now().After(deadline) {
+			logs, _, _ := run(t, vars, repo, "lore", "logs", "-n", "30")
+			t.Fatalf("%d of %d commits have no summary note after 3 minutes: %+v\n%s", missing, n, entries, logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// post-commit and post-merge make the daemon write summaries as notes
+// under refs/notes/lore; lore log shows them; an amended commit keeps its
+// note (notes.rewriteRef).
+func TestHookNotes(t *testing.T) {
+	vars, repo, _ := hookRepo(t, "hook_timeout = \"3m\"\n")
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n\n// Beta subtracts now.\nfunc Beta(a, b int) int {\n\treturn a - b\n}\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "beta subtracts")
+	writeExec(t, filepath.Join(repo, "alpha", "alpha.go"), "package alpha\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "alpha emptied")
+	entries := waitNotes(t, vars, repo, 2)
+	if entries[0].Subject != "alpha emptied" || entries[1].Subject != "beta subtracts" {
+		t.Errorf("lore log: %+v", entries)
+	}
+	if notes := mustGit(t, vars, repo, "notes", "--ref=lore", "list"); strings.Count(notes, "\n") != 2 {
+		t.Errorf("notes under refs/notes/lore:\n%s", notes)
+	}
+
+	note := mustGit(t, vars, repo, "notes", "--ref=lore", "show", "HEAD")
+	mustGit(t, vars, repo, "commit", "-q", "--amend", "-m", "alpha: emptied")
+	if got := mustGit(t, vars, repo, "notes", "--ref=lore", "show", "HEAD"); got != note {
+		t.Errorf("the amended commit's note %q, want the original's %q", got, note)
+	}
+
+	mustGit(t, vars, repo, "checkout", "-q", "-b", "side")
+	writeExec(t, filepath.Join(repo, "gamma", "gamma.go"), "package gamma\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "gamma emptied")
+	mustGit(t, vars, repo, "checkout", "-q", "-")
+	mustGit(t, vars, repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+	entries = waitNotes(t, vars, repo, 1)
+	if entries[0].Subject != "merge side" || !strings.HasPrefix(entries[0].Summary, "Brought in since ") {
+		t.Errorf("the merge's note: %+v", entries[0])
+	}
+	out, _, code := run(t, vars, repo, "lore", "log", "-n", "1")
+	if code != 0 || !strings.Contains(out, " merge side\n    Brought in since ") {
+		t.Errorf("lore log:\n%s", out)
 	}
 }

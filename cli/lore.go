@@ -37,6 +37,7 @@ Commands:
   session  list, show, export or delete planning sessions (ask --session NAME)
   summarize  summarize the uncommitted changes, a commit or a range A..B
   hook     install, remove or inspect lore's git hooks (commit-message drafts)
+  log      commits with the summaries lore keeps as git notes
   lsp      run the Language Server Protocol server an editor starts (stdio)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
@@ -69,6 +70,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runSummarize(rest, stdout, stderr)
 	case "hook":
 		err = runHook(rest, stdout, stderr)
+	case "log":
+		err = runLog(rest, stdout, stderr)
 	case "bench":
 		err = bench.Run(rest, stdout, stderr)
 	case "config":

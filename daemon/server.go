@@ -63,6 +63,7 @@ var handlers = map[string]handler{
 	api.MethodAsk:           typed((*Daemon).askMethod),
 	api.MethodSummarize:     typed((*Daemon).summarizeMethod),
 	api.MethodCommitDraft:   typed((*Daemon).commitDraftMethod),
+	api.MethodNote:          typed((*Daemon).noteMethod),
 }
 
 // paramsExample is added to the error for a method called without params.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -95,18 +96,36 @@ func (d *Daemon) commitDraftMethod(c *call, p api.DraftParams) (*api.Draft, erro
 	return out, nil
 }
 
-// summarize asks question about the changes, their diff reduced to fit the
-// room kept for a question; p carries the client's priority, length limit
-// and stream.
+// summarize asks question about the changes for a client, their diff
+// reduced to fit the room kept for a question; p carries the client's
+// priority, length limit and stream.
 func (d *Daemon) summarize(c *call, ch *changes, question string, p api.AskParams) (*api.Summary, error) {
 	progress := func(done, total int) {
 		c.conn.Notify(c.ctx, api.NotifyProgress, api.ProgressParams{Stream: p.Stream, Progress: api.Progress{Done: done, Total: total}})
 	}
-	// The budget depends on the context size, known once the engine is up.
-	if err := d.waitReady(c.ctx, progress); err != nil {
-		return nil, rpcError(err)
+	q, files, diffBytes, err := d.summaryQuestion(c.ctx, progress, ch, question, p.MaxTokens)
+	if err != nil {
+		return nil, err
 	}
-	diff, files := reduce(ch.files, d.diffBudget(p.MaxTokens))
+	p.Question = q
+	if err := checkAsk(p); err != nil {
+		return nil, err
+	}
+	res, err := d.serveAsk(c, p)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Summary{AskResult: *res, Range: ch.name, Files: files, DiffBytes: diffBytes}, nil
+}
+
+// summaryQuestion is question followed by the commits and the diff of ch,
+// reduced to fit beside an answer of maxTokens.
+func (d *Daemon) summaryQuestion(ctx context.Context, progress engine.Progress, ch *changes, question string, maxTokens int) (string, []api.DiffFile, int, error) {
+	// The budget depends on the context size, known once the engine is up.
+	if err := d.waitReady(ctx, progress); err != nil {
+		return "", nil, 0, rpcError(err)
+	}
+	diff, files := reduce(ch.files, d.diffBudget(maxTokens))
 	var b strings.Builder
 	b.WriteString(question)
 	if log := strings.TrimSpace(ch.log); log != "" {
@@ -116,15 +135,7 @@ func (d *Daemon) summarize(c *call, ch *changes, question string, p api.AskParam
 		b.WriteString("\n\nCommits:\n" + log)
 	}
 	b.WriteString("\n\n```diff\n" + diff + "```")
-	p.Question = b.String()
-	if err := checkAsk(p); err != nil {
-		return nil, err
-	}
-	res, err := d.serveAsk(c, p)
-	if err != nil {
-		return nil, err
-	}
-	return &api.Summary{AskResult: *res, Range: ch.name, Files: files, DiffBytes: len(diff)}, nil
+	return b.String(), files, len(diff), nil
 }
 
 // diffBudget is how many bytes of diff fit in a question: half the room
