@@ -301,6 +301,14 @@ func TestHookDraftsWithDaemon(t *testing.T) {
 		t.Errorf("subject of %d characters: %q", n, subject)
 	}
 
+	// git commit -a stages into a temporary index ($GIT_INDEX_FILE): the
+	// draft is made from it, not from the repository's index.
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n\nfunc Beta() {}\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-a")
+	if s := seen(t, dir); len(s) != 1 || draftOf(s[0]) == "" {
+		t.Errorf("commit -a: the editor saw %q", s)
+	}
+
 	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
 	mustGit(t, vars, repo, "add", "-A")
 	mustGit(t, vars, repo, "commit", "-m", "beta: emptied")
