@@ -467,3 +467,24 @@ func TestHookNotes(t *testing.T) {
 		t.Errorf("lore log:\n%s", out)
 	}
 }
+
+// Commits made while no hook ran get their notes from lore summarize
+// --missing.
+func TestSummarizeMissing(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "beta emptied")
+	if out, errOut, code := run(t, vars, repo, "lore", "summarize", "--missing"); code != 0 || !strings.Contains(out, "queued 2 commits") {
+		t.Fatalf("summarize --missing: exit %d\n%s%s", code, out, errOut)
+	}
+	waitNotes(t, vars, repo, 2)
+	if out, _, code := run(t, vars, repo, "lore", "summarize", "--missing"); code != 0 || !strings.Contains(out, "every commit looked at has a summary note") {
+		t.Errorf("summarize --missing again: exit %d\n%s", code, out)
+	}
+	out, errOut, code := run(t, vars, repo, "lore", "summarize", "--json", "--max-tokens", "4", "HEAD")
+	if code != 0 || !strings.Contains(out, `"range": "HEAD"`) || !strings.Contains(out, `"path": "beta/beta.go"`) {
+		t.Errorf("summarize HEAD --json: exit %d\n%s%s", code, out, errOut)
+	}
+}
