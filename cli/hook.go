@@ -142,9 +142,26 @@ func gitIn(dir string, args ...string) (string, error) {
 }
 
 // script is lore's hook NAME: the hook it replaced runs first (its failure
-// is the hook's), then lore, whose own failure never fails git.
+// is the hook's), then lore, whose own failure never fails git. What lore
+// would skip anyway is decided in the script, and post-commit and
+// post-merge leave lore running in the background, so that a commit waits
+// for a shell and at most one git command (see lore bench hooks).
 func (h *hooks) script(name string) string {
 	lore := "'" + strings.ReplaceAll(h.lore, "'", `'\''`) + "'"
+	run := `"$lore" hook run ` + name + ` "$@" </dev/null >&2 || :`
+	switch name {
+	case "prepare-commit-msg":
+		// Only a plain git commit (no -m, -F, template, merge, squash,
+		// -c/-C/--amend) gets a draft.
+		run = `[ -z "$2" ] || exit 0
+	` + run
+	case "post-commit":
+		// HEAD is resolved now: the next commit may come before lore runs.
+		run = `head=$(git rev-parse -q --verify HEAD) || exit 0
+	"$lore" hook run post-commit "$head" </dev/null >/dev/null 2>&1 &`
+	case "post-merge":
+		run = `"$lore" hook run post-merge "$@" </dev/null >/dev/null 2>&1 &`
+	}
 	return `#!/bin/sh
 # Installed by ` + "`lore hook install`" + `; ` + "`lore hook uninstall`" + ` puts back what was here.
 ` + hookMarker + hookVersion + `
@@ -153,7 +170,7 @@ if [ -x "$0` + chainedExt + `" ]; then
 	"$0` + chainedExt + `" "$@" || exit $?
 fi
 if [ -x "$lore" ]; then
-	"$lore" hook run ` + name + ` "$@" </dev/null >&2 || :
+	` + run + `
 fi
 exit 0
 `

@@ -187,6 +187,9 @@ const postHookDeadline = time.Second
 // skipped: their notes are copied by notes.rewriteRef.
 func noteHook(root, name string, args []string, stderr io.Writer) {
 	revs := []string{"HEAD"}
+	if name == "post-commit" && len(args) > 0 && args[0] != "" {
+		revs[0] = args[0] // the script resolved HEAD when the commit was made
+	}
 	if name == "post-merge" {
 		if len(args) > 0 && args[0] == "1" {
 			return // a squash merge made no commit
