@@ -488,3 +488,36 @@ func TestSummarizeMissing(t *testing.T) {
 		t.Errorf("summarize HEAD --json: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// hook_start_daemon: a plain commit that finds no daemon gets the comment
+// line at once and starts one for the next commit.
+func TestHookStartsDaemon(t *testing.T) {
+	vars := testenv.Env(t)
+	cfg := t.TempDir()
+	writeExec(t, filepath.Join(cfg, "lore", "config.toml"), "hook_start_daemon = true\n", 0o644)
+	vars = append(vars, "XDG_CONFIG_HOME="+cfg)
+	repo := testenv.FixtureRepo(t)
+	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
+	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
+		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
+	}
+	editor, seenPath := editorScript(t)
+	vars = append(vars, "GIT_EDITOR="+editor)
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
+	mustGit(t, vars, repo, "add", "-A")
+	mustGit(t, vars, repo, "commit")
+	if got, _ := os.ReadFile(seenPath); !bytes.Contains(got, []byte("# lore: no draft: no lore daemon runs")) {
+		t.Errorf("the editor saw:\n%s", got)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, _, code := run(t, vars, repo, "lore", "status")
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no daemon runs a minute after the hook was to start one (status exit %d)", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
