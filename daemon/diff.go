@@ -174,6 +174,7 @@ func (d *Daemon) diffChanges(ctx context.Context, env []string, name string, whi
 		paths = nil
 	}
 	parts := splitDiff(text)
+	judge := scan.Judge(d.opts.Repo, d.opts.Scan)
 	for i, p := range paths {
 		f := fileDiff{path: p}
 		if i < len(parts) && len(parts) == len(paths) {
@@ -186,7 +187,7 @@ func (d *Daemon) diffChanges(ctx context.Context, env []string, name string, whi
 		if f.text == "" && len(text) >= maxDiffRead {
 			f.byName = "past the first " + fmt.Sprint(maxDiffRead>>20) + " MiB of the diff"
 		}
-		if r := scan.SkipReason(d.opts.Repo, p, []byte(f.text), d.opts.Scan); r != "" && byNameReason(r) {
+		if r := judge(p, []byte(f.text)); r != "" && byNameReason(r) {
 			f.byName = r
 		}
 		c.files = append(c.files, f)
