@@ -102,9 +102,26 @@ func (d *Daemon) workChanges(ctx context.Context, staged bool, index string) (*c
 func (d *Daemon) rangeChanges(ctx context.Context, rng string) (*changes, error) {
 	from, to, isRange := strings.Cut(rng, "..")
 	if isRange {
-		to = strings.TrimPrefix(to, ".") // A...B reads as A..B: from A's side
+		var sym bool
+		to, sym = strings.CutPrefix(to, ".")
 		if from == "" || to == "" {
 			return nil, invalidParams(fmt.Sprintf("range %q: give both ends, as A..B", rng))
+		}
+		if sym {
+			// A...B is what B has since it forked from A, as git diff reads it.
+			a, err := d.resolve(ctx, from)
+			if err != nil {
+				return nil, err
+			}
+			b, err := d.resolve(ctx, to)
+			if err != nil {
+				return nil, err
+			}
+			mb, err := d.git(ctx, 1<<10, "merge-base", a, b)
+			if err != nil {
+				return nil, invalidParams(fmt.Sprintf("range %q: %s and %s have no common ancestor", rng, from, to))
+			}
+			from = strings.TrimSpace(mb)
 		}
 	} else {
 		to = rng

@@ -101,6 +101,18 @@ func TestSummariesAndDrafts(t *testing.T) {
 			t.Errorf("summary of %s read %+v", rng, res.Files)
 		}
 	}
+	// A...B is what B has since it forked from A; A..B is the trees' diff.
+	e.git("branch", "other", "HEAD~1")
+	e.git("checkout", "-q", "other")
+	e.write("gamma/gamma.go", "package gamma\n")
+	e.git("commit", "-qam", "gamma emptied")
+	e.git("checkout", "-q", "-")
+	for rng, want := range map[string]int{"other...HEAD": 2, "other..HEAD": 3} {
+		res, err = d.client.Summarize(ctx, api.SummarizeParams{Range: rng, MaxTokens: 4}, nil, nil)
+		if err != nil || len(res.Files) != want {
+			t.Errorf("summary of %s: %d files, want %d: %+v, %v", rng, len(res.Files), want, res, err)
+		}
+	}
 	// The root commit has no parent: it is summarized against nothing.
 	root := strings.TrimSpace(gitOut(t, e.repo, "rev-list", "--max-parents=0", "HEAD"))
 	if res, err = d.client.Summarize(ctx, api.SummarizeParams{Range: root, MaxTokens: 4}, nil, nil); err != nil || len(res.Files) < 5 {
