@@ -26,19 +26,19 @@ Usage:
   lore <command> [flags]
 
 Commands:
-  daemon   run the repository's daemon (foreground; --detach for background)
-  status   show the daemon's pack, cache and engine state
-  stop     stop the repository's daemon (it saves its KV snapshot first)
-  logs     print (or follow with -f) the background daemon's log
-  pack     write the repository's pack (xml, markdown or json), optionally within a token budget
-  model    download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
-  bench    run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
-  config   show the effective settings and their sources (lore config show|path)
-  session  list, show, export or delete planning sessions (ask --session NAME)
+  daemon     run the repository's daemon (foreground; --detach for background)
+  status     show the daemon's pack, cache and engine state
+  stop       stop the repository's daemon (it saves its KV snapshot first)
+  logs       print (or follow with -f) the background daemon's log
+  pack       write the repository's pack (xml, markdown or json), optionally within a token budget
+  model      download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
+  bench      run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
+  config     show the effective settings and their sources (lore config show|path)
+  session    list, show, export or delete planning sessions (ask --session NAME)
   summarize  summarize the uncommitted changes, a commit or a range A..B
-  hook     install, remove or inspect lore's git hooks (commit-message drafts)
-  log      commits with the summaries lore keeps as git notes
-  lsp      run the Language Server Protocol server an editor starts (stdio)
+  hook       install, remove or inspect lore's git hooks (commit-message drafts)
+  log        commits with the summaries lore keeps as git notes
+  lsp        run the Language Server Protocol server an editor starts (stdio)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
