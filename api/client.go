@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -120,25 +119,9 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 // onProgress; either may be nil. Cancelling ctx cancels the request: the
 // daemon stops answering it and frees its engine sequence.
 func (c *Client) Ask(ctx context.Context, p AskParams, onToken func(string), onProgress func(Progress)) (*AskResult, error) {
-	id := strconv.FormatUint(c.next.Add(1), 10)
-	p.Stream = id
-	c.mu.Lock()
-	c.streams[id] = &stream{onToken: onToken, onProgress: onProgress}
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.streams, id)
-		c.mu.Unlock()
-	}()
 	var res AskResult
-	if err := c.call(ctx, MethodAsk, p, &res); err != nil {
-		if ctx.Err() != nil {
-			// The connection may serve other requests: tell the daemon to
-			// stop this one now rather than when the connection closes.
-			nctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			c.conn.Notify(nctx, MethodCancel, CancelParams{Stream: id})
-			cancel()
-		}
+	err := c.streamCall(ctx, MethodAsk, func(id string) any { p.Stream = id; return p }, &res, onToken, onProgress)
+	if err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -217,6 +200,7 @@ const (
 	CodeNotReady = 1001 // the daemon failed to start its engine
 	CodeBusy     = 1002 // too much queued work: retry later
 	CodeNotFound = 1003 // no such session
+	CodeNoText   = 1004 // the model wrote nothing usable (a commit draft)
 )
 
 // WaitTimeout bounds how long a client waits for a daemon it started.

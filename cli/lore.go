@@ -26,16 +26,19 @@ Usage:
   lore <command> [flags]
 
 Commands:
-  daemon   run the repository's daemon (foreground; --detach for background)
-  status   show the daemon's pack, cache and engine state
-  stop     stop the repository's daemon (it saves its KV snapshot first)
-  logs     print (or follow with -f) the background daemon's log
-  pack     write the repository's pack (xml, markdown or json), optionally within a token budget
-  model    download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
-  bench    run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
-  config   show the effective settings and their sources (lore config show|path)
-  session  list, show, export or delete planning sessions (ask --session NAME)
-  lsp      run the Language Server Protocol server an editor starts (stdio)
+  daemon     run the repository's daemon (foreground; --detach for background)
+  status     show the daemon's pack, cache and engine state
+  stop       stop the repository's daemon (it saves its KV snapshot first)
+  logs       print (or follow with -f) the background daemon's log
+  pack       write the repository's pack (xml, markdown or json), optionally within a token budget
+  model      download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
+  bench      run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
+  config     show the effective settings and their sources (lore config show|path)
+  session    list, show, export or delete planning sessions (ask --session NAME)
+  summarize  summarize the uncommitted changes, a commit or a range A..B
+  hook       install, remove or inspect lore's git hooks (commit-message drafts)
+  log        commits with the summaries lore keeps as git notes
+  lsp        run the Language Server Protocol server an editor starts (stdio)
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
@@ -63,6 +66,12 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runLogs(rest, stdout, stderr)
 	case "session":
 		err = runSession(rest, stdout, stderr)
+	case "summarize":
+		err = runSummarize(rest, stdout, stderr)
+	case "hook":
+		err = runHook(rest, stdout, stderr)
+	case "log":
+		err = runLog(rest, stdout, stderr)
 	case "bench":
 		err = bench.Run(rest, stdout, stderr)
 	case "config":

@@ -31,6 +31,9 @@ type Settings struct {
 	Exclude          []string      // exclude: gitignore patterns left out of the pack
 	IncludeVendored  bool          // include_vendored: keep vendored folders in the pack
 	IncludeGenerated bool          // include_generated: keep generated files in the pack
+	HookTimeout      time.Duration // hook_timeout: the commit-message hook's hard deadline (0 = no drafts)
+	CommitStyle      string        // commit_style: plain or conventional
+	HookStartDaemon  bool          // hook_start_daemon: a hook that finds no daemon starts one for next time
 
 	// UserFile and RepoFile are the config files consulted (they need not exist).
 	UserFile, RepoFile string
@@ -77,6 +80,13 @@ type keyDef struct {
 	field   func(s *Settings) any // pointer to the field
 }
 
+// CommitStyles are the valid values of commit_style (api's Style names).
+var CommitStyles = []string{"plain", "conventional"}
+
+// DefaultHookTimeout is hook_timeout's default: long enough for a draft on
+// a warm daemon, short enough that a commit never feels stuck.
+const DefaultHookTimeout = 5 * time.Second
+
 // KVCacheTypes are the valid values of kv_cache_type.
 var KVCacheTypes = []string{"f16", "q8_0", "q4_0"}
 
@@ -97,6 +107,9 @@ var keyDefs = []keyDef{
 	{name: "max_file_size", kind: kSize, help: "files larger than this are left out of the pack", field: func(s *Settings) any { return &s.MaxFileSize }},
 	{name: "exclude", kind: kList, help: "gitignore patterns left out of the pack", field: func(s *Settings) any { return &s.Exclude }},
 	{name: "include_vendored", kind: kBool, help: "keep vendored folders (vendor/, node_modules/, ...) in the pack", field: func(s *Settings) any { return &s.IncludeVendored }},
+	{name: "hook_timeout", kind: kDuration, help: "hard deadline of the prepare-commit-msg hook's draft: connecting, queueing and generating (0: no drafts)", field: func(s *Settings) any { return &s.HookTimeout }},
+	{name: "commit_style", kind: kEnum, choices: CommitStyles, help: "style of drafted commit messages", field: func(s *Settings) any { return &s.CommitStyle }},
+	{name: "hook_start_daemon", kind: kBool, help: "a git hook that finds no daemon starts one in the background, for the next commit", field: func(s *Settings) any { return &s.HookStartDaemon }},
 	{name: "include_generated", kind: kBool, help: "keep generated files (lock files, minified code, ...) in the pack", field: func(s *Settings) any { return &s.IncludeGenerated }},
 }
 
@@ -144,6 +157,8 @@ func Defaults() *Settings {
 		UserFile:       UserConfigPath(),
 		IdleShutdown:   0,
 		SnapshotBudget: DefaultSnapshotBudget,
+		HookTimeout:    DefaultHookTimeout,
+		CommitStyle:    "plain",
 	}
 	for _, k := range keyDefs {
 		s.sources[k.name] = SourceDefault

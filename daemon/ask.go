@@ -21,8 +21,11 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 	start := time.Now()
 	notify := func(method string, params any) {
 		// A client that stops reading is let go after writeTimeout (see
-		// stream), which cancels this question.
-		conn.Notify(ctx, method, params)
+		// stream), which cancels this question. The daemon's own questions
+		// (notes) have no client.
+		if conn != nil {
+			conn.Notify(ctx, method, params)
+		}
 	}
 	progress := func(done, total int) {
 		notify(api.NotifyProgress, api.ProgressParams{Stream: p.Stream, Progress: api.Progress{Done: done, Total: total}})

@@ -69,7 +69,9 @@ type Daemon struct {
 
 	sessionLocks sessionLocks
 
-	bg sync.WaitGroup // the watcher and the idle shutdown
+	notes chan api.NoteParams // commits to summarize as git notes (notes.go)
+
+	bg sync.WaitGroup // the watcher, the idle shutdown and the notes writer
 }
 
 // New checks options and fills defaults; Run does the work.
@@ -96,6 +98,7 @@ func New(opts Options) (*Daemon, error) {
 		stop:     make(chan struct{}),
 		activity: newActivity(),
 		nudges:   make(chan struct{}, 1),
+		notes:    make(chan api.NoteParams, maxQueuedNotes),
 		buffers:  map[string]buffer{},
 		cancels:  map[cancelKey]context.CancelFunc{},
 		state:    api.StateLoading,
@@ -149,6 +152,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.idleShutdown(ctx)
 		}()
 	}
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.writeNotes(ctx)
+	}()
 	if !d.opts.NoWatch {
 		d.bg.Add(1)
 		go func() {

@@ -61,6 +61,9 @@ var handlers = map[string]handler{
 	api.MethodSessionGet:    typed((*Daemon).sessionGetMethod),
 	api.MethodSessionDelete: typed((*Daemon).sessionDeleteMethod),
 	api.MethodAsk:           typed((*Daemon).askMethod),
+	api.MethodSummarize:     typed((*Daemon).summarizeMethod),
+	api.MethodCommitDraft:   typed((*Daemon).commitDraftMethod),
+	api.MethodNote:          typed((*Daemon).noteMethod),
 }
 
 // paramsExample is added to the error for a method called without params.
@@ -173,6 +176,12 @@ func (d *Daemon) askMethod(c *call, p api.AskParams) (*api.AskResult, error) {
 	if err := checkAsk(p); err != nil {
 		return nil, err
 	}
+	return d.serveAsk(c, p)
+}
+
+// serveAsk answers a checked question for a client (asks, summaries,
+// drafts), which may cancel it by its stream name.
+func (d *Daemon) serveAsk(c *call, p api.AskParams) (*api.AskResult, error) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	if p.Stream != "" {

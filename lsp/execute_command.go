@@ -1,11 +1,9 @@
 package lsp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 
 	"lore/api"
@@ -16,11 +14,8 @@ const (
 	DefaultAskQuestion     = "Explain this code and how it fits in the repository."
 	DefaultExplainQuestion = "Explain this code with the repository as context: what it does, what calls it and what it depends on, and anything surprising."
 	DefaultPlanQuestion    = "Plan a change here: which files and functions to change, in what order, and the risks."
-	summarizeQuestion      = "Summarize the uncommitted changes below (the output of `git diff HEAD`): what changed and why it matters, as a commit message subject line followed by a short body, then anything a reviewer should check."
+	summarizeQuestion      = "Summarize the uncommitted changes (`git diff HEAD`)."
 )
-
-// MaxDiffBytes caps the diff lore.summarizeChanges sends.
-const MaxDiffBytes = 48 << 10
 
 // executeCommand serves workspace/executeCommand.
 func (s *Server) executeCommand(c *call) (any, error) {
@@ -121,69 +116,28 @@ func statusLine(st *api.Status) string {
 	return line
 }
 
-// summarizeChanges asks for a summary of `git diff HEAD`, at hook priority
-// (it yields to interactive questions). The diff is taken in the
-// background too: git may take up to GitTimeout.
+// summarizeChanges asks the daemon to summarize `git diff HEAD` (its
+// summarize method, which `lore summarize` and the git hooks use too), at
+// hook priority: it yields to interactive questions. Like the other answer
+// commands it replies at once and delivers the summary afterwards.
 func (s *Server) summarizeChanges(c *call, token json.RawMessage) (any, error) {
 	return s.startCommand(c, commandJob{
 		command: CommandSummarizeChanges, title: "lore: summarizing changes", question: summarizeQuestion, token: token,
 		run: func(ctx context.Context, w *workDone) (*AskResult, error) {
-			diff, err := gitDiff(ctx, s.repoRoot())
+			ctx, cancel := context.WithTimeout(ctx, AskTimeout)
+			defer cancel()
+			d, err := s.daemon(ctx)
 			if err != nil {
 				return nil, err
 			}
-			if strings.TrimSpace(diff) == "" {
-				return &AskResult{answer: answer{Text: "There are no uncommitted changes.", StopReason: "no_changes", Retrieved: []string{}, Omitted: []api.Omitted{}}, Question: summarizeQuestion}, nil
-			}
-			note := ""
-			if len(diff) > MaxDiffBytes {
-				cut := strings.LastIndexByte(diff[:MaxDiffBytes], '\n')
-				if cut < 0 {
-					cut = MaxDiffBytes
-				}
-				diff = strings.ToValidUTF8(diff[:cut+1], "")
-				note = "\n(The diff was cut at " + fmt.Sprint(MaxDiffBytes>>10) + " KiB.)"
-			}
-			res, err := s.runAsk(ctx, askRequest{
-				question: summarizeQuestion + note + "\n\n```diff\n" + diff + "```",
-				priority: api.PriorityHook,
-				progress: w,
-			})
+			res, err := d.Summarize(ctx, api.SummarizeParams{MaxTokens: s.currentSettings().MaxTokens}, func(text string) {
+				w.startGenerating()
+				w.text(text)
+			}, w.prefill)
 			if err != nil {
 				return nil, err
 			}
-			return fromAPI(res, summarizeQuestion), nil
+			return fromAPI(&res.AskResult, summarizeQuestion), nil
 		},
 	})
-}
-
-// gitDiff runs `git diff HEAD` in root, bounded by GitTimeout.
-func gitDiff(ctx context.Context, root string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, GitTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "HEAD")
-	cmd.Dir = root
-	out := &capped{max: MaxDiffBytes + 1}
-	errb := &capped{max: 4 << 10}
-	cmd.Stdout, cmd.Stderr = out, errb
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("git diff HEAD did not finish within %s", GitTimeout)
-		}
-		return "", fmt.Errorf("git diff HEAD in %s: %v: %s", root, err, strings.TrimSpace(errb.String()))
-	}
-	return out.String(), nil
-}
-
-// capped keeps the first max bytes written to it and drops the rest.
-type capped struct {
-	bytes.Buffer
-	max int
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - c.Len(); room > 0 {
-		c.Buffer.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }

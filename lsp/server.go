@@ -45,7 +45,6 @@ const (
 	AskTimeout      = 15 * time.Minute
 	DaemonTimeout   = 10 * time.Second // status, buffer updates
 	ClientTimeout   = 10 * time.Second // requests to the editor
-	GitTimeout      = 15 * time.Second
 	DefaultDebounce = 100 * time.Millisecond
 	stopTimeout     = 5 * time.Second
 	retryConnect    = 5 * time.Second // after a failed connection or start

@@ -360,3 +360,9 @@ const ReasonExcluded = "excluded by .loreignore or configuration"
 func SkipReason(root, p string, content []byte, opts Options) string {
 	return newAdmission(root, opts).reason(p, content)
 }
+
+// Judge is SkipReason for many files: the git index and the rules are read
+// once, when Judge is called.
+func Judge(root string, opts Options) func(p string, content []byte) string {
+	return newAdmission(root, opts).reason
+}

@@ -31,6 +31,7 @@ const usage = `Usage:
   lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
   lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
   lore bench faults --model FILE [--repo DIR] [--kills N] [--disk-mb N] [--json]
+  lore bench hooks --model FILE [--repo DIR] [--commits N] [--interval D] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -72,6 +73,10 @@ faults soaks real daemons: kills at random moments, damaged snapshots and
 stores, a full disk; each restart must come back and answer (see lore bench
 faults --help).
 
+hooks measures the time lore's git hooks add to git commit, with and
+without a daemon, the share of commits noted within 10 s and the time of a
+commit-message draft (see lore bench hooks --help).
+
 ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
 parse cache, and warm, and the same tree with repomix plain and --compress
 when repomix is installed, with each run's peak resident memory.
@@ -97,13 +102,15 @@ func Run(args []string, stdout, stderr io.Writer) error {
 			return runBatch(args[1:], stdout, stderr)
 		case "faults":
 			return runFaults(args[1:], stdout, stderr)
+		case "hooks":
+			return runHooksBench(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks")
 }
 
 // setup is what every benchmark that runs lore starts from: the repository,
