@@ -3,9 +3,10 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"lore/config"
 )
 
 // repoPath turns a client's path (absolute, or relative to the repository
@@ -24,11 +25,11 @@ func (d *Daemon) repoPath(p string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("resolving the repository root %s: %w", d.opts.Repo, err)
 	}
-	real, err := resolveExisting(abs)
+	real, err := config.ResolveExisting(abs)
 	if err != nil {
 		return "", fmt.Errorf("resolving %s: %w", p, err)
 	}
-	rel, ok := below(root, real)
+	rel, ok := config.Below(root, real)
 	if !ok {
 		if real != abs {
 			return "", fmt.Errorf("%s resolves to %s, not inside the repository %s: lore reads only the repository's own files", p, real, root)
@@ -47,7 +48,7 @@ func (d *Daemon) lexicalPath(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rel, ok := below(filepath.Clean(d.opts.Repo), abs)
+	rel, ok := config.Below(filepath.Clean(d.opts.Repo), abs)
 	if !ok {
 		return "", fmt.Errorf("%s is not inside the repository %s", p, d.opts.Repo)
 	}
@@ -65,38 +66,6 @@ func (d *Daemon) absPath(p string) (string, error) {
 		p = filepath.Join(d.opts.Repo, p)
 	}
 	return filepath.Clean(p), nil
-}
-
-// resolveExisting resolves the symlinks of the longest part of the clean
-// absolute path p that exists; the rest (a file not saved yet, in folders
-// not made yet) follows as written.
-func resolveExisting(p string) (string, error) {
-	rest := ""
-	for cur := p; ; {
-		real, err := filepath.EvalSymlinks(cur)
-		if err == nil {
-			return filepath.Join(real, rest), nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		parent := filepath.Dir(cur)
-		if parent == cur {
-			return p, nil
-		}
-		rest = filepath.Join(filepath.Base(cur), rest)
-		cur = parent
-	}
-}
-
-// below returns p relative to root, slash-separated, when p lies strictly
-// inside root.
-func below(root, p string) (string, bool) {
-	rel, err := filepath.Rel(root, p)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
 }
 
 // insideGit reports whether a path below the root lies in a .git folder

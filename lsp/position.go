@@ -2,12 +2,13 @@ package lsp
 
 import (
 	"errors"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"lore/config"
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
@@ -50,11 +51,11 @@ func repoPath(root, uri string) (abs, rel string, ok bool) {
 	if err != nil {
 		return "", "", false
 	}
-	p, err = resolveExisting(p)
+	p, err = config.ResolveExisting(p)
 	if err != nil {
 		return "", "", false
 	}
-	if rel, ok = within(root, p); !ok {
+	if rel, ok = config.Below(root, p); !ok {
 		return "", "", false
 	}
 	for _, c := range strings.Split(rel, "/") {
@@ -63,36 +64,6 @@ func repoPath(root, uri string) (abs, rel string, ok bool) {
 		}
 	}
 	return p, rel, true
-}
-
-// resolveExisting resolves the symlinks of the longest part of the clean
-// absolute path p that exists; the rest (a file not saved yet) follows as
-// written.
-func resolveExisting(p string) (string, error) {
-	rest := ""
-	for cur := p; ; {
-		real, err := filepath.EvalSymlinks(cur)
-		if err == nil {
-			return filepath.Join(real, rest), nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		parent := filepath.Dir(cur)
-		if parent == cur {
-			return p, nil
-		}
-		rest = filepath.Join(filepath.Base(cur), rest)
-		cur = parent
-	}
-}
-
-func within(root, p string) (string, bool) {
-	rel, err := filepath.Rel(root, p)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
 }
 
 // offset is the byte offset in text of an LSP position, whose character is
