@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"lore/internal/rpcwire"
+
 	"github.com/sourcegraph/jsonrpc2"
 )
 
@@ -21,10 +22,6 @@ import (
 // and the view of the prefix each holds, waiting forever: a sync waits for
 // that view, and every question after the sync waits with it.
 const writeTimeout = 10 * time.Second
-
-// idScanBytes is how much of an oversized message is kept to find its id,
-// so that the error answers the request that caused it.
-const idScanBytes = 64 << 10
 
 // keepBuffer is the largest read buffer a connection keeps between
 // messages; a larger one (a big editor buffer) is let go.
@@ -109,7 +106,7 @@ func (s *stream) ReadObject(v any) error {
 			continue
 		}
 		if err := json.Unmarshal(msg, v); err != nil {
-			if err := s.replyError(scanID(msg), jsonrpc2.CodeInvalidRequest, "invalid request: "+err.Error()); err != nil {
+			if err := s.replyError(rpcwire.ScanID(msg), jsonrpc2.CodeInvalidRequest, "invalid request: "+err.Error()); err != nil {
 				return err
 			}
 			continue
@@ -130,20 +127,9 @@ type badMessage struct {
 
 func (e *badMessage) Error() string { return e.msg }
 
-// errorResponse is a JSON-RPC error response whose id may be null, which
-// jsonrpc2.Response cannot express.
-type errorResponse struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Error   jsonrpc2.Error  `json:"error"`
-}
-
 func (s *stream) replyError(id json.RawMessage, code int64, msg string) error {
 	s.log.Info("bad message from a client", "code", code, "err", msg)
-	if id == nil {
-		id = json.RawMessage("null")
-	}
-	return s.WriteObject(errorResponse{JSONRPC: "2.0", ID: id, Error: jsonrpc2.Error{Code: code, Message: msg}})
+	return s.WriteObject(rpcwire.Error(id, code, msg))
 }
 
 // next returns the bytes of the next JSON object or array, from its
@@ -214,12 +200,12 @@ func (s *stream) next() ([]byte, error) {
 		if total > s.max && !over {
 			// Only the start is kept, to find the id in.
 			over = true
-			s.buf = s.buf[:min(len(s.buf), idScanBytes)]
+			s.buf = s.buf[:min(len(s.buf), rpcwire.IDScanBytes)]
 		}
 		if !over {
 			s.buf = append(s.buf, chunk[:n]...)
-		} else if len(s.buf) < idScanBytes {
-			s.buf = append(s.buf, chunk[:min(n, idScanBytes-len(s.buf))]...)
+		} else if len(s.buf) < rpcwire.IDScanBytes {
+			s.buf = append(s.buf, chunk[:min(n, rpcwire.IDScanBytes-len(s.buf))]...)
 		}
 		s.r.Discard(n)
 		if end {
@@ -227,7 +213,7 @@ func (s *stream) next() ([]byte, error) {
 		}
 	}
 	if over {
-		id := scanID(s.buf)
+		id := rpcwire.ScanID(s.buf)
 		s.buf = nil
 		return nil, &badMessage{
 			code: jsonrpc2.CodeInvalidRequest,
@@ -239,35 +225,3 @@ func (s *stream) next() ([]byte, error) {
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
-
-// scanID finds the top-level "id" member in the start of a JSON object
-// that may be cut off anywhere, and returns it if it is a valid message id
-// (a number or a string).
-func scanID(head []byte) json.RawMessage {
-	dec := json.NewDecoder(bytes.NewReader(head))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil
-		}
-		if k, _ := key.(string); k == "id" {
-			var id jsonrpc2.ID
-			if json.Unmarshal(val, &id) != nil {
-				return nil
-			}
-			out, err := json.Marshal(id)
-			if err != nil {
-				return nil
-			}
-			return out
-		}
-	}
-	return nil
-}

@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"lore/internal/rpcwire"
 
 	"github.com/sourcegraph/jsonrpc2"
 )
@@ -24,10 +25,6 @@ const (
 	maxHeaderLine = 4 << 10
 	maxHeaders    = 32
 )
-
-// idScanBytes is how much of an oversized message is read to find its id,
-// so that the error answers the request that caused it.
-const idScanBytes = 64 << 10
 
 // JSON-RPC and LSP error codes beyond those package jsonrpc2 names.
 const (
@@ -235,22 +232,11 @@ type frameError struct {
 
 func (e *frameError) Error() string { return e.msg }
 
-// errorResponse is a JSON-RPC error response whose id may be null, which
-// jsonrpc2.Response cannot express.
-type errorResponse struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Error   jsonrpc2.Error  `json:"error"`
-}
-
 func (s *stream) replyError(id json.RawMessage, code int64, msg string) error {
 	if s.onBad != nil {
 		s.onBad(code, msg)
 	}
-	if id == nil {
-		id = json.RawMessage("null")
-	}
-	return s.WriteObject(errorResponse{JSONRPC: "2.0", ID: id, Error: jsonrpc2.Error{Code: code, Message: msg}})
+	return s.WriteObject(rpcwire.Error(id, code, msg))
 }
 
 var headerStart = []byte("Content-")
@@ -363,7 +349,7 @@ func (s *stream) skipTo(pat []byte) (junk bool, err error) {
 // discard skips an oversized body of n bytes and returns the error that
 // answers it, with the request's id when its first bytes hold one.
 func (s *stream) discard(n int64) error {
-	head := make([]byte, min(n, idScanBytes))
+	head := make([]byte, min(n, rpcwire.IDScanBytes))
 	if _, err := io.ReadFull(s.r, head); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -379,7 +365,7 @@ func (s *stream) discard(n int64) error {
 	return &frameError{
 		code: jsonrpc2.CodeInvalidRequest,
 		msg:  fmt.Sprintf("invalid request: the message has %d bytes; the limit is %d", n, s.max),
-		id:   scanID(head),
+		id:   rpcwire.ScanID(head),
 	}
 }
 
@@ -392,48 +378,7 @@ func peekID(body []byte) json.RawMessage {
 	if json.Unmarshal(body, &m) != nil {
 		return nil
 	}
-	return validID(m.ID)
-}
-
-func validID(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 {
-		return nil
-	}
-	var id jsonrpc2.ID
-	if json.Unmarshal(raw, &id) != nil {
-		return nil
-	}
-	out, err := json.Marshal(id)
-	if err != nil {
-		return nil
-	}
-	return out
-}
-
-// scanID finds the top-level "id" member in the start of a JSON object
-// that may be cut off anywhere.
-func scanID(head []byte) json.RawMessage {
-	dec := json.NewDecoder(bytes.NewReader(head))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		var val json.RawMessage
-		if k, _ := key.(string); k == "id" {
-			if dec.Decode(&val) != nil {
-				return nil
-			}
-			return validID(val)
-		}
-		if dec.Decode(&val) != nil {
-			return nil
-		}
-	}
-	return nil
+	return rpcwire.ValidID(m.ID)
 }
 
 func clip(s string, n int) string {
