@@ -250,7 +250,8 @@ func TestPackReducesWhatDoesNotFit(t *testing.T) {
 	if len(res.Omitted) != len(st.Omitted) {
 		t.Fatalf("answer statistics omit %v, status %v", res.Omitted, st.Omitted)
 	}
-	if len(res.Retrieved) != 1 || res.Retrieved[0] != "zeta-notes.txt" || res.PromptTokens-res.CachedTokens < 100 {
+	// The file named comes first; the room left may hold others.
+	if len(res.Retrieved) == 0 || res.Retrieved[0] != "zeta-notes.txt" || res.PromptTokens-res.CachedTokens < 100 {
 		t.Fatalf("retrieved %v, question tokens %d", res.Retrieved, res.PromptTokens-res.CachedTokens)
 	}
 	d.stop(t)

@@ -141,10 +141,14 @@ func budget(p *ingest.Pack, files []*ingest.File, kinds map[string]ingest.Segmen
 			order = append(order, f)
 		}
 	}
-	// Full text for the highest-ranked files up to a share of the budget,
-	// then signatures for as many of the rest as fit, then full text again
-	// for skeletons that can still grow: the model sees the most important
-	// code whole and the shape of most of the rest.
+	// Full text for every file that fits, in rank order, then signatures
+	// for as many of the rest as fit: whole files first, because a question
+	// needs the code itself (lore bench localize: the old split, whole files
+	// up to 60% of the budget and skeletons after, held fewer of the files
+	// commits changed at both 32k and 128k contexts, and only 13k of a 25k
+	// prefix whole at 32k).
+	// (A file passed over here cannot grow back from its skeleton later: the
+	// room only shrinks.)
 	full := map[string]int{}
 	skel := map[string]int{}
 	for _, f := range order {
@@ -156,11 +160,9 @@ func budget(p *ingest.Pack, files []*ingest.File, kinds map[string]ingest.Segmen
 		}
 	}
 	chosen := map[string]ingest.SegmentKind{}
-	fullShare := left * 6 / 10
 	for _, f := range order {
-		if n, ok := full[f.Path]; ok && n <= fullShare && n <= left {
+		if n, ok := full[f.Path]; ok && n <= left {
 			chosen[f.Path] = ingest.KindFile
-			fullShare -= n
 			left -= n
 		}
 	}
@@ -168,16 +170,6 @@ func budget(p *ingest.Pack, files []*ingest.File, kinds map[string]ingest.Segmen
 		if n, ok := skel[f.Path]; ok && chosen[f.Path] == "" && n <= left {
 			chosen[f.Path] = ingest.KindSkeleton
 			left -= n
-		}
-	}
-	for _, f := range order {
-		n, ok := full[f.Path]
-		if !ok || chosen[f.Path] == ingest.KindFile {
-			continue
-		}
-		if grow := n - skel[f.Path]*boolInt(chosen[f.Path] == ingest.KindSkeleton); grow <= left {
-			chosen[f.Path] = ingest.KindFile
-			left -= grow
 		}
 	}
 	for _, f := range order {
@@ -209,13 +201,6 @@ func preambleText(name string) string {
 		"When the same path appears again later, the later section is the file's current content and supersedes " +
 		"the earlier one; a <deleted path=\"PATH\"/> line means the file no longer exists.\n" +
 		"Answer questions about this repository from these files.\n\n"
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // skeletonText is a file's segment when only its signatures fit. The

@@ -13,7 +13,7 @@ import (
 
 // BenchmarkRetrieve times one question's retrieval over every file of
 // $(go env GOROOT)/src as candidates (a repository far larger than its
-// context): a question that names no file, so the keyword search reads all
+// context): a question that names no file, so the content search reads all
 // of them.
 func BenchmarkRetrieve(b *testing.B) {
 	out, err := exec.Command("go", "env", "GOROOT").Output()

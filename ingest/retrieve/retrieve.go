@@ -6,23 +6,24 @@ package retrieve
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"path"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"unicode"
 
 	"lore/ingest"
 )
 
-// Retrieve finds the files a question names (by path or base name, or by a
-// definition they hold; failing those, by words of the question that few
-// files use) among candidates, the files the pack does not hold in full,
-// and returns as many as fit in budget tokens, best match first, as one
-// segment. It returns the zero Segment when nothing matches.
+// Retrieve finds the files a question needs among candidates, the files
+// the pack does not hold in full, and returns as many as fit in budget
+// tokens as one segment: the files it names (by path or base name, or by a
+// definition they hold) first, then the files whose content shares its
+// words (BM25), each whole and best first, a file that does not fit passed
+// over for the next, and each followed by its test or the source it tests
+// where that fits too. What is left then goes to excerpts of the named
+// files that did not fit whole (an excerpt first would take the room of
+// whole files). It returns the zero Segment when nothing matches.
 func Retrieve(question string, candidates []*ingest.File, budget int, count func(string) int) (ingest.Segment, []string) {
 	if budget <= 0 || len(candidates) == 0 {
 		return ingest.Segment{}, nil
@@ -31,35 +32,45 @@ func Retrieve(question string, candidates []*ingest.File, budget int, count func
 		count = ingest.EstimateTokens
 	}
 	words := questionWords(question)
-	if len(words) == 0 {
+	ranked := rankFiles(question, words, candidates)
+	if len(ranked) == 0 {
 		return ingest.Segment{}, nil
 	}
-	const open, close = "<retrieved>\nThese files, not shown in full above, are the ones the question names:\n", "</retrieved>\n"
+	const open, close = "<retrieved>\nThese files, not shown in full above, are the ones the question may need:\n", "</retrieved>\n"
 	var b strings.Builder
 	var paths []string
+	added := map[*ingest.File]bool{}
 	left := budget - count(open+close)
-	add := func(hits []hit) {
-		for _, h := range hits {
-			if left < minRoom {
-				return
-			}
-			text := ingest.FileText(h.f)
-			n := count(text)
-			if n > left && h.named {
-				text = excerpt(h.f, words, left, count)
-				n = count(text)
-			}
-			if text != "" && n <= left {
-				b.WriteString(text)
-				paths = append(paths, h.f.Path)
-				left -= n
+	place := func(f *ingest.File, text string) bool {
+		n := count(text)
+		if text == "" || n > left {
+			return false
+		}
+		b.WriteString(text)
+		paths = append(paths, f.Path)
+		added[f] = true
+		left -= n
+		return true
+	}
+	whole := func(f *ingest.File) bool { return !added[f] && place(f, ingest.FileText(f)) }
+	pairs := newPartners(candidates)
+	for _, h := range ranked {
+		if left < minRoom {
+			break
+		}
+		if whole(h.f) {
+			if p := pairs.of(h.f); p != nil {
+				whole(p)
 			}
 		}
 	}
-	hits, rest := namedHits(words, candidates)
-	add(hits)
-	if left >= minRoom {
-		add(keywordHits(keywordTerms(words), rest))
+	for _, h := range ranked {
+		if left < minRoom {
+			break
+		}
+		if h.named && !added[h.f] {
+			place(h.f, excerpt(h.f, words, left, count))
+		}
 	}
 	if len(paths) == 0 {
 		return ingest.Segment{}, nil
@@ -225,100 +236,11 @@ func excerpt(f *ingest.File, words map[string]bool, room int, count func(string)
 	return text(k)
 }
 
-// The keyword search: a question that names no file may still use words
-// that only a few files use ("retries", "pooling"). Words most files use
-// ("first", "design", "repository") say nothing about which file is meant,
-// and retrieving by them cost thousands of prompt tokens of unrelated files
-// per question, so they are left out: a word counts only where at most
-// maxDFShare of the files use it, a file must use two such words, and only
-// the few best files come, scored by BM25.
-const (
-	maxDFShare      = 0.02
-	minKeywordTerms = 2
-	maxKeywordFiles = 2
-	bm25K1, bm25B   = 1.2, 0.75
-)
+const maxDFShare = 0.02
 
-// maxDF is the most files out of n a word may match and still be specific.
+// maxDF is the most files out of n a word may match and still name a
+// file: past it a name ("test", "list") does not say which one is meant.
 func maxDF(n int) int { return max(2, int(maxDFShare*float64(n))) }
-
-// keywordHits returns the files of files that the keyword search picks for
-// terms (stemmed words, see keywordTerms), best first.
-func keywordHits(terms []string, files []*ingest.File) []hit {
-	if len(terms) < minKeywordTerms || len(files) == 0 {
-		return nil
-	}
-	index := make(map[string]int, len(terms))
-	lo, hi := len(terms[0]), 0
-	for i, t := range terms {
-		index[t] = i
-		lo, hi = min(lo, len(t)), max(hi, len(t)+1) // +1: a plural stems to t
-	}
-	tfs := make([][]int, len(files)) // term counts per file, nil when none
-	lens := make([]int, len(files))
-	// Reading every candidate's text is the cost: on 2 cores, 154 ms for
-	// the 9,148 files of GOROOT/src, against 285 ms in one goroutine.
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(files)/64))
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(files); i += workers {
-				tf := make([]int, len(terms))
-				found := false
-				lens[i] = countWords(files[i].Content, lo, hi, func(w []byte) {
-					if j, ok := index[string(w)]; ok {
-						tf[j]++
-						found = true
-					}
-				})
-				if found {
-					tfs[i] = tf
-				}
-			}
-		})
-	}
-	wg.Wait()
-	df := make([]int, len(terms))
-	total := 0
-	for i, tf := range tfs {
-		total += lens[i]
-		for j, n := range tf {
-			if n > 0 {
-				df[j]++
-			}
-		}
-	}
-	n := float64(len(files))
-	limit := maxDF(len(files))
-	avg := float64(total)/n + 1
-	var hits []hit
-	for i, tf := range tfs {
-		if tf == nil {
-			continue
-		}
-		score, used := 0.0, 0
-		for j, c := range tf {
-			if c == 0 || df[j] > limit {
-				continue
-			}
-			used++
-			idf := math.Log(1 + (n-float64(df[j])+0.5)/(float64(df[j])+0.5))
-			tc := float64(c)
-			score += idf * tc * (bm25K1 + 1) / (tc + bm25K1*(1-bm25B+bm25B*float64(lens[i])/avg))
-		}
-		if used >= minKeywordTerms {
-			hits = append(hits, hit{files[i], score, false})
-		}
-	}
-	sortHits(hits)
-	// Only files close to the best one: a weaker match is more likely noise.
-	for i, h := range hits {
-		if i == maxKeywordFiles || h.score < hits[0].score/2 {
-			return hits[:i]
-		}
-	}
-	return hits
-}
 
 // countWords calls fn with each word of text that is lo to hi bytes long,
 // lower-cased and stemmed: every identifier whole, and also its parts where
@@ -421,26 +343,6 @@ func stemBytes(w []byte) []byte {
 }
 
 func wordStem(w string) string { return string(stemBytes([]byte(w))) }
-
-// keywordTerms returns the question's words the keyword search looks for:
-// split at '.', '/' and '-' ("content-length" gives "content" and
-// "length"), at least 4 letters, stemmed, sorted.
-func keywordTerms(words map[string]bool) []string {
-	seen := map[string]bool{}
-	for w := range words {
-		for _, part := range strings.FieldsFunc(w, func(r rune) bool { return r == '.' || r == '/' || r == '-' }) {
-			if len(part) >= 4 && !stopWords[part] {
-				seen[wordStem(part)] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for w := range seen {
-		out = append(out, w)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // stopWords are words too common in questions to select files by: English
 // that asks or points rather than names, and words for the whole
