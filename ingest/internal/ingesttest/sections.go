@@ -2,8 +2,8 @@ package ingesttest
 
 import (
 	"fmt"
-	"html"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -56,7 +56,7 @@ func ParseSections(text string) ([]Section, error) {
 			continue
 		}
 		if m := headerRe.FindStringSubmatch(line); m != nil {
-			cur = &Section{Tag: m[1], Path: html.UnescapeString(m[2])}
+			cur = &Section{Tag: m[1], Path: unescapeAttr(m[2])}
 			continue
 		}
 		if line == "<map>" {
@@ -64,7 +64,7 @@ func ParseSections(text string) ([]Section, error) {
 			continue
 		}
 		if m := deletedRe.FindStringSubmatch(line); m != nil {
-			out = append(out, Section{Tag: "deleted", Path: html.UnescapeString(m[1])})
+			out = append(out, Section{Tag: "deleted", Path: unescapeAttr(m[1])})
 			continue
 		}
 		if LooksLikeBoundary(line) {
@@ -111,5 +111,40 @@ func visualLines(s string) []string {
 			return true
 		}
 		return false
+	})
+}
+
+// attrRef is a character reference in an attribute.
+var attrRef = regexp.MustCompile(`&(amp|quot|lt|gt|apos|#[0-9]+|#x[0-9a-fA-F]+);`)
+
+// unescapeAttr reads an attribute as XML does: a numeric reference is the
+// character of that code point. (HTML's rules differ for 128-159, which it
+// reads as Windows-1252: &#133; is "…" there, U+0085 in XML.)
+func unescapeAttr(s string) string {
+	return attrRef.ReplaceAllStringFunc(s, func(ref string) string {
+		name := ref[1 : len(ref)-1]
+		switch name {
+		case "amp":
+			return "&"
+		case "quot":
+			return `"`
+		case "lt":
+			return "<"
+		case "gt":
+			return ">"
+		case "apos":
+			return "'"
+		}
+		var n uint64
+		var err error
+		if name[1] == 'x' {
+			n, err = strconv.ParseUint(name[2:], 16, 32)
+		} else {
+			n, err = strconv.ParseUint(name[1:], 10, 32)
+		}
+		if err != nil || n > unicode.MaxRune {
+			return ref
+		}
+		return string(rune(n))
 	})
 }
