@@ -94,10 +94,14 @@ type Status struct {
 	PrefillTokensPerSec float64 `json:"prefill_tokens_per_sec"`
 	DecodeTokensPerSec  float64 `json:"decode_tokens_per_sec"`
 	ActiveQuestions     int     `json:"active_questions"` // being answered now
-	MemoryBytes         int64   `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
-	StaleTokens         int     `json:"stale_tokens"`     // superseded text in the pack
-	OverlayTokens       int     `json:"overlay_tokens"`   // edits not yet folded into the base
-	QueuedQuestions     int     `json:"queued_questions"` // waiting for a free engine sequence
+	// RetrievalAllowance is what a question (outside a session) may spend
+	// on retrieved files now: PrefillTokensPerSec times retrieval_latency,
+	// within the room the context leaves (0 before the model is loaded).
+	RetrievalAllowance int   `json:"retrieval_allowance"`
+	MemoryBytes        int64 `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
+	StaleTokens        int   `json:"stale_tokens"`     // superseded text in the pack
+	OverlayTokens      int   `json:"overlay_tokens"`   // edits not yet folded into the base
+	QueuedQuestions    int   `json:"queued_questions"` // waiting for a free engine sequence
 	// The last sync of the prefix that prefilled anything: tokens and time.
 	LastPrefillTokens int       `json:"last_prefill_tokens"`
 	LastPrefillMillis float64   `json:"last_prefill_ms"`
@@ -255,8 +259,18 @@ type AskResult struct {
 	ElapsedMillis   float64   `json:"elapsed_ms"`
 	PackVersion     string    `json:"pack_version"`
 	Omitted         []Omitted `json:"omitted"`             // files not in full in the pack
-	Retrieved       []string  `json:"retrieved,omitempty"` // of those, files the question named, placed before it in full
-	QueuedMillis    float64   `json:"queued_ms,omitempty"` // time spent waiting for a free engine sequence
+	Retrieved       []string  `json:"retrieved,omitempty"` // of those, files retrieved for the question, placed before it (in full, then excerpts)
+	// RetrievedFull are the files of Retrieved placed whole: with the
+	// files in full in the pack, what the answer saw in full. The others
+	// were excerpts (named files too large for the allowance).
+	RetrievedFull []string `json:"retrieved_full,omitempty"`
+	// RetrievedTokens is what the retrieved files took, and
+	// RetrievalAllowance what the question could spend on them: sized by
+	// the measured prefill speed and retrieval_latency, within the room
+	// the context leaves.
+	RetrievedTokens    int     `json:"retrieved_tokens,omitempty"`
+	RetrievalAllowance int     `json:"retrieval_allowance,omitempty"`
+	QueuedMillis       float64 `json:"queued_ms,omitempty"` // time spent waiting for a free engine sequence
 	// Session fields, when the question continued a session.
 	Session     string `json:"session,omitempty"`
 	SessionTurn int    `json:"session_turn,omitempty"` // 1 for the first turn

@@ -141,24 +141,33 @@ func priority(p string) (engine.Priority, error) {
 }
 
 // retrieved is what goes first after the prefix: the files the question
-// names that the view's pack does not hold in full, up to half the
-// question's room.
+// needs that the view's pack does not hold in full, within the allowance
+// the machine's prefill speed gives (retrievalAllowance).
 func (d *Daemon) retrieved(v *view, p api.AskParams, res *api.AskResult) ([]engine.Token, error) {
 	cands := v.reduced
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	budget := engine.RetrievalRoom(d.eng.Info().ContextSize, p.Session != "")
-	seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.prefix.tokens.count)
-	if len(paths) == 0 {
+	budget := d.retrievalAllowance(p.Session != "")
+	res.RetrievalAllowance = budget
+	r := retrieve.Select(p.Question, cands, budget, d.prefix.tokens.count)
+	if len(r.Full)+len(r.Excerpts) == 0 {
 		return nil, nil
 	}
-	toks, err := d.prefix.tokens.segment(seg)
+	toks, err := d.prefix.tokens.segment(r.Segment)
 	if err != nil {
 		return nil, err
 	}
-	res.Retrieved = paths
+	res.Retrieved, res.RetrievedFull, res.RetrievedTokens = r.Paths(), r.Full, len(toks)
 	return toks, nil
+}
+
+// retrievalAllowance is what one question may spend on retrieved files:
+// what the engine prefills in retrieval_latency at the speed last
+// measured, within the room the context leaves for them.
+func (d *Daemon) retrievalAllowance(session bool) int {
+	room := engine.RetrievalRoom(d.eng.Info().ContextSize, session)
+	return engine.RetrievalAllowance(room, d.prefix.prefillRate(), d.opts.RetrievalLatency)
 }
 
 // locationTokens is what goes after the retrieved files: the code the

@@ -38,7 +38,11 @@ type Options struct {
 	// IdleShutdown stops the daemon after this long without a question
 	// (0: never).
 	IdleShutdown time.Duration
-	Logger       *slog.Logger // nil = slog.Default()
+	// RetrievalLatency is the prefill time the files retrieved for one
+	// question may add before its first token (engine.RetrievalAllowance;
+	// 0: always the whole room).
+	RetrievalLatency time.Duration
+	Logger           *slog.Logger // nil = slog.Default()
 }
 
 // Daemon serves one repository.
@@ -349,6 +353,7 @@ func (d *Daemon) Status() *api.Status {
 		st.Model = info.Name
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
+		st.RetrievalAllowance = engine.RetrievalAllowance(engine.RetrievalRoom(info.ContextSize, false), st.PrefillTokensPerSec, d.opts.RetrievalLatency)
 		_, st.QueuedQuestions = d.eng.Queue()
 		bs := d.eng.BatchStats()
 		st.BatchDecodes, st.BatchSteps = bs.Rounds, bs.Steps

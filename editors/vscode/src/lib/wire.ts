@@ -28,6 +28,9 @@ export interface AskResult {
   packVersion: string;
   omitted: Omitted[] | null;
   retrieved: string[] | null;
+  retrievedFull: string[] | null;
+  retrievedTokens?: number;
+  retrievalAllowance?: number;
   queuedMs?: number;
   session?: string;
   sessionTurn?: number;
@@ -74,6 +77,7 @@ export interface LoreStatus {
   prefill_tokens_per_sec: number;
   decode_tokens_per_sec: number;
   active_questions: number;
+  retrieval_allowance: number;
   memory_bytes: number;
   stale_tokens: number;
   overlay_tokens: number;
