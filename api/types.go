@@ -94,8 +94,14 @@ type Status struct {
 	PrefillTokensPerSec float64 `json:"prefill_tokens_per_sec"`
 	DecodeTokensPerSec  float64 `json:"decode_tokens_per_sec"`
 	ActiveQuestions     int     `json:"active_questions"` // being answered now
+	// QuestionPrefillTokensPerSec is the prefill speed of the last
+	// question that prefilled at least 256 tokens after the prefix (its
+	// retrieved files, code and text), where each token attends to the
+	// whole prefix; 0 until there was one.
+	QuestionPrefillTokensPerSec float64 `json:"question_prefill_tokens_per_sec"`
 	// RetrievalAllowance is what a question (outside a session) may spend
-	// on retrieved files now: PrefillTokensPerSec times retrieval_latency,
+	// on retrieved files now: QuestionPrefillTokensPerSec (before a
+	// question measured it, PrefillTokensPerSec) times retrieval_latency,
 	// within the room the context leaves (0 before the model is loaded).
 	RetrievalAllowance int   `json:"retrieval_allowance"`
 	MemoryBytes        int64 `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)

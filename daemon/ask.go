@@ -122,6 +122,11 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		d.decodeRate = float64(st.GeneratedTokens-1) / decode.Seconds()
 		d.mu.Unlock()
 	}
+	if n, t := st.PromptTokens-st.CachedTokens, st.TTFT-st.Queued; n >= 256 && t > 0 {
+		d.mu.Lock()
+		d.questionRate = float64(n) / t.Seconds()
+		d.mu.Unlock()
+	}
 	return res, nil
 }
 
@@ -167,7 +172,22 @@ func (d *Daemon) retrieved(v *view, p api.AskParams, res *api.AskResult) ([]engi
 // measured, within the room the context leaves for them.
 func (d *Daemon) retrievalAllowance(session bool) int {
 	room := engine.RetrievalRoom(d.eng.Info().ContextSize, session)
-	return engine.RetrievalAllowance(room, d.prefix.prefillRate(), d.opts.RetrievalLatency)
+	return engine.RetrievalAllowance(room, d.retrievalRate(), d.opts.RetrievalLatency)
+}
+
+// retrievalRate is the prefill speed the allowance is sized by: that of
+// the last question that prefilled at least 256 tokens, which is measured
+// where retrieved files go, at the end of the context, where every token
+// attends to the whole prefix; before one, the prefix's own prefill
+// speed, an average over positions that are mostly cheaper.
+func (d *Daemon) retrievalRate() float64 {
+	d.mu.Lock()
+	q := d.questionRate
+	d.mu.Unlock()
+	if q > 0 {
+		return q
+	}
+	return d.prefix.prefillRate()
 }
 
 // locationTokens is what goes after the retrieved files: the code the

@@ -67,9 +67,12 @@ type Daemon struct {
 	prefix     *prefix
 	state      string
 	failure    error
-	decodeRate float64                          // tokens per second, last measured
-	buffers    map[string]buffer                // unsaved editor buffers, by path below the root
-	cancels    map[cancelKey]context.CancelFunc // asks in flight
+	decodeRate float64 // tokens per second, last measured
+	// questionRate is the prefill speed of the last question that
+	// prefilled at least 256 tokens after the prefix (retrievalRate).
+	questionRate float64
+	buffers      map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels      map[cancelKey]context.CancelFunc // asks in flight
 
 	sessionLocks sessionLocks
 
@@ -353,7 +356,12 @@ func (d *Daemon) Status() *api.Status {
 		st.Model = info.Name
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
-		st.RetrievalAllowance = engine.RetrievalAllowance(engine.RetrievalRoom(info.ContextSize, false), st.PrefillTokensPerSec, d.opts.RetrievalLatency)
+		st.QuestionPrefillTokensPerSec = d.questionRate
+		rate := d.questionRate
+		if rate <= 0 {
+			rate = st.PrefillTokensPerSec
+		}
+		st.RetrievalAllowance = engine.RetrievalAllowance(engine.RetrievalRoom(info.ContextSize, false), rate, d.opts.RetrievalLatency)
 		_, st.QueuedQuestions = d.eng.Queue()
 		bs := d.eng.BatchStats()
 		st.BatchDecodes, st.BatchSteps = bs.Rounds, bs.Steps

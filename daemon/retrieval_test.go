@@ -63,6 +63,17 @@ func TestRetrievalAllowanceFromMeasuredSpeed(t *testing.T) {
 	if !slices.Contains(res.RetrievedFull, named) || !slices.Contains(res.Retrieved, named) {
 		t.Errorf("retrieved %v, in full %v: want %s in full", res.Retrieved, res.RetrievedFull, named)
 	}
+	// The question's own prefill is now the speed the allowance goes by.
+	after, err := d.client.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.PromptTokens - res.CachedTokens; n < 256 || after.QuestionPrefillTokensPerSec <= 0 {
+		t.Fatalf("a question prefilled %d tokens; question prefill speed %.0f tokens/s", n, after.QuestionPrefillTokensPerSec)
+	}
+	if rate := after.QuestionPrefillTokensPerSec; after.RetrievalAllowance != engine.RetrievalAllowance(room, rate, latency) {
+		t.Errorf("after a question at %.0f tokens/s the status allows %d tokens, want %d", rate, after.RetrievalAllowance, engine.RetrievalAllowance(room, rate, latency))
+	}
 	for _, p := range res.RetrievedFull {
 		if !slices.Contains(res.Retrieved, p) {
 			t.Errorf("%s in full but not among the retrieved %v", p, res.Retrieved)
