@@ -77,6 +77,7 @@ export interface LoreStatus {
   prefill_tokens_per_sec: number;
   decode_tokens_per_sec: number;
   active_questions: number;
+  question_prefill_tokens_per_sec: number;
   retrieval_allowance: number;
   memory_bytes: number;
   stale_tokens: number;
