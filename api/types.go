@@ -103,11 +103,15 @@ type Status struct {
 	// on retrieved files now: QuestionPrefillTokensPerSec (before a
 	// question measured it, PrefillTokensPerSec) times retrieval_latency,
 	// within the room the context leaves (0 before the model is loaded).
-	RetrievalAllowance int   `json:"retrieval_allowance"`
-	MemoryBytes        int64 `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
-	StaleTokens        int   `json:"stale_tokens"`     // superseded text in the pack
-	OverlayTokens      int   `json:"overlay_tokens"`   // edits not yet folded into the base
-	QueuedQuestions    int   `json:"queued_questions"` // waiting for a free engine sequence
+	RetrievalAllowance int `json:"retrieval_allowance"`
+	// LastRetrieved and LastRetrievedFull are AskResult.Retrieved and
+	// RetrievedFull of the last question answered (nil before one).
+	LastRetrieved     []string `json:"last_retrieved,omitempty"`
+	LastRetrievedFull []string `json:"last_retrieved_full,omitempty"`
+	MemoryBytes       int64    `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
+	StaleTokens       int      `json:"stale_tokens"`     // superseded text in the pack
+	OverlayTokens     int      `json:"overlay_tokens"`   // edits not yet folded into the base
+	QueuedQuestions   int      `json:"queued_questions"` // waiting for a free engine sequence
 	// The last sync of the prefix that prefilled anything: tokens and time.
 	LastPrefillTokens int       `json:"last_prefill_tokens"`
 	LastPrefillMillis float64   `json:"last_prefill_ms"`

@@ -239,6 +239,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.RetrievalAllowance > 0 {
 		fmt.Fprintf(w, "retrieval    up to %d tokens of files per question (prefill speed × retrieval_latency, within the room the context leaves)\n", st.RetrievalAllowance)
 	}
+	if note := api.SeenNote(st.LastRetrievedFull, st.LastRetrieved); note != "" {
+		fmt.Fprintf(w, "last answer  retrieved: %s\n", note)
+	}
 	fmt.Fprintf(w, "questions    %d running, %d queued; %d planning sessions\n", st.ActiveQuestions, st.QueuedQuestions, st.Sessions)
 	if st.SnapshotBytes > 0 {
 		fmt.Fprintf(w, "snapshot     %s\n", bytesize.Format(st.SnapshotBytes))

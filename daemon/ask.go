@@ -122,11 +122,12 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		d.decodeRate = float64(st.GeneratedTokens-1) / decode.Seconds()
 		d.mu.Unlock()
 	}
+	d.mu.Lock()
 	if n, t := st.PromptTokens-st.CachedTokens, st.TTFT-st.Queued; n >= 256 && t > 0 {
-		d.mu.Lock()
 		d.questionRate = float64(n) / t.Seconds()
-		d.mu.Unlock()
 	}
+	d.lastRetrieved, d.lastFull = res.Retrieved, res.RetrievedFull
+	d.mu.Unlock()
 	return res, nil
 }
 

@@ -71,8 +71,11 @@ type Daemon struct {
 	// questionRate is the prefill speed of the last question that
 	// prefilled at least 256 tokens after the prefix (retrievalRate).
 	questionRate float64
-	buffers      map[string]buffer                // unsaved editor buffers, by path below the root
-	cancels      map[cancelKey]context.CancelFunc // asks in flight
+	// lastRetrieved and lastFull are what the last question answered
+	// retrieved, and which of those in full (lore status).
+	lastRetrieved, lastFull []string
+	buffers                 map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels                 map[cancelKey]context.CancelFunc // asks in flight
 
 	sessionLocks sessionLocks
 
@@ -357,6 +360,7 @@ func (d *Daemon) Status() *api.Status {
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
 		st.QuestionPrefillTokensPerSec = d.questionRate
+		st.LastRetrieved, st.LastRetrievedFull = d.lastRetrieved, d.lastFull
 		rate := d.questionRate
 		if rate <= 0 {
 			rate = st.PrefillTokensPerSec

@@ -74,6 +74,9 @@ func TestRetrievalAllowanceFromMeasuredSpeed(t *testing.T) {
 	if rate := after.QuestionPrefillTokensPerSec; after.RetrievalAllowance != engine.RetrievalAllowance(room, rate, latency) {
 		t.Errorf("after a question at %.0f tokens/s the status allows %d tokens, want %d", rate, after.RetrievalAllowance, engine.RetrievalAllowance(room, rate, latency))
 	}
+	if !slices.Equal(after.LastRetrievedFull, res.RetrievedFull) || !slices.Equal(after.LastRetrieved, res.Retrieved) {
+		t.Errorf("status: last retrieved %v, in full %v; the answer's %v, %v", after.LastRetrieved, after.LastRetrievedFull, res.Retrieved, res.RetrievedFull)
+	}
 	for _, p := range res.RetrievedFull {
 		if !slices.Contains(res.Retrieved, p) {
 			t.Errorf("%s in full but not among the retrieved %v", p, res.Retrieved)

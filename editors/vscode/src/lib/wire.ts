@@ -79,6 +79,8 @@ export interface LoreStatus {
   active_questions: number;
   question_prefill_tokens_per_sec: number;
   retrieval_allowance: number;
+  last_retrieved?: string[];
+  last_retrieved_full?: string[];
   memory_bytes: number;
   stale_tokens: number;
   overlay_tokens: number;
