@@ -94,10 +94,24 @@ type Status struct {
 	PrefillTokensPerSec float64 `json:"prefill_tokens_per_sec"`
 	DecodeTokensPerSec  float64 `json:"decode_tokens_per_sec"`
 	ActiveQuestions     int     `json:"active_questions"` // being answered now
-	MemoryBytes         int64   `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
-	StaleTokens         int     `json:"stale_tokens"`     // superseded text in the pack
-	OverlayTokens       int     `json:"overlay_tokens"`   // edits not yet folded into the base
-	QueuedQuestions     int     `json:"queued_questions"` // waiting for a free engine sequence
+	// QuestionPrefillTokensPerSec is the prefill speed of the last
+	// question that prefilled at least 256 tokens after the prefix (its
+	// retrieved files, code and text), where each token attends to the
+	// whole prefix; 0 until there was one.
+	QuestionPrefillTokensPerSec float64 `json:"question_prefill_tokens_per_sec"`
+	// RetrievalAllowance is what a question (outside a session) may spend
+	// on retrieved files now: QuestionPrefillTokensPerSec (before a
+	// question measured it, PrefillTokensPerSec) times retrieval_latency,
+	// within the room the context leaves (0 before the model is loaded).
+	RetrievalAllowance int `json:"retrieval_allowance"`
+	// LastRetrieved and LastRetrievedFull are AskResult.Retrieved and
+	// RetrievedFull of the last question answered (nil before one).
+	LastRetrieved     []string `json:"last_retrieved,omitempty"`
+	LastRetrievedFull []string `json:"last_retrieved_full,omitempty"`
+	MemoryBytes       int64    `json:"memory_bytes"`     // resident memory of the daemon (KV cache and model included)
+	StaleTokens       int      `json:"stale_tokens"`     // superseded text in the pack
+	OverlayTokens     int      `json:"overlay_tokens"`   // edits not yet folded into the base
+	QueuedQuestions   int      `json:"queued_questions"` // waiting for a free engine sequence
 	// The last sync of the prefix that prefilled anything: tokens and time.
 	LastPrefillTokens int       `json:"last_prefill_tokens"`
 	LastPrefillMillis float64   `json:"last_prefill_ms"`
@@ -255,8 +269,18 @@ type AskResult struct {
 	ElapsedMillis   float64   `json:"elapsed_ms"`
 	PackVersion     string    `json:"pack_version"`
 	Omitted         []Omitted `json:"omitted"`             // files not in full in the pack
-	Retrieved       []string  `json:"retrieved,omitempty"` // of those, files the question named, placed before it in full
-	QueuedMillis    float64   `json:"queued_ms,omitempty"` // time spent waiting for a free engine sequence
+	Retrieved       []string  `json:"retrieved,omitempty"` // of those, files retrieved for the question, placed before it (in full, then excerpts)
+	// RetrievedFull are the files of Retrieved placed whole: with the
+	// files in full in the pack, what the answer saw in full. The others
+	// were excerpts (named files too large for the allowance).
+	RetrievedFull []string `json:"retrieved_full,omitempty"`
+	// RetrievedTokens is what the retrieved files took, and
+	// RetrievalAllowance what the question could spend on them: sized by
+	// the measured prefill speed and retrieval_latency, within the room
+	// the context leaves.
+	RetrievedTokens    int     `json:"retrieved_tokens,omitempty"`
+	RetrievalAllowance int     `json:"retrieval_allowance,omitempty"`
+	QueuedMillis       float64 `json:"queued_ms,omitempty"` // time spent waiting for a free engine sequence
 	// Session fields, when the question continued a session.
 	Session     string `json:"session,omitempty"`
 	SessionTurn int    `json:"session_turn,omitempty"` // 1 for the first turn

@@ -139,14 +139,15 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	policy := layout.SettingsPolicy(s)
 	d, err := daemon.New(daemon.Options{
-		Repo:           root,
-		Engine:         engine.SettingsConfig(s),
-		Scan:           scanOptions(s),
-		Policy:         policy,
-		SnapshotBudget: s.SnapshotBudget,
-		IdleShutdown:   s.IdleShutdown,
-		Logger:         log,
-		NoWatch:        config.WatchOff(),
+		Repo:             root,
+		Engine:           engine.SettingsConfig(s),
+		Scan:             scanOptions(s),
+		Policy:           policy,
+		SnapshotBudget:   s.SnapshotBudget,
+		IdleShutdown:     s.IdleShutdown,
+		RetrievalLatency: s.RetrievalLatency,
+		Logger:           log,
+		NoWatch:          config.WatchOff(),
 	})
 	if err != nil {
 		return err
@@ -235,6 +236,12 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %s resident\n",
 		st.PrefillTokensPerSec, st.DecodeTokensPerSec, bytesize.Format(st.MemoryBytes))
+	if st.RetrievalAllowance > 0 {
+		fmt.Fprintf(w, "retrieval    up to %d tokens of files per question (prefill speed × retrieval_latency, within the room the context leaves)\n", st.RetrievalAllowance)
+	}
+	if note := api.SeenNote(st.LastRetrievedFull, st.LastRetrieved); note != "" {
+		fmt.Fprintf(w, "last answer  retrieved: %s\n", note)
+	}
 	fmt.Fprintf(w, "questions    %d running, %d queued; %d planning sessions\n", st.ActiveQuestions, st.QueuedQuestions, st.Sessions)
 	if st.SnapshotBytes > 0 {
 		fmt.Fprintf(w, "snapshot     %s\n", bytesize.Format(st.SnapshotBytes))

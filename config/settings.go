@@ -34,6 +34,7 @@ type Settings struct {
 	HookTimeout      time.Duration // hook_timeout: the commit-message hook's hard deadline (0 = no drafts)
 	CommitStyle      string        // commit_style: plain or conventional
 	HookStartDaemon  bool          // hook_start_daemon: a hook that finds no daemon starts one for next time
+	RetrievalLatency time.Duration // retrieval_latency: first-token time the files retrieved per question may cost (0 = all the room)
 
 	// UserFile and RepoFile are the config files consulted (they need not exist).
 	UserFile, RepoFile string
@@ -87,6 +88,12 @@ var CommitStyles = []string{"plain", "conventional"}
 // a warm daemon, short enough that a commit never feels stuck.
 const DefaultHookTimeout = 5 * time.Second
 
+// DefaultRetrievalLatency is retrieval_latency's default: the prefill time
+// the files retrieved for one question may add before its first token.
+// Two seconds keeps a question on a 2-core CPU interactive while a GPU,
+// prefilling thousands of tokens a second, still fills the whole room.
+const DefaultRetrievalLatency = 2 * time.Second
+
 // KVCacheTypes are the valid values of kv_cache_type.
 var KVCacheTypes = []string{"f16", "q8_0", "q4_0"}
 
@@ -110,6 +117,7 @@ var keyDefs = []keyDef{
 	{name: "hook_timeout", kind: kDuration, help: "hard deadline of the prepare-commit-msg hook's draft: connecting, queueing and generating (0: no drafts)", field: func(s *Settings) any { return &s.HookTimeout }},
 	{name: "commit_style", kind: kEnum, choices: CommitStyles, help: "style of drafted commit messages", field: func(s *Settings) any { return &s.CommitStyle }},
 	{name: "hook_start_daemon", kind: kBool, help: "a git hook that finds no daemon starts one in the background, for the next commit", field: func(s *Settings) any { return &s.HookStartDaemon }},
+	{name: "retrieval_latency", kind: kDuration, help: "prefill time the files retrieved for one question may add before its first token, at the measured prefill speed (0: always the whole room)", field: func(s *Settings) any { return &s.RetrievalLatency }},
 	{name: "include_generated", kind: kBool, help: "keep generated files (lock files, minified code, ...) in the pack", field: func(s *Settings) any { return &s.IncludeGenerated }},
 }
 
@@ -146,19 +154,20 @@ func FlagKey(flag string) string {
 // Defaults returns the built-in settings, each with source "default".
 func Defaults() *Settings {
 	s := &Settings{
-		Model:          DefaultModelPath(),
-		KVCacheType:    "f16",
-		OverlayMax:     DefaultOverlayMax,
-		WarmMax:        DefaultWarmMax,
-		StaleMax:       DefaultStaleMax,
-		MaxFileSize:    1 << 20,
-		Exclude:        []string{},
-		sources:        map[string]string{},
-		UserFile:       UserConfigPath(),
-		IdleShutdown:   0,
-		SnapshotBudget: DefaultSnapshotBudget,
-		HookTimeout:    DefaultHookTimeout,
-		CommitStyle:    "plain",
+		Model:            DefaultModelPath(),
+		KVCacheType:      "f16",
+		OverlayMax:       DefaultOverlayMax,
+		WarmMax:          DefaultWarmMax,
+		StaleMax:         DefaultStaleMax,
+		MaxFileSize:      1 << 20,
+		Exclude:          []string{},
+		sources:          map[string]string{},
+		UserFile:         UserConfigPath(),
+		IdleShutdown:     0,
+		SnapshotBudget:   DefaultSnapshotBudget,
+		HookTimeout:      DefaultHookTimeout,
+		RetrievalLatency: DefaultRetrievalLatency,
+		CommitStyle:      "plain",
 	}
 	for _, k := range keyDefs {
 		s.sources[k.name] = SourceDefault

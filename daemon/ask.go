@@ -122,6 +122,12 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		d.decodeRate = float64(st.GeneratedTokens-1) / decode.Seconds()
 		d.mu.Unlock()
 	}
+	d.mu.Lock()
+	if n, t := st.PromptTokens-st.CachedTokens, st.TTFT-st.Queued; n >= 256 && t > 0 {
+		d.questionRate = float64(n) / t.Seconds()
+	}
+	d.lastRetrieved, d.lastFull = res.Retrieved, res.RetrievedFull
+	d.mu.Unlock()
 	return res, nil
 }
 
@@ -141,24 +147,48 @@ func priority(p string) (engine.Priority, error) {
 }
 
 // retrieved is what goes first after the prefix: the files the question
-// names that the view's pack does not hold in full, up to half the
-// question's room.
+// needs that the view's pack does not hold in full, within the allowance
+// the machine's prefill speed gives (retrievalAllowance).
 func (d *Daemon) retrieved(v *view, p api.AskParams, res *api.AskResult) ([]engine.Token, error) {
 	cands := v.reduced
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	budget := engine.RetrievalRoom(d.eng.Info().ContextSize, p.Session != "")
-	seg, paths := retrieve.Retrieve(p.Question, cands, budget, d.prefix.tokens.count)
-	if len(paths) == 0 {
+	budget := d.retrievalAllowance(p.Session != "")
+	res.RetrievalAllowance = budget
+	r := retrieve.Select(p.Question, cands, budget, d.prefix.tokens.count)
+	if len(r.Full)+len(r.Excerpts) == 0 {
 		return nil, nil
 	}
-	toks, err := d.prefix.tokens.segment(seg)
+	toks, err := d.prefix.tokens.segment(r.Segment)
 	if err != nil {
 		return nil, err
 	}
-	res.Retrieved = paths
+	res.Retrieved, res.RetrievedFull, res.RetrievedTokens = r.Paths(), r.Full, len(toks)
 	return toks, nil
+}
+
+// retrievalAllowance is what one question may spend on retrieved files:
+// what the engine prefills in retrieval_latency at the speed last
+// measured, within the room the context leaves for them.
+func (d *Daemon) retrievalAllowance(session bool) int {
+	room := engine.RetrievalRoom(d.eng.Info().ContextSize, session)
+	return engine.RetrievalAllowance(room, d.retrievalRate(), d.opts.RetrievalLatency)
+}
+
+// retrievalRate is the prefill speed the allowance is sized by: that of
+// the last question that prefilled at least 256 tokens, which is measured
+// where retrieved files go, at the end of the context, where every token
+// attends to the whole prefix; before one, the prefix's own prefill
+// speed, an average over positions that are mostly cheaper.
+func (d *Daemon) retrievalRate() float64 {
+	d.mu.Lock()
+	q := d.questionRate
+	d.mu.Unlock()
+	if q > 0 {
+		return q
+	}
+	return d.prefix.prefillRate()
 }
 
 // locationTokens is what goes after the retrieved files: the code the

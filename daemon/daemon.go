@@ -38,7 +38,11 @@ type Options struct {
 	// IdleShutdown stops the daemon after this long without a question
 	// (0: never).
 	IdleShutdown time.Duration
-	Logger       *slog.Logger // nil = slog.Default()
+	// RetrievalLatency is the prefill time the files retrieved for one
+	// question may add before its first token (engine.RetrievalAllowance;
+	// 0: always the whole room).
+	RetrievalLatency time.Duration
+	Logger           *slog.Logger // nil = slog.Default()
 }
 
 // Daemon serves one repository.
@@ -63,9 +67,15 @@ type Daemon struct {
 	prefix     *prefix
 	state      string
 	failure    error
-	decodeRate float64                          // tokens per second, last measured
-	buffers    map[string]buffer                // unsaved editor buffers, by path below the root
-	cancels    map[cancelKey]context.CancelFunc // asks in flight
+	decodeRate float64 // tokens per second, last measured
+	// questionRate is the prefill speed of the last question that
+	// prefilled at least 256 tokens after the prefix (retrievalRate).
+	questionRate float64
+	// lastRetrieved and lastFull are what the last question answered
+	// retrieved, and which of those in full (lore status).
+	lastRetrieved, lastFull []string
+	buffers                 map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels                 map[cancelKey]context.CancelFunc // asks in flight
 
 	sessionLocks sessionLocks
 
@@ -349,6 +359,13 @@ func (d *Daemon) Status() *api.Status {
 		st.Model = info.Name
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
+		st.QuestionPrefillTokensPerSec = d.questionRate
+		st.LastRetrieved, st.LastRetrievedFull = d.lastRetrieved, d.lastFull
+		rate := d.questionRate
+		if rate <= 0 {
+			rate = st.PrefillTokensPerSec
+		}
+		st.RetrievalAllowance = engine.RetrievalAllowance(engine.RetrievalRoom(info.ContextSize, false), rate, d.opts.RetrievalLatency)
 		_, st.QueuedQuestions = d.eng.Queue()
 		bs := d.eng.BatchStats()
 		st.BatchDecodes, st.BatchSteps = bs.Rounds, bs.Steps

@@ -195,6 +195,14 @@ func (p *prefix) prefillProgress() *api.Progress {
 	return p.stats.progress
 }
 
+// prefillRate is the prefill speed last measured, in tokens per second
+// (0 before the first prefill of at least 256 tokens).
+func (p *prefix) prefillRate() float64 {
+	p.statMu.Lock()
+	defer p.statMu.Unlock()
+	return p.stats.prefillRate
+}
+
 // restoredTokens is how many tokens snapshots gave back so far.
 func (p *prefix) restoredTokens() int {
 	p.statMu.Lock()

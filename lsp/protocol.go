@@ -111,17 +111,26 @@ type answer struct {
 	PackVersion     string        `json:"packVersion"`
 	Omitted         []api.Omitted `json:"omitted"`
 	Retrieved       []string      `json:"retrieved"`
-	QueuedMillis    float64       `json:"queuedMs,omitempty"`
-	Session         string        `json:"session,omitempty"`
-	SessionTurn     int           `json:"sessionTurn,omitempty"`
-	SessionReplayed bool          `json:"sessionReplayed,omitempty"`
-	DiskWarning     string        `json:"diskWarning,omitempty"`
+	// RetrievedFull: the retrieved files placed whole (with the pack's
+	// files in full, what the answer saw in full); the rest of Retrieved
+	// were excerpts.
+	RetrievedFull      []string `json:"retrievedFull"`
+	RetrievedTokens    int      `json:"retrievedTokens,omitempty"`
+	RetrievalAllowance int      `json:"retrievalAllowance,omitempty"`
+	QueuedMillis       float64  `json:"queuedMs,omitempty"`
+	Session            string   `json:"session,omitempty"`
+	SessionTurn        int      `json:"sessionTurn,omitempty"`
+	SessionReplayed    bool     `json:"sessionReplayed,omitempty"`
+	DiskWarning        string   `json:"diskWarning,omitempty"`
 }
 
 func fromAPI(r *api.AskResult, question string) *AskResult {
 	out := &AskResult{answer: answer(*r), Question: question}
 	if out.Retrieved == nil {
 		out.Retrieved = []string{}
+	}
+	if out.RetrievedFull == nil {
+		out.RetrievedFull = []string{}
 	}
 	if out.Omitted == nil {
 		out.Omitted = []api.Omitted{}

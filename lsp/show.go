@@ -167,7 +167,7 @@ func renderAnswer(command string, res *AskResult, loc *api.Location, root string
 		stats = append(stats, s)
 	}
 	if len(res.Retrieved) > 0 {
-		stats = append(stats, "retrieved "+strings.Join(res.Retrieved, ", "))
+		stats = append(stats, api.SeenNote(res.RetrievedFull, res.Retrieved))
 	}
 	if len(res.Omitted) > 0 {
 		stats = append(stats, fmt.Sprintf("%d files not in full in the context", len(res.Omitted)))

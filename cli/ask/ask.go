@@ -141,6 +141,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "[%d prompt tokens, %d cached, %d prefilled, %d generated, first token %.0f ms]\n",
 			res.PromptTokens, res.CachedTokens, res.PrefilledTokens, res.GeneratedTokens, res.TTFTMillis)
 	}
+	if note := api.SeenNote(res.RetrievedFull, res.Retrieved); note != "" {
+		fmt.Fprintf(stderr, "note: retrieved for this question: %s\n", note)
+	}
 	if n := len(res.Omitted); n > 0 {
 		fmt.Fprintf(stderr, "note: %d files did not fit the context in full (see `lore status`)\n", n)
 	}

@@ -25,8 +25,31 @@ import (
 // files that did not fit whole (an excerpt first would take the room of
 // whole files). It returns the zero Segment when nothing matches.
 func Retrieve(question string, candidates []*ingest.File, budget int, count func(string) int) (ingest.Segment, []string) {
+	r := Select(question, candidates, budget, count)
+	return r.Segment, r.Paths()
+}
+
+// Result is what Select found for one question.
+type Result struct {
+	Segment  ingest.Segment // the retrieved files, to place before the question
+	Full     []string       // files placed whole, best first
+	Excerpts []string       // files placed as excerpts (named, too large to fit whole)
+	Tokens   int            // the segment's tokens, by count
+}
+
+// Paths are all the files retrieved: those in full, then the excerpts.
+func (r Result) Paths() []string {
+	if len(r.Full)+len(r.Excerpts) == 0 {
+		return nil
+	}
+	return append(slices.Clip(r.Full), r.Excerpts...)
+}
+
+// Select is Retrieve telling the files placed whole from the excerpts, so
+// a user can tell whether the answer saw the code it talks about.
+func Select(question string, candidates []*ingest.File, budget int, count func(string) int) Result {
 	if budget <= 0 || len(candidates) == 0 {
-		return ingest.Segment{}, nil
+		return Result{}
 	}
 	if count == nil {
 		count = ingest.EstimateTokens
@@ -34,25 +57,25 @@ func Retrieve(question string, candidates []*ingest.File, budget int, count func
 	words := questionWords(question)
 	ranked := rankFiles(question, words, candidates)
 	if len(ranked) == 0 {
-		return ingest.Segment{}, nil
+		return Result{}
 	}
 	const open, close = "<retrieved>\nThese files, not shown in full above, are the ones the question may need:\n", "</retrieved>\n"
 	var b strings.Builder
-	var paths []string
+	var r Result
 	added := map[*ingest.File]bool{}
 	left := budget - count(open+close)
-	place := func(f *ingest.File, text string) bool {
+	place := func(f *ingest.File, text string, paths *[]string) bool {
 		n := count(text)
 		if text == "" || n > left {
 			return false
 		}
 		b.WriteString(text)
-		paths = append(paths, f.Path)
+		*paths = append(*paths, f.Path)
 		added[f] = true
 		left -= n
 		return true
 	}
-	whole := func(f *ingest.File) bool { return !added[f] && place(f, ingest.FileText(f)) }
+	whole := func(f *ingest.File) bool { return !added[f] && place(f, ingest.FileText(f), &r.Full) }
 	pairs := newPartners(candidates)
 	for _, h := range ranked {
 		if left < minRoom {
@@ -69,13 +92,16 @@ func Retrieve(question string, candidates []*ingest.File, budget int, count func
 			break
 		}
 		if h.named && !added[h.f] {
-			place(h.f, excerpt(h.f, words, left, count))
+			place(h.f, excerpt(h.f, words, left, count), &r.Excerpts)
 		}
 	}
-	if len(paths) == 0 {
-		return ingest.Segment{}, nil
+	if len(r.Full)+len(r.Excerpts) == 0 {
+		return Result{}
 	}
-	return ingest.NewSegment(ingest.KindRetrieved, "", "", open+b.String()+close), paths
+	text := open + b.String() + close
+	r.Segment = ingest.NewSegment(ingest.KindRetrieved, "", "", text)
+	r.Tokens = count(text)
+	return r
 }
 
 type hit struct {

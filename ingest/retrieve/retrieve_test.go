@@ -161,3 +161,28 @@ func TestRetrieveFenced(t *testing.T) {
 		}
 	}
 }
+
+// Select tells the files placed whole from the excerpts: a user must be
+// able to tell when the answer saw only part of the code it talks about.
+func TestSelectFullAndExcerpts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package big\n")
+	for i := 2; i < 400; i++ {
+		fmt.Fprintf(&b, "var v%d = %d // Target\n", i, i)
+	}
+	big := &ingest.File{Path: "big/big.go", Lang: "go", Content: []byte(b.String()), Symbols: []ingest.Symbol{{Name: "Target", Kind: ingest.SymFunc, StartLine: 200, EndLine: 201}}}
+	small := &ingest.File{Path: "small/target.go", Lang: "go", Content: []byte("package small\n\n// Target is small.\nfunc Target() {}\n"), Symbols: []ingest.Symbol{{Name: "Target", Kind: ingest.SymFunc, StartLine: 4, EndLine: 4}}}
+	r := Select("What does Target do?", []*ingest.File{big, small}, 300, nil)
+	if strings.Join(r.Full, ",") != "small/target.go" || strings.Join(r.Excerpts, ",") != "big/big.go" {
+		t.Fatalf("full %v, excerpts %v; want small/target.go whole and big/big.go as an excerpt", r.Full, r.Excerpts)
+	}
+	if r.Tokens != ingest.EstimateTokens(r.Segment.Text) || r.Tokens > 300 {
+		t.Errorf("tokens %d, segment counts %d, budget 300", r.Tokens, ingest.EstimateTokens(r.Segment.Text))
+	}
+	if got := strings.Join(r.Paths(), ","); got != "small/target.go,big/big.go" {
+		t.Errorf("Paths() = %s", got)
+	}
+	if r := Select("zebra quokka", []*ingest.File{big, small}, 300, nil); r.Paths() != nil || r.Tokens != 0 {
+		t.Errorf("nothing named, yet %+v", r)
+	}
+}

@@ -57,8 +57,11 @@ parent checked out in a temporary worktree, whether the source files the
 commit changed were in front of the model in full: in the pack the daemon
 builds for each context size, or retrieved for the question. Baselines in
 the same run: the prefix alone, BM25 within lore's retrieval room on top
-of the prefix, and BM25 filling the whole context per question. Tokens are
-estimated without a model unless --model is given.
+of the prefix, and BM25 filling the whole context per question. The
+retrieval room is fixed (engine.RetrievalRoom), not the daemon's allowance
+sized by the machine's prefill speed and retrieval_latency, so results
+compare across machines. Tokens are estimated without a model unless
+--model is given.
 
 daemon measures edit-to-fresh, restart, four questions at once and a
 branch switch back on a private clone (see lore bench daemon --help).

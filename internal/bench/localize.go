@@ -118,7 +118,7 @@ type localizeMethod struct {
 type localizeContext struct {
 	Context       int              `json:"context"`
 	PackBudget    int              `json:"pack_budget"`    // engine.PackBudget
-	RetrievalRoom int              `json:"retrieval_room"` // engine.RetrievalRoom, outside a session
+	RetrievalRoom int              `json:"retrieval_room"` // engine.RetrievalRoom, outside a session: fixed, not the daemon's speed-sized allowance, so runs compare across machines
 	PrefixTokens  float64          `json:"prefix_tokens"`  // mean over the commits, BOS included
 	FullTokens    float64          `json:"full_tokens"`    // mean tokens of the prefix's files in full
 	Methods       []localizeMethod `json:"methods"`

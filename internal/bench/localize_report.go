@@ -148,7 +148,7 @@ func (rep *localizeReport) print(w io.Writer) {
 			continue
 		}
 		t, nt := lc.Methods[0].WithTests.Commits, lc.Methods[0].NoTests.Commits
-		fmt.Fprintf(w, "\ncontext %d: pack budget %d, retrieval room %d, prefix %.0f tokens (mean), %.0f of them files in full\n", lc.Context, lc.PackBudget, lc.RetrievalRoom, lc.PrefixTokens, lc.FullTokens)
+		fmt.Fprintf(w, "\ncontext %d: pack budget %d, retrieval room %d (fixed: the whole room, not sized by this machine's prefill speed), prefix %.0f tokens (mean), %.0f of them files in full\n", lc.Context, lc.PackBudget, lc.RetrievalRoom, lc.PrefixTokens, lc.FullTokens)
 		fmt.Fprintf(w, "%-15s %7s %8s %11s %10s | %-17s | %-17s\n", "method", "recall", "all vis", "tokens/q", "none added",
 			fmt.Sprintf("tests (%d)", t), fmt.Sprintf("no tests (%d)", nt))
 		for _, m := range lc.Methods {

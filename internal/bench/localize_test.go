@@ -294,6 +294,11 @@ func TestBenchLocalizeIsTheDaemon(t *testing.T) {
 	if st.PackTokens != at.PrefixTokens {
 		t.Errorf("the daemon's pack has %d tokens, the benchmark's %d", st.PackTokens, at.PrefixTokens)
 	}
+	// The benchmark's fixed room is the daemon's allowance here: at 4,096
+	// tokens the room is below engine.RetrievalFloor, whatever the speed.
+	if room := engine.RetrievalRoom(4096, false); ans.RetrievalAllowance != room {
+		t.Errorf("the daemon allowed %d tokens of retrieval, the benchmark %d", ans.RetrievalAllowance, room)
+	}
 	if !slices.Equal(ans.Retrieved, at.retrieved) {
 		t.Errorf("the daemon retrieved %q, the benchmark %q", ans.Retrieved, at.retrieved)
 	}

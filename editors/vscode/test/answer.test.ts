@@ -25,8 +25,8 @@ test('answer statistics', () => {
   assert.equal(formatAnswerStats({ text: '' }), '');
   // As lore lsp sends it: the server's elapsed time, queueing, retrieved files.
   assert.equal(
-    formatAnswerStats({ text: 'x', elapsedMs: 1234, queuedMs: 2500, generatedTokens: 3, retrieved: ['a.go', 'b.go'], omitted: [] }, 9999),
-    'queued 2.5 s · 3 generated · 1.2 s · retrieved a.go, b.go',
+    formatAnswerStats({ text: 'x', elapsedMs: 1234, queuedMs: 2500, generatedTokens: 3, retrieved: ['a.go', 'b.go'], retrievedFull: ['a.go'], omitted: [] }, 9999),
+    'queued 2.5 s · 3 generated · 1.2 s · saw in full: a.go · as excerpts: b.go',
   );
 });
 

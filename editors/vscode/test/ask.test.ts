@@ -170,6 +170,7 @@ test('runAsk streams the partial results and work-done progress, then returns th
       elapsedMs: 40,
       omitted: [],
       retrieved: [],
+      retrievedFull: [],
       question: params.question,
     };
   });

@@ -48,7 +48,15 @@ export function formatAnswerStats(r: Partial<AskResult>, elapsedMs?: number): st
     parts.push(s);
   }
   if (r.retrieved?.length) {
-    parts.push(`retrieved ${r.retrieved.join(', ')}`);
+    // As lore/api.SeenNote: which retrieved files the answer saw whole.
+    const full = r.retrievedFull ?? [];
+    const excerpts = r.retrieved.filter((p) => !full.includes(p));
+    if (full.length) {
+      parts.push(`saw in full: ${full.join(', ')}`);
+    }
+    if (excerpts.length) {
+      parts.push(`as excerpts: ${excerpts.join(', ')}`);
+    }
   }
   if (r.omitted?.length) {
     parts.push(`${r.omitted.length} files not in full`);

@@ -28,6 +28,9 @@ export interface AskResult {
   packVersion: string;
   omitted: Omitted[] | null;
   retrieved: string[] | null;
+  retrievedFull: string[] | null;
+  retrievedTokens?: number;
+  retrievalAllowance?: number;
   queuedMs?: number;
   session?: string;
   sessionTurn?: number;
@@ -74,6 +77,10 @@ export interface LoreStatus {
   prefill_tokens_per_sec: number;
   decode_tokens_per_sec: number;
   active_questions: number;
+  question_prefill_tokens_per_sec: number;
+  retrieval_allowance: number;
+  last_retrieved?: string[];
+  last_retrieved_full?: string[];
   memory_bytes: number;
   stale_tokens: number;
   overlay_tokens: number;
