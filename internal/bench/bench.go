@@ -167,6 +167,17 @@ func (su *setup) close() {
 	}
 }
 
+// cloneRepo clones the repository's committed tree into the private folder,
+// for benchmarks that edit, commit or check out: the repository itself is
+// never touched.
+func (su *setup) cloneRepo() (string, error) {
+	clone := filepath.Join(su.dir, "repo")
+	if out, err := exec.CommandContext(su.ctx, "git", "clone", "-q", "--no-hardlinks", su.root, clone).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cloning %s: %v\n%s", su.root, err, out)
+	}
+	return clone, nil
+}
+
 // vars are the environment of a private daemon: the private folder's state
 // and sockets, and the model.
 func (su *setup) vars() []string {

@@ -108,11 +108,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	defer su.close()
 	ctx, root := su.ctx, su.root
 
-	clone := filepath.Join(su.dir, "repo")
-	g := gitIn(ctx, clone)
-	if out, err := exec.CommandContext(ctx, "git", "clone", "-q", "--no-hardlinks", root, clone).CombinedOutput(); err != nil {
-		return fmt.Errorf("cloning %s: %v\n%s", root, err, out)
+	clone, err := su.cloneRepo()
+	if err != nil {
+		return err
 	}
+	g := gitIn(ctx, clone)
 	b := su.daemons(clone)
 	res := daemonResult{Date: time.Now().Format("2006-01-02"), Repo: root, Model: su.model, Runs: *runs}
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
@@ -105,9 +104,9 @@ func runFaults(args []string, stdout, stderr io.Writer) error {
 	defer su.close()
 	ctx := su.ctx
 
-	clone := filepath.Join(su.dir, "repo")
-	if out, err := exec.CommandContext(ctx, "git", "clone", "-q", "--no-hardlinks", su.root, clone).CombinedOutput(); err != nil {
-		return fmt.Errorf("cloning %s: %v\n%s", su.root, err, out)
+	clone, err := su.cloneRepo()
+	if err != nil {
+		return err
 	}
 	b := su.daemons(clone)
 	b.env = append(b.env, config.EnvContext+"="+strconv.Itoa(*ctxSize))

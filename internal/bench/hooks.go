@@ -80,9 +80,9 @@ func runHooksBench(args []string, stdout, stderr io.Writer) error {
 	}
 	defer su.close()
 	ctx := su.ctx
-	clone := filepath.Join(su.dir, "repo")
-	if out, err := exec.CommandContext(ctx, "git", "clone", "-q", "--no-hardlinks", su.root, clone).CombinedOutput(); err != nil {
-		return fmt.Errorf("cloning %s: %v\n%s", su.root, err, out)
+	clone, err := su.cloneRepo()
+	if err != nil {
+		return err
 	}
 	b := su.daemons(clone)
 	g := gitIn(ctx, clone)
