@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -127,16 +128,22 @@ func (ep *endpoint) guard() {
 		case <-tick.C:
 		}
 		if err := ep.check(); err != nil {
-			ep.d.log.Error("stopping: no longer reachable", "err", err)
+			ep.d.log.Error("stopping", "err", err)
 			ep.d.Shutdown()
 			return
 		}
 	}
 }
 
-// check puts back a removed lock or socket. The lock comes first: only its
-// holder may replace the file at the socket path.
+// check puts back a removed lock or socket, and fails when the repository
+// itself is gone. The lock comes first: only its holder may replace the file
+// at the socket path.
 func (ep *endpoint) check() error {
+	// A daemon whose repository is gone serves no one and holds its model's
+	// memory: a deleted clone, or a test's folder after the test.
+	if _, err := os.Stat(ep.d.opts.Repo); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("the repository %s was removed", ep.d.opts.Repo)
+	}
 	if !ep.lock.held() {
 		if err := ep.lock.retake(); err != nil {
 			return fmt.Errorf("the daemon lock %s was removed or replaced, and taking it again failed (%v): another daemon may serve the repository now", ep.lock.path, err)

@@ -168,6 +168,26 @@ func TestDaemonStopsWhenItsLockIsTaken(t *testing.T) {
 	}
 }
 
+// TestDaemonStopsWhenItsRepositoryIsRemoved: a daemon for a repository that
+// no longer exists serves no one and holds its model's memory; it stops.
+func TestDaemonStopsWhenItsRepositoryIsRemoved(t *testing.T) {
+	e := newEnv(t)
+	a := e.start()
+	a.ready(t)
+	if err := os.RemoveAll(e.repo); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-a.done:
+		a.done <- err
+		if !strings.Contains(a.stderr.String(), "was removed") {
+			t.Errorf("the daemon's log does not say why it stopped:\n%s", a.stderr)
+		}
+	case <-time.After(3 * time.Minute): // a hang guard, not a timing check
+		t.Fatalf("the daemon runs on without its repository:\n%s", a.stderr)
+	}
+}
+
 // State folders' names reveal repositories and branches: they are private,
 // those an older lore made 0755 included.
 func TestStateFoldersArePrivate(t *testing.T) {
