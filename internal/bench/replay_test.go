@@ -17,18 +17,7 @@ import (
 // each edit a few files, hot ones more often, like real histories do.
 func historyRepo(t *testing.T, files, commits int) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	dir := t.TempDir()
-	git := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	dir, git := gitDir(t)
 	write := func(i, version int) {
 		body := fmt.Sprintf("package p\n\n// file %d version %d\n", i, version) + strings.Repeat(fmt.Sprintf("var v%d_%d = %d\n", i, version, i), 20+i*3)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.go", i)), []byte(body), 0o644); err != nil {
@@ -99,4 +88,23 @@ func TestReplayFreshnessErrors(t *testing.T) {
 	if _, err := replayFreshness(context.Background(), dir, freshnessOptions{}); err == nil || !strings.Contains(err.Error(), "at least two commits") {
 		t.Fatalf("one commit: %v", err)
 	}
+}
+
+// gitDir makes an empty folder for a test repository and a function that
+// runs git in it with a fixed identity and no user configuration.
+func gitDir(t *testing.T) (string, func(args ...string)) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := t.TempDir()
+	git := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir, git
 }
