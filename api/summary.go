@@ -31,6 +31,10 @@ type NoteParams struct {
 	// merge or pull brought in since the previous HEAD); else Commit is
 	// summarized against its first parent.
 	Base string `json:"base,omitempty"`
+	// Replaces, when set, is the commit that Commit replaced (git commit
+	// --amend): notes.rewriteRef copied its note, which is kept when the
+	// amend changed only the message and rewritten otherwise.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Commit message styles (DraftParams.Style, the commit_style setting).

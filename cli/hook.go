@@ -26,16 +26,17 @@ notes (refs/notes/lore). They never block a commit: past hook_timeout, with
 no daemon running, or on any error the draft is a comment line instead.
 
 Commands:
-  install [--force]  install prepare-commit-msg, post-commit and post-merge in
-                     the folder git uses (core.hooksPath is respected); a hook
-                     already there is kept and still runs first
+  install [--force]  install prepare-commit-msg, post-commit, post-merge and
+                     post-rewrite in the folder git uses (core.hooksPath is
+                     respected); a hook already there is kept and still runs
+                     first
   uninstall          remove lore's hooks and put back what was there
   status             what is installed where
   run NAME ARGS...   what the hooks run (git passes the arguments)
 `
 
 // hookNames are the hooks lore installs.
-var hookNames = []string{"prepare-commit-msg", "post-commit", "post-merge"}
+var hookNames = []string{"prepare-commit-msg", "post-commit", "post-merge", "post-rewrite"}
 
 // Marks of lore's hook scripts and the hooks they chain.
 const (
@@ -161,13 +162,26 @@ func (h *hooks) script(name string) string {
 	"$lore" hook run post-commit "$head" </dev/null >/dev/null 2>&1 &`
 	case "post-merge":
 		run = `"$lore" hook run post-merge "$@" </dev/null >/dev/null 2>&1 &`
+	case "post-rewrite":
+		// Only an amend: after a rebase git has copied the notes. git
+		// gives one "old new" line on stdin (read above, the chained hook
+		// gets it too).
+		run = `[ "$1" = amend ] || exit 0
+	set -- $input
+	"$lore" hook run post-rewrite amend "$1" "$2" </dev/null >/dev/null 2>&1 &`
+	}
+	chain := `"$0` + chainedExt + `" "$@" || exit $?`
+	read := ""
+	if name == "post-rewrite" {
+		read = "input=$(cat)\n"
+		chain = `printf '%s\n' "$input" | "$0` + chainedExt + `" "$@" || exit $?`
 	}
 	return `#!/bin/sh
 # Installed by ` + "`lore hook install`" + `; ` + "`lore hook uninstall`" + ` puts back what was here.
 ` + hookMarker + hookVersion + `
 lore=` + lore + `
-if [ -x "$0` + chainedExt + `" ]; then
-	"$0` + chainedExt + `" "$@" || exit $?
+` + read + `if [ -x "$0` + chainedExt + `" ]; then
+	` + chain + `
 fi
 if [ -x "$lore" ]; then
 	` + run + `
@@ -201,9 +215,9 @@ func (h *hooks) manager() string {
 
 func (h *hooks) install(stdout io.Writer, force bool) error {
 	if m := h.manager(); m != "" && !force {
-		return fmt.Errorf("the hooks in %s belong to %s: add lore to its configuration instead, as these lines in its prepare-commit-msg, post-commit and post-merge hooks:\n"+
-			"  %s hook run prepare-commit-msg \"$1\" \"$2\" \"$3\" || true\n  %s hook run post-commit || true\n  %s hook run post-merge \"$1\" || true\n"+
-			"(or run `lore hook install --force` to chain its hooks from lore's)", h.dir, m, h.lore, h.lore, h.lore)
+		return fmt.Errorf("the hooks in %s belong to %s: add lore to its configuration instead, as these lines in its prepare-commit-msg, post-commit, post-merge and post-rewrite hooks:\n"+
+			"  %s hook run prepare-commit-msg \"$1\" \"$2\" \"$3\" || true\n  %s hook run post-commit || true\n  %s hook run post-merge \"$1\" || true\n  %s hook run post-rewrite \"$1\" || true\n"+
+			"(or run `lore hook install --force` to chain its hooks from lore's)", h.dir, m, h.lore, h.lore, h.lore, h.lore)
 	}
 	if err := os.MkdirAll(h.dir, 0o755); err != nil {
 		return fmt.Errorf("making the hooks folder: %w", err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,7 @@ func runHookRun(args []string, stdout, stderr io.Writer) error {
 	switch name {
 	case "prepare-commit-msg":
 		prepareCommitMsg(root, rest, stderr)
-	case "post-commit", "post-merge":
+	case "post-commit", "post-merge", "post-rewrite":
 		noteHook(root, name, rest, stderr)
 	default:
 		return cmdline.UsageErr("unknown hook %q: lore runs %s", name, strings.Join(hookNames, ", "))
@@ -181,40 +182,62 @@ func startDaemonBehind(root string) {
 // kernel does), so this is only a guard.
 const postHookDeadline = time.Second
 
-// noteHook asks the daemon to summarize the new commit (post-commit), or
-// what a merge or pull brought since the previous HEAD (post-merge), as a
-// git note, and returns without waiting for it. Commits a rebase makes are
-// skipped: their notes are copied by notes.rewriteRef.
+// noteHook asks the daemon to summarize the new commit (post-commit), what
+// a merge or pull brought since the previous HEAD (post-merge), or an
+// amended commit whose change is not the one its copied note describes
+// (post-rewrite), as a git note, and returns without waiting for it.
+// Commits a rebase makes are skipped: their notes are copied by
+// notes.rewriteRef. With no daemon to tell, the note waits in the pending
+// folder for the next daemon's idle moment.
 func noteHook(root, name string, args []string, stderr io.Writer) {
 	revs := []string{"HEAD"}
-	if name == "post-commit" && len(args) > 0 && args[0] != "" {
-		revs[0] = args[0] // the script resolved HEAD when the commit was made
-	}
-	if name == "post-merge" {
+	switch name {
+	case "post-commit":
+		if len(args) > 0 && args[0] != "" {
+			revs[0] = args[0] // the script resolved HEAD when the commit was made
+		}
+	case "post-merge":
 		if len(args) > 0 && args[0] == "1" {
 			return // a squash merge made no commit
 		}
 		revs = append(revs, "ORIG_HEAD")
+	case "post-rewrite":
+		if len(args) == 0 || args[0] != "amend" {
+			return // a rebase: git copied the notes
+		}
+		if len(args) == 1 {
+			// Run by a hook manager: git's "old new" line is on stdin.
+			line, _ := bufio.NewReader(io.LimitReader(os.Stdin, 1<<10)).ReadString('\n')
+			args = append(args, strings.Fields(line)...)
+		}
+		if len(args) < 3 {
+			return
+		}
+		revs = []string{args[2], args[1]}
 	}
-	out, err := gitIn(root, append([]string{"rev-parse", "--absolute-git-dir"}, revs...)...)
+	out, err := gitIn(root, append([]string{"rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"}, revs...)...)
 	if err != nil {
 		return
 	}
 	lines := strings.Split(out, "\n")
-	if len(lines) != len(revs)+1 {
+	if len(lines) != len(revs)+2 {
 		return
 	}
+	gitDir, commonDir, ids := lines[0], lines[1], lines[2:]
 	for _, busy := range []string{"rebase-merge", "rebase-apply"} {
-		if _, err := os.Lstat(filepath.Join(lines[0], busy)); err == nil {
+		if _, err := os.Lstat(filepath.Join(gitDir, busy)); err == nil {
 			return
 		}
 	}
-	p := api.NoteParams{Commit: lines[1]}
-	if name == "post-merge" {
-		if lines[2] == lines[1] {
+	p := api.NoteParams{Commit: ids[0]}
+	switch name {
+	case "post-merge":
+		if ids[1] == ids[0] {
 			return // already up to date
 		}
-		p.Base = lines[2]
+		p.Base = ids[1]
+	case "post-rewrite":
+		p.Replaces = ids[1]
 	}
 	done := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), postHookDeadline)
@@ -232,13 +255,17 @@ func noteHook(root, name string, args []string, stderr io.Writer) {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	if err == nil {
+		return
+	}
+	if serr := api.SavePendingNote(commonDir, api.PendingNote{NoteParams: p}); serr != nil {
+		fmt.Fprintf(stderr, "lore: %s: no summary note: %v\n", name, serr)
+	}
 	if errors.Is(err, api.ErrNotRunning) {
 		if s, lerr := config.Load(root); lerr == nil && s.HookStartDaemon {
 			startDaemonBehind(root)
 		}
 		return
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "lore: %s: no summary note: %v\n", name, err)
-	}
+	fmt.Fprintf(stderr, "lore: %s: the summary note waits for the daemon: %v\n", name, err)
 }

@@ -94,6 +94,8 @@ func TestHookInstallChainsAndRestores(t *testing.T) {
 	if err := os.Symlink("../../tools/post-commit.sh", filepath.Join(dir, "post-commit")); err != nil {
 		t.Fatal(err)
 	}
+	rewritten := filepath.Join(t.TempDir(), "rewritten")
+	writeExec(t, filepath.Join(dir, "post-rewrite"), "#!/bin/sh\ncat > '"+rewritten+"'\n", 0o755)
 	before := readHooks(t, dir)
 
 	out, errOut, code := run(t, vars, repo, "lore", "hook", "install")
@@ -101,7 +103,7 @@ func TestHookInstallChainsAndRestores(t *testing.T) {
 		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
 	}
 	installed := readHooks(t, dir)
-	for _, name := range []string{"prepare-commit-msg", "post-commit", "post-merge"} {
+	for _, name := range []string{"prepare-commit-msg", "post-commit", "post-merge", "post-rewrite"} {
 		h := installed[name]
 		if h.mode&0o111 == 0 || !strings.Contains(h.body, "lore-hook: ") || !strings.Contains(h.body, "'"+filepath.Join(testenv.Binaries(t), "lore")+"'") {
 			t.Errorf("%s after install: %v %q", name, h.mode, h.body)
@@ -113,7 +115,7 @@ func TestHookInstallChainsAndRestores(t *testing.T) {
 	if v := mustGit(t, vars, repo, "config", "--get-all", "notes.rewriteRef"); v != "refs/notes/lore\n" {
 		t.Errorf("notes.rewriteRef = %q", v)
 	}
-	if out, _, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 || strings.Count(out, "already installed") != 3 {
+	if out, _, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 || strings.Count(out, "already installed") != 4 {
 		t.Errorf("second install (exit %d):\n%s", code, out)
 	}
 	if again := readHooks(t, dir); !maps.Equal(again, installed) {
@@ -142,6 +144,13 @@ func TestHookInstallChainsAndRestores(t *testing.T) {
 	out, ok = gitRun(t, append(vars, "FAIL_HOOK=1"), repo, "commit", "-m", "must fail")
 	if ok || !strings.Contains(out, "the earlier hook ran") {
 		t.Errorf("a failing chained hook did not fail the commit:\n%s", out)
+	}
+	// post-rewrite: the chained hook still gets git's "old new" lines.
+	old := strings.TrimSpace(mustGit(t, vars, repo, "rev-parse", "HEAD"))
+	mustGit(t, vars, repo, "commit", "-q", "--amend", "-m", "alpha: emptied")
+	amended := strings.TrimSpace(mustGit(t, vars, repo, "rev-parse", "HEAD"))
+	if got, _ := os.ReadFile(rewritten); string(got) != old+" "+amended+"\n" {
+		t.Errorf("the chained post-rewrite hook read %q, want %q", got, old+" "+amended+"\n")
 	}
 
 	if out, errOut, code := run(t, vars, repo, "lore", "hook", "uninstall"); code != 0 {
@@ -447,11 +456,11 @@ func TestHookNotes(t *testing.T) {
 		t.Errorf("notes under refs/notes/lore:\n%s", notes)
 	}
 
+	// An amend of the message alone keeps the note git copied; an amend
+	// that changes the commit gets a new one (post-rewrite).
 	note := mustGit(t, vars, repo, "notes", "--ref=lore", "show", "HEAD")
 	mustGit(t, vars, repo, "commit", "-q", "--amend", "-m", "alpha: emptied")
-	if got := mustGit(t, vars, repo, "notes", "--ref=lore", "show", "HEAD"); got != note {
-		t.Errorf("the amended commit's note %q, want the original's %q", got, note)
-	}
+	amended := strings.TrimSpace(mustGit(t, vars, repo, "rev-parse", "HEAD"))
 
 	mustGit(t, vars, repo, "checkout", "-q", "-b", "side")
 	writeExec(t, filepath.Join(repo, "gamma", "gamma.go"), "package gamma\n", 0o644)
@@ -465,6 +474,72 @@ func TestHookNotes(t *testing.T) {
 	out, _, code := run(t, vars, repo, "lore", "log", "-n", "1")
 	if code != 0 || !strings.Contains(out, " merge side\n    Brought in since ") {
 		t.Errorf("lore log:\n%s", out)
+	}
+	// Notes are written in order: the amend's was decided before the merge's.
+	if got := mustGit(t, vars, repo, "notes", "--ref=lore", "show", amended); got != note {
+		t.Errorf("the message-only amend's note %q, want the original's %q", got, note)
+	}
+
+	// The amended merge gets its note copied by git, then rewritten: it is
+	// summarized as a commit, against its first parent.
+	writeExec(t, filepath.Join(repo, "README.md"), "# fixture, amended\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-q", "-a", "--amend", "--no-edit")
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if got := mustGit(t, vars, repo, "notes", "--ref=lore", "show", "HEAD"); !strings.HasPrefix(got, "Brought in since ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the amend that changed the merge kept the merge's note")
+		}
+	}
+
+	// git pull that fast-forwards: post-merge notes what it brought.
+	upstream := filepath.Join(t.TempDir(), "upstream")
+	mustGit(t, vars, repo, "clone", "-q", repo, upstream)
+	writeExec(t, filepath.Join(upstream, "delta", "delta.go"), "package delta\n\n// Delta is new upstream.\nfunc Delta() int { return 4 }\n", 0o644)
+	mustGit(t, vars, upstream, "add", "-A")
+	mustGit(t, vars, upstream, "commit", "-qm", "delta added upstream")
+	mustGit(t, vars, repo, "pull", "-q", "--ff-only", upstream, "HEAD")
+	entries = waitNotes(t, vars, repo, 1)
+	if entries[0].Subject != "delta added upstream" || !strings.HasPrefix(entries[0].Summary, "Brought in since ") {
+		t.Errorf("the pull's note: %+v", entries[0])
+	}
+}
+
+// A commit made while no daemon runs waits in the pending folder; the next
+// daemon writes its note once idle.
+func TestHookPendingNotes(t *testing.T) {
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
+	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
+		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
+	}
+	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
+	mustGit(t, vars, repo, "commit", "-qam", "beta emptied")
+	head := strings.TrimSpace(mustGit(t, vars, repo, "rev-parse", "HEAD"))
+	pending := filepath.Join(repo, ".git", "lore", "pending-notes", head)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(pending); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pending note at %s a minute after the commit", pending)
+		}
+	}
+	if out, errOut, code := run(t, vars, repo, "lore", "daemon", "--detach"); code != 0 {
+		t.Fatalf("daemon --detach: exit %d\n%s%s", code, out, errOut)
+	}
+	if entries := waitNotes(t, vars, repo, 1); entries[0].Subject != "beta emptied" {
+		t.Errorf("lore log: %+v", entries)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(pending); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pending note %s stays after its note was written", pending)
+		}
 	}
 }
 

@@ -79,9 +79,9 @@ type Daemon struct {
 
 	sessionLocks sessionLocks
 
-	notes chan api.NoteParams // commits to summarize as git notes (notes.go)
+	notes chan api.PendingNote // commits to summarize as git notes (notes.go)
 
-	bg sync.WaitGroup // the watcher, the idle shutdown and the notes writer
+	bg sync.WaitGroup // the watcher, the idle shutdown, the notes writer and filler
 }
 
 // New checks options and fills defaults; Run does the work.
@@ -108,7 +108,7 @@ func New(opts Options) (*Daemon, error) {
 		stop:     make(chan struct{}),
 		activity: newActivity(),
 		nudges:   make(chan struct{}, 1),
-		notes:    make(chan api.NoteParams, maxQueuedNotes),
+		notes:    make(chan api.PendingNote, maxQueuedNotes),
 		buffers:  map[string]buffer{},
 		cancels:  map[cancelKey]context.CancelFunc{},
 		state:    api.StateLoading,
@@ -162,10 +162,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.idleShutdown(ctx)
 		}()
 	}
-	d.bg.Add(1)
+	d.bg.Add(2)
 	go func() {
 		defer d.bg.Done()
 		d.writeNotes(ctx)
+	}()
+	go func() {
+		defer d.bg.Done()
+		d.fillPendingNotes(ctx)
 	}()
 	if !d.opts.NoWatch {
 		d.bg.Add(1)
@@ -293,6 +297,31 @@ func residentBytes() int64 {
 
 // Shutdown stops the daemon as the shutdown method does.
 func (d *Daemon) Shutdown() { d.stopOnce.Do(func() { close(d.stop) }) }
+
+// isReady reports whether the first sync is done.
+func (d *Daemon) isReady() bool {
+	select {
+	case <-d.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// loadingProgress says how far the first prefill is, as " (N% prefilled)",
+// or "" when it has not started.
+func (d *Daemon) loadingProgress() string {
+	d.mu.Lock()
+	pm := d.prefix
+	d.mu.Unlock()
+	if pm == nil {
+		return ""
+	}
+	if p := pm.prefillProgress(); p != nil && p.Total > 0 {
+		return fmt.Sprintf(" (%d%% prefilled)", p.Done*100/p.Total)
+	}
+	return ""
+}
 
 // waitReady blocks until the first sync is done, passing the progress of
 // the startup prefill to progress meanwhile.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"lore/api"
 )
@@ -27,15 +28,17 @@ const (
 )
 
 // noteMethod queues a note; it answers at once (hooks send it as a
-// notification and do not wait).
-func (d *Daemon) noteMethod(_ *call, p api.NoteParams) (struct{}, error) {
+// notification and do not wait). A note the queue has no room for waits in
+// the pending folder for the next idle moment.
+func (d *Daemon) noteMethod(c *call, p api.NoteParams) (struct{}, error) {
 	if strings.TrimSpace(p.Commit) == "" {
 		return struct{}{}, invalidParams("notes/write needs the commit to summarize")
 	}
 	select {
-	case d.notes <- p:
+	case d.notes <- api.PendingNote{NoteParams: p}:
 	default:
-		d.log.Warn("too many summary notes queued: this one is dropped (lore summarize --missing fills it in later)", "commit", p.Commit)
+		d.log.Warn("too many summary notes queued: this one waits for an idle moment", "commit", p.Commit)
+		d.savePending(c.ctx, api.PendingNote{NoteParams: p})
 	}
 	return struct{}{}, nil
 }
@@ -46,23 +49,113 @@ func (d *Daemon) writeNotes(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case p := <-d.notes:
-			if err := d.writeNote(ctx, p); err != nil && ctx.Err() == nil {
-				d.log.Warn("summary note not written", "commit", p.Commit, "base", p.Base, "err", err)
+		case n := <-d.notes:
+			err := d.writeNote(ctx, n.NoteParams)
+			if ctx.Err() != nil {
+				return // stopped mid-note: a record, if any, stays for the next daemon
 			}
+			if err == nil {
+				d.dropPending(ctx, n.Commit)
+				continue
+			}
+			if n.Attempts++; n.Attempts >= api.MaxNoteAttempts {
+				d.log.Warn("summary note given up (lore summarize --missing tries again)", "commit", n.Commit, "attempts", n.Attempts, "err", err)
+				d.dropPending(ctx, n.Commit)
+				continue
+			}
+			d.log.Warn("summary note not written; it is tried again when the daemon is idle", "commit", n.Commit, "base", n.Base, "err", err)
+			d.savePending(ctx, n)
 		}
 	}
 }
 
+// Idle moments: no question for noteIdleQuiet. The pending folder is
+// looked at again every noteIdleRescan while the daemon stays idle.
+var (
+	noteIdleQuiet  = 20 * time.Second
+	noteIdleRescan = time.Minute
+)
+
+// fillPendingNotes queues the pending notes (commits made while no daemon
+// ran, notes that failed) whenever the daemon is idle, until it stops.
+func (d *Daemon) fillPendingNotes(ctx context.Context) {
+	select {
+	case <-d.ready:
+	case <-ctx.Done():
+		return
+	}
+	for {
+		if err := d.activity.wait(ctx, noteIdleQuiet); err != nil {
+			return
+		}
+		if dir, err := d.gitCommonDir(ctx); err == nil {
+			pending, err := api.PendingNotes(dir)
+			if err != nil {
+				d.log.Warn("pending summary notes unreadable", "err", err)
+			}
+		queue:
+			for _, n := range pending {
+				select {
+				case d.notes <- n:
+				default:
+					break queue // the rest waits for the next idle moment
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(noteIdleRescan):
+		}
+	}
+}
+
+func (d *Daemon) savePending(ctx context.Context, n api.PendingNote) {
+	commit, err := d.resolve(ctx, n.Commit)
+	if err == nil {
+		n.Commit = commit
+		var dir string
+		if dir, err = d.gitCommonDir(ctx); err == nil {
+			err = api.SavePendingNote(dir, n)
+		}
+	}
+	if err != nil {
+		d.log.Warn("summary note lost (lore summarize --missing fills it in)", "commit", n.Commit, "err", err)
+	}
+}
+
+func (d *Daemon) dropPending(ctx context.Context, commit string) {
+	if commit, err := d.resolve(ctx, commit); err == nil {
+		if dir, err := d.gitCommonDir(ctx); err == nil {
+			api.DropPendingNote(dir, commit)
+		}
+	}
+}
+
+// gitCommonDir is the git folder the repository's worktrees share.
+func (d *Daemon) gitCommonDir(ctx context.Context) (string, error) {
+	out, err := d.git(ctx, 4<<10, "rev-parse", "--path-format=absolute", "--git-common-dir")
+	return strings.TrimSpace(out), err
+}
+
 // writeNote summarizes p and adds the summary as a note, unless the commit
-// has a note already (a summary is written once per commit; amended and
-// rebased commits get theirs copied by notes.rewriteRef).
+// has a note already (a summary is written once per commit). Amended and
+// rebased commits get theirs copied by notes.rewriteRef; an amend that
+// changed more than the message (p.Replaces) gets a new one.
 func (d *Daemon) writeNote(ctx context.Context, p api.NoteParams) error {
 	commit, err := d.resolve(ctx, p.Commit)
 	if err != nil {
 		return err
 	}
-	if d.hasNote(ctx, commit) {
+	replace := false
+	if p.Replaces != "" {
+		same, err := d.sameChange(ctx, p.Replaces, commit)
+		if err != nil {
+			return err
+		}
+		replace = !same
+	}
+	if !replace && d.hasNote(ctx, commit) {
 		return nil
 	}
 	rng, question := commit, noteQuestion
@@ -94,7 +187,18 @@ func (d *Daemon) writeNote(ctx context.Context, p api.NoteParams) error {
 	if p.Base != "" {
 		text = "Brought in since " + rng[:min(12, len(rng))] + ":\n\n" + text
 	}
-	return d.addNote(ctx, commit, text+"\n")
+	return d.addNote(ctx, commit, text+"\n", replace)
+}
+
+// sameChange reports whether commits a and b have the same tree and
+// parents: an amend of the message alone.
+func (d *Daemon) sameChange(ctx context.Context, a, b string) (bool, error) {
+	out, err := d.git(ctx, 4<<10, "show", "-s", "--format=%T %P", a, b, "--")
+	if err != nil {
+		return false, err
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return len(lines) == 2 && lines[0] == lines[1], nil
 }
 
 func (d *Daemon) hasNote(ctx context.Context, commit string) bool {
@@ -102,11 +206,16 @@ func (d *Daemon) hasNote(ctx context.Context, commit string) bool {
 	return err == nil
 }
 
-// addNote adds text as commit's note; one that appeared meanwhile is kept.
-func (d *Daemon) addNote(ctx context.Context, commit, text string) error {
+// addNote adds text as commit's note; one that appeared meanwhile is kept
+// unless replace.
+func (d *Daemon) addNote(ctx context.Context, commit, text string, replace bool) error {
 	ctx, cancel := context.WithTimeout(ctx, gitTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "notes", "--ref="+api.NotesRef, "add", "-F", "-", commit)
+	args := []string{"notes", "--ref=" + api.NotesRef, "add", "-F", "-", commit}
+	if replace {
+		args = append(args[:3], append([]string{"-f"}, args[3:]...)...)
+	}
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = d.opts.Repo
 	cmd.Stdin = strings.NewReader(text)
 	cmd.Env = os.Environ()
@@ -116,7 +225,7 @@ func (d *Daemon) addNote(ctx context.Context, commit, text string) error {
 		cmd.Env = append(cmd.Env, "GIT_COMMITTER_NAME=lore", "GIT_COMMITTER_EMAIL=lore@localhost", "GIT_AUTHOR_NAME=lore", "GIT_AUTHOR_EMAIL=lore@localhost")
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		if d.hasNote(ctx, commit) {
+		if !replace && d.hasNote(ctx, commit) {
 			return nil
 		}
 		return fmt.Errorf("git notes add %s: %v: %s", commit, err, strings.TrimSpace(string(out)))

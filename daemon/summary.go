@@ -72,6 +72,11 @@ func (d *Daemon) commitDraftMethod(c *call, p api.DraftParams) (*api.Draft, erro
 	if p.MaxTokens == 0 {
 		p.MaxTokens = draftMaxTokens
 	}
+	// A hook has seconds: waiting out a first prefill would only end at
+	// its deadline, so it hears at once why there is no draft.
+	if p.Priority == api.PriorityHook && !d.isReady() {
+		return nil, rpcError(&api.Error{Code: api.CodeNotReady, Message: "the daemon is still loading the repository" + d.loadingProgress() + "; the next commit gets a draft"})
+	}
 	ch, err := d.workChanges(c.ctx, true, p.Index)
 	if err != nil {
 		return nil, rpcError(err)

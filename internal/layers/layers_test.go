@@ -19,7 +19,7 @@ var allowed = map[string][]string{
 	"internal/atomicfile": nil,
 	"internal/rpcwire":    nil,
 	"config":              {"internal/bytesize"},
-	"api":                 {"config"},
+	"api":                 {"config", "internal/atomicfile"},
 	"internal/cmdline":    {"api", "config"},
 	"cli/ask":             {"api", "config", "internal/cmdline"},
 	"cmd/ask":             {"cli/ask"},
