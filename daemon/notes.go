@@ -19,7 +19,7 @@ const (
 	// request is dropped (logged), to be filled in later.
 	maxQueuedNotes = 64
 	// noteMaxTokens is a note's length limit.
-	noteMaxTokens = 200
+	noteMaxTokens = 120
 )
 
 const (

@@ -118,16 +118,17 @@ type ModelInfo struct {
 // Engine is one loaded model with one context. Its methods are safe for
 // concurrent use; llama.cpp calls are serialised, one decode at a time.
 type Engine struct {
-	cfg    Config
-	info   ModelInfo
-	model  llama.Model
-	lctx   llama.Context
-	vocab  llama.Vocab
-	mem    llama.Memory
-	batch  llama.Batch
-	nVoc   int
-	bos    Token
-	addBOS bool
+	cfg     Config
+	info    ModelInfo
+	model   llama.Model
+	lctx    llama.Context
+	threads int32 // the threads decodes use now (setThreads)
+	vocab   llama.Vocab
+	mem     llama.Memory
+	batch   llama.Batch
+	nVoc    int
+	bos     Token
+	addBOS  bool
 
 	mu     sync.Mutex // guards every llama call and the fields below
 	prefix []Token    // tokens held by sequence 0, in order
@@ -260,6 +261,7 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	e.lctx = lctx
 	e.cfg = cfg
+	e.threads = int32(cfg.Threads)
 	e.info.ContextSize = int(llama.NCtx(lctx)) - cfg.SpareCells
 	if e.mem, err = llama.GetMemory(lctx); err != nil {
 		e.Close()

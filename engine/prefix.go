@@ -142,6 +142,7 @@ func (e *Engine) decodeLocked(toks []Token, pos int, seq llama.SeqId, lastLogits
 			return err
 		}
 	}
+	e.setThreads(PriorityInteractive)
 	return e.decodeBatch(int32(len(toks)))
 }
 

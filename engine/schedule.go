@@ -183,6 +183,20 @@ func (e *Engine) batcher() {
 	}
 }
 
+// setThreads gives a round of background work only half the threads, leaving
+// cores to the person at the machine: a git commit made while the daemon
+// writes notes, an editor. Called with e.mu held.
+func (e *Engine) setThreads(highest Priority) {
+	n := int32(e.cfg.Threads)
+	if highest >= PriorityBackground {
+		n = max(1, n/2)
+	}
+	if n != e.threads {
+		llama.SetNThreads(e.lctx, n, n)
+		e.threads = n
+	}
+}
+
 // BatchStats counts the batcher's decodes of question tokens and the
 // question steps they held: Steps/Rounds above 1 means questions shared
 // decodes.
@@ -273,6 +287,11 @@ func (e *Engine) round(ready []*step) []*step {
 			}
 		}
 		if err == nil {
+			highest := PriorityBackground
+			for _, p := range parts {
+				highest = min(highest, p.s.prio)
+			}
+			e.setThreads(highest)
 			err = e.decodeBatch(idx)
 		}
 		if err == nil {

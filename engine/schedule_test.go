@@ -105,3 +105,38 @@ func TestSlotQueueBusyAndCancel(t *testing.T) {
 		t.Fatal("the sequence did not come back")
 	}
 }
+
+// Rounds of background work only run on half the threads; a round with a
+// question someone waits for, and a prefill, get them all again.
+func TestBackgroundRoundsUseHalfTheThreads(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Threads = 2
+	e := openTiny(t, cfg)
+	mustSync(t, e, withBOS(e, e.Tokenize(sourceText(1, 20))))
+	threadsDuring := func(prio Priority) int32 {
+		var seen int32
+		_, err := e.Generate(context.Background(), GenerateRequest{Prompt: e.Tokenize("\nwhat is this?"), MaxTokens: 8, Priority: prio}, func(string) error {
+			e.mu.Lock()
+			seen = e.threads
+			e.mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	if n := threadsDuring(PriorityBackground); n != 1 {
+		t.Errorf("a background answer decoded with %d threads, want 1", n)
+	}
+	if n := threadsDuring(PriorityInteractive); n != 2 {
+		t.Errorf("an interactive answer after it decoded with %d threads, want 2", n)
+	}
+	threadsDuring(PriorityBackground)
+	mustSync(t, e, withBOS(e, e.Tokenize(sourceText(2, 20))))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.threads != 2 {
+		t.Errorf("a prefill after a background answer left %d threads, want 2", e.threads)
+	}
+}
