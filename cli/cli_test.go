@@ -164,7 +164,7 @@ func TestPack(t *testing.T) {
 		t.Fatal("the pack holds a secret")
 	}
 
-	out, _, code = run(t, vars, t.TempDir(), "lore", "pack", repo, "--format", "json")
+	out, _, code = run(t, vars, t.TempDir(), "lore", "pack", "--repo", repo, "--format", "json")
 	var doc struct {
 		TotalTokens int `json:"total_tokens"`
 		Segments    []struct {

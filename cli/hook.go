@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
+	flag "github.com/spf13/pflag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -62,7 +62,7 @@ func runHook(args []string, stdout, stderr io.Writer) error {
 	if cmd == "run" {
 		return runHookRun(rest, stdout, stderr)
 	}
-	fs := cmdline.NewFlagSet("lore hook "+cmd, hookUsage, stderr)
+	fs := cmdline.NewFlagSet("lore hook "+cmd, hookUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	force := false
 	if cmd == "install" {

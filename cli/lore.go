@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
+	flag "github.com/spf13/pflag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,7 +105,7 @@ Runs the repository's daemon in the foreground: it scans the repository,
 prefills the pack into the model's KV cache (restoring the saved snapshot
 first), and serves questions on a unix socket until SIGINT/SIGTERM or
 'lore stop', saving the snapshot on the way out. Logs go to stderr.
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	detach := fs.Bool("detach", false, "start the daemon in the background and return once it listens")
 	cmdline.RegisterEngineFlags(fs)
@@ -188,7 +188,7 @@ Shows the state of the repository's daemon: the model, the pack (tokens,
 segments, files reduced to fit the context), the KV prefix (valid tokens,
 tokens prefilled since start, tokens restored from the snapshot) and any
 prefill in progress. Exits 3 when no daemon runs.
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	root, err := cmdline.ParseRepo(fs, args, repo)
@@ -291,7 +291,7 @@ func runStop(args []string, stdout, stderr io.Writer) error {
 
 Stops the repository's daemon; it saves its KV snapshot first. Exits 3 when
 no daemon runs.
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the daemon to exit")
 	root, err := cmdline.ParseRepo(fs, args, repo)

@@ -40,7 +40,7 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 		}
 		return cmdline.UsageErr("lore model needs a subcommand: synth, pull, ls or info")
 	}
-	fs := cmdline.NewFlagSet("lore model synth", usage, stderr)
+	fs := cmdline.NewFlagSet("lore model synth", usage, stdout)
 	size := fs.String("size", "demo", "tiny, demo or bench")
 	out := fs.String("o", "", "output file (default "+config.DefaultModelPath()+")")
 	seed := fs.Int64("seed", synth.DefaultSeed, "random seed; the same seed gives the same file")

@@ -3,7 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
-	"flag"
+	flag "github.com/spf13/pflag"
 	"fmt"
 	"io"
 	"os"
@@ -49,7 +49,7 @@ whether it fits.
 
 // runModelPull implements lore model pull.
 func runModelPull(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore model pull", modelPullUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model pull", modelPullUsage, stdout)
 	sum := fs.String("sha256", "", "expected sha256 digest (hex)")
 	out := fs.String("o", "", "file name or path (default: the URL's last path element in the models folder)")
 	force := fs.Bool("force", false, "replace an existing file")
@@ -119,7 +119,7 @@ func (b *pullBar) update(done, total int64) {
 
 // runModelLs implements lore model ls.
 func runModelLs(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore model ls", modelLsUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model ls", modelLsUsage, stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
@@ -181,7 +181,7 @@ type repoSize struct {
 
 // runModelInfo implements lore model info.
 func runModelInfo(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore model info", modelInfoUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model info", modelInfoUsage, stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
 	memFlag := fs.String("memory", "8GiB", "memory budget for the KV cache")
 	repo := fs.String("repo", "", "also size this repository's pack")

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
+	flag "github.com/spf13/pflag"
 	"fmt"
 	"io"
 	"strings"
@@ -43,7 +43,7 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
-	fs := cmdline.NewFlagSet("lore session "+cmd, sessionUsage, stderr)
+	fs := cmdline.NewFlagSet("lore session "+cmd, sessionUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	var asJSON *bool
 	if cmd == "list" || cmd == "show" {
@@ -51,7 +51,7 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	}
 	out := ""
 	if cmd == "export" {
-		fs.StringVar(&out, "o", "", "write the Markdown to this file instead of stdout")
+		fs.StringVarP(&out, "output", "o", "", "write the Markdown to this file instead of stdout")
 	}
 	switch cmd {
 	case "list", "show", "export", "rm":

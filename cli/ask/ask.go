@@ -47,7 +47,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("ask", askUsage, stderr)
+	fs := cmdline.NewFlagSet("ask", askUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "end with one JSON object of the answer and its statistics")
 	maxTokens := fs.Int("max-tokens", 256, "answer length limit in tokens")
