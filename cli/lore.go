@@ -15,78 +15,9 @@ import (
 	"lore/daemon"
 	"lore/engine"
 	"lore/ingest/layout"
-	"lore/internal/bench"
 	"lore/internal/bytesize"
 	"lore/internal/cmdline"
 )
-
-const loreUsage = `lore keeps a whole repository in a local model's context.
-
-Usage:
-  lore <command> [flags]
-
-Commands:
-  daemon     run the repository's daemon (foreground; --detach for background)
-  status     show the daemon's pack, cache and engine state
-  stop       stop the repository's daemon (it saves its KV snapshot first)
-  logs       print (or follow with -f) the background daemon's log
-  pack       write the repository's pack (xml, markdown or json), optionally within a token budget
-  model      download, list and inspect GGUF models; generate test models (pull, ls, info, synth)
-  bench      run lore's benchmarks (lore bench spine|freshness|ingest|daemon|lsp)
-  config     show the effective settings and their sources (lore config show|path)
-  session    list, show, export or delete planning sessions (ask --session NAME)
-  summarize  summarize the uncommitted changes, a commit or a range A..B
-  hook       install, remove or inspect lore's git hooks (commit-message drafts)
-  log        commits with the summaries lore keeps as git notes
-  lsp        run the Language Server Protocol server an editor starts (stdio)
-
-Run 'lore <command> --help' for a command's flags. Questions are asked with
-the ask command: ask "how does X work?"
-`
-
-// Lore runs the lore command line and returns its exit code.
-func Lore(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, loreUsage)
-		return cmdline.ExitUsage
-	}
-	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "daemon":
-		err = runDaemon(rest, stdout, stderr)
-	case "status":
-		err = runStatus(rest, stdout, stderr)
-	case "stop":
-		err = runStop(rest, stdout, stderr)
-	case "model":
-		err = runModel(rest, stdout, stderr)
-	case "pack":
-		err = runPack(rest, stdout, stderr)
-	case "logs":
-		err = runLogs(rest, stdout, stderr)
-	case "session":
-		err = runSession(rest, stdout, stderr)
-	case "summarize":
-		err = runSummarize(rest, stdout, stderr)
-	case "hook":
-		err = runHook(rest, stdout, stderr)
-	case "log":
-		err = runLog(rest, stdout, stderr)
-	case "bench":
-		err = bench.Run(rest, stdout, stderr)
-	case "config":
-		err = runConfig(rest, stdout, stderr)
-	case "lsp":
-		err = runLSP(rest, stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, loreUsage)
-		return cmdline.ExitOK
-	default:
-		fmt.Fprint(stderr, loreUsage)
-		err = cmdline.UsageErr("unknown command %q", cmd)
-	}
-	return cmdline.Finish("lore", stderr, err)
-}
 
 func runDaemon(args []string, stdout, stderr io.Writer) (err error) {
 	// The client that started this daemon hears why it stops even when the
@@ -287,14 +218,28 @@ func printStatus(w io.Writer, st *api.Status) {
 }
 
 func runStop(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore stop", `Usage: lore stop [--repo DIR]
+	fs := cmdline.NewFlagSet("lore stop", `Usage: lore stop [--repo DIR | --all]
 
-Stops the repository's daemon; it saves its KV snapshot first. Exits 3 when
-no daemon runs.
+Stops the repository's daemon, or with --all every lore daemon of this user
+(those lore ps lists); each saves its KV snapshot first. Exits 3 when no
+daemon runs for the repository.
 `, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
-	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the daemon to exit")
-	root, err := cmdline.ParseRepo(fs, args, repo)
+	all := fs.Bool("all", false, "stop every lore daemon of this user")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for a daemon to exit")
+	if err := cmdline.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return cmdline.UsageErr("unexpected arguments %q (the repository is given with --repo)", fs.Args())
+	}
+	if *all {
+		if *repo != "" {
+			return cmdline.UsageErr("give --repo or --all, not both")
+		}
+		return stopAll(*wait, stdout)
+	}
+	root, err := config.FindRoot(*repo)
 	if err != nil {
 		return err
 	}

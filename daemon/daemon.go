@@ -347,6 +347,7 @@ func (d *Daemon) Status() *api.Status {
 		Sessions:           sessions,
 		Snapshots:          snapshots,
 		Disk:               disk,
+		IdleSeconds:        d.activity.idle(d.start).Seconds(),
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()

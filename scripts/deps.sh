@@ -86,6 +86,8 @@ rm -rf "$DEST"
 mkdir -p "$DEST"
 cp "$tmp"/package/bins/linux-x64/*.so "$DEST"/
 cp "$tmp"/package/LICENSE "$DEST"/LICENSE.node-llama-cpp
+# The llama.cpp release the libraries were built from (lore version shows it).
+cp "$tmp"/package/bins/linux-x64/_nlcBuildMetadata.json "$DEST"/llama-build.json 2>/dev/null || true
 # yzma opens exactly these names; ggml picks the CPU variant library itself.
 ln -sf libllama.v0.5.0.so "$DEST/libllama.so"
 ln -sf libggml.v0.5.0.so "$DEST/libggml.so"

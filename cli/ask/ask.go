@@ -43,10 +43,12 @@ to you), 130 interrupted.
 
 // Main runs the ask command line and returns its exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	return cmdline.Finish("ask", stderr, run(args, stdout, stderr))
+	return cmdline.Finish("ask", stderr, Run(args, stdout, stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+// Run runs the ask command line (as ask, or as lore ask) and returns its
+// error, which cmdline.Finish turns into a message and an exit code.
+func Run(args []string, stdout, stderr io.Writer) error {
 	fs := cmdline.NewFlagSet("ask", askUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "end with one JSON object of the answer and its statistics")

@@ -100,7 +100,7 @@ func subUsage(name string) string {
 			text = para
 		}
 	}
-	return "Usage: " + line + "\n\n" + text + "\n"
+	return "Usage: " + line + "\n\n" + strings.TrimRight(text, "\n") + "\n"
 }
 
 // Names are the benchmarks, as lore bench NAME takes them.
