@@ -3,8 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"errors"
-	flag "github.com/spf13/pflag"
 	"fmt"
+	flag "github.com/spf13/pflag"
 	"io"
 	"os"
 	"path/filepath"

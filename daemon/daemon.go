@@ -211,6 +211,7 @@ func (d *Daemon) load(ctx context.Context) error {
 	d.mu.Lock()
 	d.store = store
 	d.mu.Unlock()
+	d.writeSessionIndex()
 	eng, err := engine.Open(d.opts.Engine)
 	if err != nil {
 		d.mu.Lock()
