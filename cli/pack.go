@@ -144,8 +144,9 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	}
 	so := scanOptions(cfg)
 	so.Cache = kv
+	scanStart := time.Now()
 	so.Progress = func(done, total int) {
-		prog.Printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
+		prog.Printf("%s", cmdline.ProgressLine("reading and parsing", int64(done), int64(total), "files", done, time.Since(scanStart)))
 	}
 	prog.Printf("scanning %s", root)
 	res, err := scan.Scan(ctx, root, so)

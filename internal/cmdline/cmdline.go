@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -219,4 +220,19 @@ func ParseRepo(fs *flag.FlagSet, args []string, repo *string) (string, error) {
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// RepoRoot is the repository a command that asks works on: the folder
+// --repo names, as it is, or the git repository around the current folder.
+// Outside of one it refuses: packing the current folder (the home folder,
+// say) is rarely what was meant.
+func RepoRoot(repo string) (string, error) {
+	root, err := config.FindRoot(repo)
+	if err != nil || repo != "" {
+		return root, err
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".git")); err != nil {
+		return "", UsageErr("%s is not inside a git repository: run this in one, or give --repo %s to use this folder as it is", root, root)
+	}
+	return root, nil
 }
