@@ -78,7 +78,7 @@ func printStatus(w io.Writer, st *api.Status, verbose bool) {
 	}
 	line("speed", "%s; %s of memory in use", speed, bytesize.Format(st.MemoryBytes))
 	if note := api.SeenNote(st.LastRetrievedFull, st.LastRetrieved); note != "" {
-		line("last answer", "retrieved %s", note)
+		line("last answer", "%s", note)
 	}
 	line("questions", "%d running, %d waiting; %d planning sessions", st.ActiveQuestions, st.QueuedQuestions, st.Sessions)
 	if st.SnapshotBytes > 0 {

@@ -64,6 +64,7 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	repo := fs.String("repo", "", "repository (default: the git repository around the current folder)")
 	asJSON := fs.Bool("json", false, "print one JSON object: the answer's text and statistics")
 	streamJSON := fs.Bool("stream-json", false, "print one JSON event per line (progress, token, result)")
+	stats := fs.Bool("stats", false, "say how the answer was made, on stderr (the default on a terminal)")
 	plain := fs.Bool("plain", false, "print the answer as the model wrote it, without Markdown rendering")
 	maxTokens := fs.Int("max-tokens", 256, "answer length limit in tokens (at least 1)")
 	temperature := fs.Float64("temperature", 0, fmt.Sprintf("sampling temperature, 0 to %d; 0 = greedy", api.MaxTemperature))
@@ -188,7 +189,7 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	if res.SessionReplayed {
 		fmt.Fprintf(stderr, "note: session %s's transcript was replayed on the current pack (the repository changed since its last turn, or its history outgrew the room kept for it; the oldest turns go first)\n", res.Session)
 	}
-	if tty {
+	if tty || *stats {
 		fmt.Fprintf(stderr, "[%s]\n", statsLine(res, prog.Prefilled()))
 	}
 	if note := api.SeenNote(res.RetrievedFull, res.Retrieved); note != "" {
