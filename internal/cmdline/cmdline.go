@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -51,6 +52,10 @@ func UsageErr(format string, a ...any) error {
 	return WithCode(ExitUsage, fmt.Errorf(format, a...))
 }
 
+// rpcFrame is how the JSON-RPC library renders an error it carries: the
+// code means nothing to a user, the message after it is what they read.
+var rpcFrame = regexp.MustCompile(`jsonrpc2: code -?[0-9]+ message: `)
+
 // Finish prints err (if any) and returns the exit code.
 func Finish(prog string, stderr io.Writer, err error) int {
 	if err == nil {
@@ -63,7 +68,7 @@ func Finish(prog string, stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
 		return ExitInterrupted
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	fmt.Fprintf(stderr, "%s: %s\n", prog, rpcFrame.ReplaceAllString(err.Error(), ""))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
