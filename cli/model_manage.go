@@ -108,7 +108,11 @@ func (b *pullBar) update(done, total int64) {
 	b.last = now
 	speed := ""
 	if el := now.Sub(b.start).Seconds(); el > 0.2 {
-		speed = fmt.Sprintf(", %s/s", bytesize.Format(int64(float64(done-b.first)/el)))
+		rate := float64(done-b.first) / el
+		speed = fmt.Sprintf(", %s/s", bytesize.Format(int64(rate)))
+		if total > done && rate > 0 {
+			speed += ", " + cmdline.Seconds(time.Duration(float64(total-done)/rate*float64(time.Second))) + " left"
+		}
 	}
 	if total > 0 {
 		b.line.Printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), bytesize.Format(done), bytesize.Format(total), 100*done/total, speed)
