@@ -51,7 +51,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetVersionTemplate("{{.Version}}\n")
+	cobra.AddTemplateFunc("loreVersion", versionText)
+	root.SetVersionTemplate("{{loreVersion}}")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return cmdline.FlagError(c.Flags(), err) })
 	root.CompletionOptions.HiddenDefaultCmd = false
 

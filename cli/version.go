@@ -63,16 +63,21 @@ LORE_LLAMA_LIB, third_party/llama beside the binary, ...).
 	if fs.NArg() > 0 {
 		return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
-	fmt.Fprintf(stdout, "lore %s (%s, %s/%s)\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprint(stdout, versionText())
+	return nil
+}
+
+// versionText is what lore version and lore --version print: lore's
+// version and the llama.cpp build it loads.
+func versionText() string {
+	text := fmt.Sprintf("lore %s (%s, %s/%s)\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	explicit := ""
 	if s, err := config.Load(""); err == nil {
 		explicit = s.LlamaLib
 	}
 	dir, err := engine.FindLibrary(explicit)
 	if err != nil {
-		fmt.Fprintf(stdout, "llama.cpp  not found (run `make deps`, or set %s)\n", config.EnvLlamaLib)
-		return nil
+		return text + fmt.Sprintf("llama.cpp  not found (run `make deps`, or set %s)\n", config.EnvLlamaLib)
 	}
-	fmt.Fprintf(stdout, "llama.cpp  %s, in %s\n", engine.LibraryVersion(dir), dir)
-	return nil
+	return text + fmt.Sprintf("llama.cpp  %s, in %s\n", engine.LibraryVersion(dir), dir)
 }
