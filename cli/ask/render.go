@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/charmbracelet/glamour"
@@ -98,7 +99,7 @@ func newMarkdownWriter(w io.Writer) answerWriter {
 		style = "dark"
 	}
 	if os.Getenv("NO_COLOR") != "" {
-		style = "notty"
+		style = "ascii"
 	}
 	r, err := glamour.NewTermRenderer(glamour.WithStandardStyle(style), glamour.WithWordWrap(width-4))
 	if err != nil {
@@ -149,7 +150,26 @@ func (m *markdownWriter) render(block string) {
 		io.WriteString(m.w, block)
 		return
 	}
-	io.WriteString(m.w, strings.TrimRight(out, "\n")+"\n")
+	io.WriteString(m.w, trimPadding(strings.TrimRight(out, "\n"))+"\n")
+}
+
+// padding is what glamour pads each line with up to the wrap width: spaces,
+// and the color codes around them.
+var padding = regexp.MustCompile(`(?:\x1b\[[0-9;]*m| )+$`)
+
+// trimPadding removes the padding at the end of each line (it would wrap
+// on a narrower terminal and is copied along with the text), ending a line
+// that had color codes with a reset.
+func trimPadding(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		t := padding.ReplaceAllString(l, "")
+		if strings.Contains(l, "\x1b[") {
+			t += "\x1b[0m"
+		}
+		lines[i] = t
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (m *markdownWriter) finish(*api.AskResult) error {
