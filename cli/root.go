@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -64,6 +66,16 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 			RunE:               func(_ *cobra.Command, args []string) error { return run(args, stdout, stderr) },
 		}
 		c.SetHelpFunc(func(*cobra.Command, []string) { run([]string{"--help"}, stdout, stderr) })
+		c.ValidArgsFunction = func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if !strings.HasPrefix(toComplete, "-") {
+				return nil, cobra.ShellCompDirectiveDefault
+			}
+			// The command's flags are its own (cobra does not parse
+			// them): its help lists them.
+			var help bytes.Buffer
+			run([]string{"--help"}, &help, io.Discard)
+			return helpFlags(help.String(), toComplete), cobra.ShellCompDirectiveNoFileComp
+		}
 		return c
 	}
 	sub := func(name string, run runFunc) runFunc {
@@ -165,6 +177,22 @@ func unknownCommand(c *cobra.Command, name string) error {
 		return cmdline.UsageErr("unknown command %q for %q; did you mean %q?", name, c.CommandPath(), s)
 	}
 	return cmdline.UsageErr("unknown command %q for %q (see '%s --help')", name, c.CommandPath(), c.CommandPath())
+}
+
+// flagInHelp is a flag's name at the start of a line of a Flags section.
+var flagInHelp = regexp.MustCompile(`(?m)^\s+(?:-[a-zA-Z], )?(--[a-z0-9][a-z0-9-]*)`)
+
+// helpFlags lists the long flags a command's help lists under "Flags:"
+// that start with prefix.
+func helpFlags(help, prefix string) []string {
+	_, flags, _ := strings.Cut(help, "\nFlags:\n")
+	var out []string
+	for _, m := range flagInHelp.FindAllStringSubmatch(flags, -1) {
+		if strings.HasPrefix(m[1], prefix) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // benchGroup is lore bench: one subcommand per benchmark, each with its own
