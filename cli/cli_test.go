@@ -86,7 +86,7 @@ func TestAskStartsDaemonAndReports(t *testing.T) {
 	if st["kv_tokens"] != st["pack_tokens"] || st["state"] != "ready" {
 		t.Errorf("status: %v", st)
 	}
-	if out, _, code := run(t, vars, repo, "lore", "status"); code != 0 || !strings.Contains(out, "kv prefix") {
+	if out, _, code := run(t, vars, repo, "lore", "status"); code != 0 || !strings.Contains(out, "kv cache    holds the whole repository") {
 		t.Errorf("human status (exit %d):\n%s", code, out)
 	}
 

@@ -40,7 +40,7 @@ func TestFullDiskCLI(t *testing.T) {
 		t.Fatalf("ask on a full disk (exit %d):\n%s", code, errOut)
 	}
 	out, _, code := run(t, vars, repo, "lore", "status")
-	if code != 0 || !strings.Contains(out, "disk         the disk is full") || !strings.Contains(out, "kept in memory") {
+	if code != 0 || !strings.Contains(out, "disk        the disk is full") || !strings.Contains(out, "kept in memory") {
 		t.Fatalf("status on a full disk (exit %d):\n%s", code, out)
 	}
 	var st struct {
