@@ -202,9 +202,9 @@ func Run(args []string, stdout, stderr io.Writer) error {
 }
 
 // statsLine says in words how the answer was made: its length, the wait for
-// its first token, and what the KV cache spared. fullPrefill is the size of
-// the prefill of the whole repository this question waited for, if any
-// (the answer's own count is of changes prefilled for it, 0 then).
+// its first token, and what the KV cache spared. fullPrefill is how much of
+// a prefill of the repository this question waited for, if any (the
+// answer's own count is of changes prefilled for it, 0 then).
 func statsLine(res *api.AskResult, fullPrefill int) string {
 	n := func(v int) string { return cmdline.Thousands(int64(v)) }
 	s := fmt.Sprintf("%s tokens in %s, the first after %s; %s of %s prompt tokens came from the KV cache",
@@ -212,7 +212,7 @@ func statsLine(res *api.AskResult, fullPrefill int) string {
 		cmdline.Seconds(time.Duration(res.TTFTMillis*float64(time.Millisecond))), n(res.CachedTokens), n(res.PromptTokens))
 	switch {
 	case fullPrefill > 0:
-		s += fmt.Sprintf(", after prefilling the repository (%s tokens)", n(fullPrefill))
+		s += fmt.Sprintf(", after waiting for %s tokens of the repository to be prefilled", n(fullPrefill))
 	case res.PrefilledTokens > 0:
 		s += fmt.Sprintf(", %s tokens of changes prefilled first", n(res.PrefilledTokens))
 	}

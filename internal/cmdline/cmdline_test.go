@@ -9,6 +9,8 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 	flag "github.com/spf13/pflag"
+
+	"lore/api"
 )
 
 func TestSuggest(t *testing.T) {
@@ -68,5 +70,26 @@ func TestThousandsAndSeconds(t *testing.T) {
 		if got := Thousands(n); got != want {
 			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestProgressPrefilled: what a question waited for is the prefill it saw
+// run, not a snapshot restored at once.
+func TestProgressPrefilled(t *testing.T) {
+	p := NewProgress(io.Discard)
+	p.Show(api.Progress{Done: 12313, Total: 12313})
+	if got := p.Prefilled(); got != 0 || p.Prefilling() {
+		t.Errorf("restored: prefilled %d, prefilling %v", got, p.Prefilling())
+	}
+	p = NewProgress(io.Discard)
+	for _, d := range []int{0, 512, 1024} {
+		p.Show(api.Progress{Done: d, Total: 1500})
+	}
+	if !p.Prefilling() {
+		t.Error("a prefill at 1,024 of 1,500 tokens is not reported as running")
+	}
+	p.Show(api.Progress{Done: 1500, Total: 1500})
+	if got := p.Prefilled(); got != 1500 || p.Prefilling() {
+		t.Errorf("cold: prefilled %d, prefilling %v", got, p.Prefilling())
 	}
 }

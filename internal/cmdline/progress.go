@@ -24,10 +24,12 @@ type Progress struct {
 	startDone int
 	lastTotal int
 	prefilled bool // a prefill was shown and did not reach its end
+	watched   int  // tokens seen prefilled: from the first report below its total to the last
+	firstDone int  // -1 until a report below its total
 }
 
 // NewProgress returns a progress line on w.
-func NewProgress(w io.Writer) *Progress { return &Progress{w: w, on: IsTerminal(w)} }
+func NewProgress(w io.Writer) *Progress { return &Progress{w: w, on: IsTerminal(w), firstDone: -1} }
 
 // Show draws the daemon's prefill progress: a bar, the share done, the rate
 // and the time left.
@@ -41,6 +43,12 @@ func (p *Progress) Show(pr api.Progress) {
 		p.start, p.startDone, p.lastTotal = now, pr.Done, pr.Total
 	}
 	p.prefilled = pr.Done < pr.Total
+	if p.firstDone < 0 && pr.Done < pr.Total {
+		p.firstDone = pr.Done
+	}
+	if p.firstDone >= 0 {
+		p.watched = max(p.watched, pr.Done-p.firstDone)
+	}
 	elapsed := now.Sub(p.start)
 	done := pr.Done - p.startDone
 	p.mu.Unlock()
@@ -55,11 +63,13 @@ func (p *Progress) Prefilling() bool {
 	return p.prefilled
 }
 
-// Prefilled is the size of the last prefill shown, in tokens (0 if none).
+// Prefilled is how many tokens the reports showed being prefilled, from the
+// first report that was not at its end to the last (0 if none: a restored
+// snapshot reports itself done at once).
 func (p *Progress) Prefilled() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.lastTotal
+	return p.watched
 }
 
 // ProgressLine is one line of progress: what, a bar, done/total with
