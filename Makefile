@@ -7,41 +7,42 @@ LLAMA   := $(CURDIR)/third_party/llama
 DEMO    := $(CURDIR)/.lore-demo
 # The demo keeps its state apart from the user's and caps the context so the
 # first prefill of this repository takes seconds on a 2-core CPU (the files
-# that do not fit are listed by `lore status`).
+# that do not fit are listed by `lore status`). scripts/demo.sh reads these
+# settings from $(DEMO)/env.
 DEMO_ENV := LORE_LLAMA_LIB=$(LLAMA) LORE_MODEL=$(DEMO)/demo.gguf LORE_STATE_DIR=$(DEMO)/state \
 	LORE_RUNTIME_DIR=$(DEMO)/run LORE_CTX=16384
+# lore version prints it; a build outside git says "devel".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X lore/cli.version=$(VERSION)
 BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
 
-.PHONY: all deps build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
+.PHONY: all deps deps-llama build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
 
 all: build
 
 deps:
 	./scripts/deps.sh $(LLAMA)
 
+# Only the llama.cpp libraries (what lore itself needs; deps adds the
+# editors the tests drive).
+deps-llama:
+	./scripts/deps.sh --libs-only $(LLAMA)
+
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 # Generated sources: the VS Code extension's wire types from the Go types
 # (editors/vscode/src/lib/wire.ts; a Go test fails when it is stale).
 generate:
 	$(GO) generate ./...
 
-demo: deps build
+demo: deps-llama build
 	@mkdir -p $(DEMO)
-	$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf
-	@$(DEMO_ENV) $(BIN)/lore stop >/dev/null 2>&1 || true
-	@echo "== ask (starts the daemon, prefills the repository, streams the answer)"
-	$(DEMO_ENV) $(BIN)/ask --max-tokens 48 --temperature 0.8 --seed 7 "Where does lore build the pack of a repository?"
-	@echo "== lore status"
-	$(DEMO_ENV) $(BIN)/lore status
-	@echo "== restart: the daemon saves its KV snapshot and restores it"
-	$(DEMO_ENV) $(BIN)/lore stop
-	$(DEMO_ENV) $(BIN)/ask --json --max-tokens 16 --temperature 0.8 --seed 7 "What does the ask command do?"
-	$(DEMO_ENV) $(BIN)/lore status
-	$(DEMO_ENV) $(BIN)/lore stop
+	@printf 'export %s\n' $(DEMO_ENV) > $(DEMO)/env
+	@$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf >/dev/null
+	@./scripts/demo.sh $(DEMO) $(BIN)
 
 # Go tests (real llama.cpp, real daemons, headless Neovim), a short fuzz run
 # and the VS Code extension: compile, unit tests, .vsix.

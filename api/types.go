@@ -136,6 +136,9 @@ type Status struct {
 	// Disk is the state of the file system holding the cache (nil before
 	// the cache is open).
 	Disk *DiskStatus `json:"disk,omitempty"`
+	// IdleSeconds is the time since the last question started or ended (or
+	// since the start, before any): what idle_shutdown counts.
+	IdleSeconds float64 `json:"idle_seconds"`
 }
 
 // DiskStatus says whether the daemon writes its cache (records and KV

@@ -52,7 +52,7 @@ func runConfigShow(args []string, stdout, stderr io.Writer) error {
 Prints every effective setting, its value as a config file would spell it,
 and where it came from: default, user file PATH:LINE, repo file PATH:LINE or
 env LORE_X.
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	root, err := cmdline.ParseRepo(fs, args, repo)
@@ -79,7 +79,7 @@ func runConfigPath(args []string, stdout, stderr io.Writer) error {
 	fs := cmdline.NewFlagSet("lore config path", `Usage: lore config path [--repo DIR]
 
 Prints the user config file, then the repository's; either may not exist.
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {

@@ -40,7 +40,7 @@ func TestFullDiskCLI(t *testing.T) {
 		t.Fatalf("ask on a full disk (exit %d):\n%s", code, errOut)
 	}
 	out, _, code := run(t, vars, repo, "lore", "status")
-	if code != 0 || !strings.Contains(out, "disk         the disk is full") || !strings.Contains(out, "kept in memory") {
+	if code != 0 || !strings.Contains(out, "disk        the disk is full") || !strings.Contains(out, "kept in memory") {
 		t.Fatalf("status on a full disk (exit %d):\n%s", code, out)
 	}
 	var st struct {
@@ -59,7 +59,7 @@ func TestFullDiskCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Disk["full"] != false || st.Disk["in_memory"] != nil {
 		t.Fatalf("status --json once space is back: %v\n%s", err, out)
 	}
-	if out, _, _ := run(t, vars, repo, "lore", "status"); !strings.Contains(out, "disk         ") || strings.Contains(out, "is full") {
+	if out, _, _ := run(t, vars, repo, "lore", "status", "--verbose"); !strings.Contains(out, "disk        ") || strings.Contains(out, "is full") {
 		t.Fatalf("status once space is back:\n%s", out)
 	}
 	if _, errOut, code := run(t, vars, repo, "ask", "--max-tokens", "4", "What does Alpha do?"); code != 0 || strings.Contains(errOut, "is full") {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,20 +18,9 @@ import (
 	"lore/internal/cmdline"
 )
 
-const hookUsage = `Usage: lore hook <command> [--repo DIR] [flags]
-
-Git hooks that draft commit messages and keep commit summaries as git
+const hookUsage = `Git hooks that draft commit messages and keep commit summaries as git
 notes (refs/notes/lore). They never block a commit: past hook_timeout, with
 no daemon running, or on any error the draft is a comment line instead.
-
-Commands:
-  install [--force]  install prepare-commit-msg, post-commit, post-merge and
-                     post-rewrite in the folder git uses (core.hooksPath is
-                     respected); a hook already there is kept and still runs
-                     first
-  uninstall          remove lore's hooks and put back what was there
-  status             what is installed where
-  run NAME ARGS...   what the hooks run (git passes the arguments)
 `
 
 // hookNames are the hooks lore installs.
@@ -51,29 +39,46 @@ const (
 // a hook manager owns the hooks; lore is added to its configuration instead.
 var hookManagers = []string{"husky", "pre-commit", "lefthook", "overcommit", "simple-git-hooks", "yorkie"}
 
+// hookUsages are the help texts of lore hook's commands.
+var hookUsages = map[string]string{
+	"install": `Usage: lore hook install [--repo DIR] [--force]
+
+Installs prepare-commit-msg, post-commit, post-merge and post-rewrite in
+the folder git uses (core.hooksPath is respected); a hook already there is
+kept and still runs first. Where a hook manager owns the hooks, lore says what to add to its
+configuration instead, unless --force.
+
+` + hookUsage,
+	"uninstall": `Usage: lore hook uninstall [--repo DIR]
+
+Removes lore's hooks and puts back what was there.
+
+` + hookUsage,
+	"status": `Usage: lore hook status [--repo DIR]
+
+Says which of lore's hooks are installed, and where.
+
+` + hookUsage,
+}
+
+// runHook runs lore hook CMD; args[0] is the command.
 func runHook(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, hookUsage)
-		if len(args) == 0 {
-			return cmdline.UsageErr("no hook command given")
-		}
-		return flag.ErrHelp
+	if len(args) == 0 {
+		return cmdline.UsageErr("lore hook needs a command: install, uninstall or status")
 	}
 	cmd, rest := args[0], args[1:]
 	if cmd == "run" {
 		return runHookRun(rest, stdout, stderr)
 	}
-	fs := cmdline.NewFlagSet("lore hook "+cmd, hookUsage, stderr)
+	usage, ok := hookUsages[cmd]
+	if !ok {
+		return cmdline.UsageErr("unknown hook command %q", cmd)
+	}
+	fs := cmdline.NewFlagSet("lore hook "+cmd, usage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	force := false
 	if cmd == "install" {
 		fs.BoolVar(&force, "force", false, "install even where a hook manager (husky, pre-commit, lefthook, ...) owns the hooks")
-	}
-	switch cmd {
-	case "install", "uninstall", "status":
-	default:
-		fmt.Fprint(stderr, hookUsage)
-		return cmdline.UsageErr("unknown hook command %q", cmd)
 	}
 	root, err := cmdline.ParseRepo(fs, rest, repo)
 	if err != nil {

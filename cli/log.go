@@ -24,9 +24,9 @@ func runLog(args []string, stdout, stderr io.Writer) error {
 Lists commits (default: HEAD's history) with the summaries lore keeps as
 git notes under `+api.NotesRef+` (written by the post-commit and
 post-merge hooks; see lore hook install).
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
-	n := fs.Int("n", 10, "how many commits")
+	n := fs.IntP("max-count", "n", 10, "how many commits")
 	asJSON := fs.Bool("json", false, "print a JSON array of {commit, subject, summary}")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err

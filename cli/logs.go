@@ -20,10 +20,10 @@ With -f, keeps printing what the daemon writes until interrupted.
 `
 
 func runLogs(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore logs", logsUsage, stderr)
+	fs := cmdline.NewFlagSet("lore logs", logsUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
-	lines := fs.Int("n", 50, "how many of the last lines to print first (0: all)")
-	follow := fs.Bool("f", false, "follow the log as it grows")
+	lines := fs.IntP("lines", "n", 50, "how many of the last lines to print first (0: all)")
+	follow := fs.BoolP("follow", "f", false, "follow the log as it grows")
 	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"errors"
-	"flag"
+	flag "github.com/spf13/pflag"
 	"io"
 	"log/slog"
 	"os"
@@ -34,7 +34,7 @@ ends), 1 for exit without shutdown.
 `
 
 func runLSP(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore lsp", lspUsage, stderr)
+	fs := cmdline.NewFlagSet("lore lsp", lspUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the editor's workspace root, else the current directory's)")
 	noStart := fs.Bool("no-start", false, "do not start a daemon when none runs")
 	level := fs.String("log-level", "info", "log level on stderr: debug, info, warn or error")

@@ -216,7 +216,11 @@ func TestLSPBinaryExitCodes(t *testing.T) {
 		{[]string{"lsp", "--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"lsp", "--help"}, 0, "Usage: lore lsp"},
 	} {
-		if _, errOut, code := run(t, vars, repo, "lore", tc.args...); code != tc.code || !strings.Contains(errOut, tc.want) {
+		out, errOut, code := run(t, vars, repo, "lore", tc.args...)
+		if code == 0 {
+			errOut = out // help goes to stdout
+		}
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("lore %v: exit %d, want %d with %q:\n%s", tc.args, code, tc.code, tc.want, errOut)
 		}
 	}

@@ -24,25 +24,21 @@ func runModel(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	usage := `Usage: lore model synth [--size tiny|demo|bench] [-o FILE] [--seed N] [--force]
-       lore model pull URL [--sha256 HEX] [-o FILE] [--force]
-       lore model ls [--json]
-       lore model info FILE [--json] [--memory BYTES] [--repo DIR]
 
 Generates a random-weight Mixture-of-Experts GGUF model (llama architecture,
 router + stacked experts, a 262144-token context). Its answers are
 meaningless; it exercises every engine code path. Sizes: tiny (~1 MB, tests),
 demo (small and fast, realistic vocabulary), bench (~100M parameters).
 `
-	if len(args) == 0 || args[0] != "synth" {
-		fmt.Fprint(stderr, usage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return nil
-		}
-		return cmdline.UsageErr("lore model needs a subcommand: synth, pull, ls or info")
+	if len(args) == 0 {
+		return cmdline.UsageErr("lore model needs a command: synth, pull, ls or info")
 	}
-	fs := cmdline.NewFlagSet("lore model synth", usage, stderr)
+	if args[0] != "synth" {
+		return cmdline.UsageErr("unknown model command %q", args[0])
+	}
+	fs := cmdline.NewFlagSet("lore model synth", usage, stdout)
 	size := fs.String("size", "demo", "tiny, demo or bench")
-	out := fs.String("o", "", "output file (default "+config.DefaultModelPath()+")")
+	out := fs.StringP("output", "o", "", "output file (default "+config.DefaultModelPath()+")")
 	seed := fs.Int64("seed", synth.DefaultSeed, "random seed; the same seed gives the same file")
 	force := fs.Bool("force", false, "overwrite an existing file")
 	if err := cmdline.Parse(fs, args[1:]); err != nil {

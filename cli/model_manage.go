@@ -3,8 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	flag "github.com/spf13/pflag"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,7 +49,7 @@ whether it fits.
 
 // runModelPull implements lore model pull.
 func runModelPull(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore model pull", modelPullUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model pull", modelPullUsage, stdout)
 	sum := fs.String("sha256", "", "expected sha256 digest (hex)")
 	out := fs.String("o", "", "file name or path (default: the URL's last path element in the models folder)")
 	force := fs.Bool("force", false, "replace an existing file")
@@ -108,7 +108,11 @@ func (b *pullBar) update(done, total int64) {
 	b.last = now
 	speed := ""
 	if el := now.Sub(b.start).Seconds(); el > 0.2 {
-		speed = fmt.Sprintf(", %s/s", bytesize.Format(int64(float64(done-b.first)/el)))
+		rate := float64(done-b.first) / el
+		speed = fmt.Sprintf(", %s/s", bytesize.Format(int64(rate)))
+		if total > done && rate > 0 {
+			speed += ", " + cmdline.Seconds(time.Duration(float64(total-done)/rate*float64(time.Second))) + " left"
+		}
 	}
 	if total > 0 {
 		b.line.Printf("%s %s / %s (%d%%%s)", bar(int(done>>10), int(total>>10), 30), bytesize.Format(done), bytesize.Format(total), 100*done/total, speed)
@@ -119,7 +123,7 @@ func (b *pullBar) update(done, total int64) {
 
 // runModelLs implements lore model ls.
 func runModelLs(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore model ls", modelLsUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model ls", modelLsUsage, stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
@@ -181,7 +185,7 @@ type repoSize struct {
 
 // runModelInfo implements lore model info.
 func runModelInfo(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore model info", modelInfoUsage, stderr)
+	fs := cmdline.NewFlagSet("lore model info", modelInfoUsage, stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
 	memFlag := fs.String("memory", "8GiB", "memory budget for the KV cache")
 	repo := fs.String("repo", "", "also size this repository's pack")

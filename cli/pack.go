@@ -22,7 +22,7 @@ import (
 	"lore/internal/cmdline"
 )
 
-const packUsage = `Usage: lore pack [DIR] [--format xml|markdown|json] [--budget TOKENS] [--compress] [--stats] [-o FILE] [--model FILE]
+const packUsage = `Usage: lore pack [--repo DIR] [--format xml|markdown|json] [--budget TOKENS] [--compress] [--stats] [-o FILE] [--model FILE]
 
 Packs a repository into one document for a language model, the way the lore
 daemon lays it out: a preamble, the files coldest first (by git history,
@@ -73,26 +73,27 @@ type packExcluded struct {
 }
 
 func runPack(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore pack", packUsage, stderr)
+	fs := cmdline.NewFlagSet("lore pack", packUsage, stdout)
 	format := fs.String("format", "xml", "output format: xml, markdown or json")
 	budget := fs.Int("budget", 0, "token budget for the whole pack (0: no limit)")
 	compress := fs.Bool("compress", false, "reduce every file with definitions to its signatures")
 	stats := fs.Bool("stats", false, "print a summary to stderr")
-	out := fs.String("o", "", "write to FILE instead of stdout")
+	out := fs.StringP("output", "o", "", "write to FILE instead of stdout")
 	model := fs.String("model", "", "count tokens with this GGUF model's tokenizer")
-	// Accept the folder before or after the flags.
+	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	var dir string
-	if fs.NArg() > 0 {
+	dir := *repo
+	switch {
+	case fs.NArg() > 1:
+		return cmdline.UsageErr("unexpected arguments %q (the repository is given with --repo)", fs.Args())
+	case fs.NArg() == 1 && dir != "":
+		return cmdline.UsageErr("the repository is given twice: --repo %s and %s", dir, fs.Arg(0))
+	case fs.NArg() == 1:
+		// lore pack DIR was the form before --repo; it still works.
 		dir = fs.Arg(0)
-		if err := cmdline.Parse(fs, fs.Args()[1:]); err != nil {
-			return err
-		}
-		if fs.NArg() > 0 {
-			return cmdline.UsageErr("unexpected arguments %q", fs.Args())
-		}
+		fmt.Fprintf(stderr, "note: `lore pack DIR` is deprecated: use `lore pack --repo %s`\n", dir)
 	}
 	switch *format {
 	case "xml", "markdown", "json":
@@ -143,8 +144,9 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 	}
 	so := scanOptions(cfg)
 	so.Cache = kv
+	scanStart := time.Now()
 	so.Progress = func(done, total int) {
-		prog.Printf("reading and parsing %s %d/%d files", bar(done, total, 30), done, total)
+		prog.Printf("%s", cmdline.ProgressLine("reading and parsing", int64(done), int64(total), "files", done, time.Since(scanStart)))
 	}
 	prog.Printf("scanning %s", root)
 	res, err := scan.Scan(ctx, root, so)

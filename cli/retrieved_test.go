@@ -25,8 +25,8 @@ func TestAskSaysWhatItSawInFull(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "note: retrieved for this question: saw in full: zeta-notes.txt") {
 		t.Fatalf("ask (exit %d):\n%s", code, errOut)
 	}
-	out, _, code := run(t, vars, repo, "lore", "status")
-	if code != 0 || !strings.Contains(out, "last answer  retrieved: saw in full: zeta-notes.txt") || !strings.Contains(out, "retrieval    up to 512 tokens") {
+	out, _, code := run(t, vars, repo, "lore", "status", "--verbose")
+	if code != 0 || !strings.Contains(out, "last answer saw in full: zeta-notes.txt") || !strings.Contains(out, "retrieval   up to 512 tokens") {
 		t.Fatalf("status (exit %d):\n%s", code, out)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -13,37 +12,58 @@ import (
 
 	"lore/api"
 	"lore/config"
+	"lore/daemon"
 	"lore/internal/atomicfile"
 	"lore/internal/cmdline"
 )
 
-const sessionUsage = `Usage: lore session <command> [--repo DIR] [flags]
-
-Planning sessions are named conversations on top of the repository's
+const sessionIntro = `Planning sessions are named conversations on top of the repository's
 context: ask --session NAME "..." starts or continues one. Each turn is kept
 with the KV of the conversation so far, so the next turn does not compute
 the earlier ones again; once the repository has changed, the transcript is
 replayed on the fresh pack (and the answer says so).
-
-Commands:
-  list          the sessions, most recently used first (--json)
-  show NAME     a session's transcript (--json)
-  export NAME   a session as Markdown (-o FILE, default stdout)
-  rm NAME       delete a session and its saved KV
-
-The commands start the repository's daemon when none runs.
 `
 
+// sessionUsages are the help texts of lore session's commands.
+var sessionUsages = map[string]string{
+	"list": `Usage: lore session list [--repo DIR] [--json]
+
+Lists the repository's planning sessions, most recently used first. It asks
+the running daemon, or reads the list the last daemon left; it never starts
+one.
+
+` + sessionIntro,
+	"show": `Usage: lore session show NAME [--repo DIR] [--json]
+
+Prints a session's transcript (Markdown, or the session with --json). Starts
+the repository's daemon when none runs (the sessions live in its cache).
+
+` + sessionIntro,
+	"export": `Usage: lore session export NAME [--repo DIR] [-o FILE]
+
+Writes a session as Markdown, to stdout or FILE. Starts the repository's
+daemon when none runs.
+
+` + sessionIntro,
+	"rm": `Usage: lore session rm NAME [--repo DIR]
+
+Deletes a session and its saved KV. Starts the repository's daemon when none
+runs.
+
+` + sessionIntro,
+}
+
+// runSession runs lore session CMD; args[0] is the command.
 func runSession(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, sessionUsage)
-		if len(args) == 0 {
-			return cmdline.UsageErr("no session command given")
-		}
-		return flag.ErrHelp
+	if len(args) == 0 {
+		return cmdline.UsageErr("lore session needs a command: list, show, export or rm")
 	}
 	cmd, rest := args[0], args[1:]
-	fs := cmdline.NewFlagSet("lore session "+cmd, sessionUsage, stderr)
+	usage, ok := sessionUsages[cmd]
+	if !ok {
+		return cmdline.UsageErr("unknown session command %q", cmd)
+	}
+	fs := cmdline.NewFlagSet("lore session "+cmd, usage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	var asJSON *bool
 	if cmd == "list" || cmd == "show" {
@@ -51,13 +71,7 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	}
 	out := ""
 	if cmd == "export" {
-		fs.StringVar(&out, "o", "", "write the Markdown to this file instead of stdout")
-	}
-	switch cmd {
-	case "list", "show", "export", "rm":
-	default:
-		fmt.Fprint(stderr, sessionUsage)
-		return cmdline.UsageErr("unknown session command %q", cmd)
+		fs.StringVarP(&out, "output", "o", "", "write the Markdown to this file instead of stdout")
 	}
 	if err := cmdline.Parse(fs, rest); err != nil {
 		return err
@@ -70,6 +84,13 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 		return cmdline.UsageErr("lore session %s takes one session name", cmd)
 	case cmd != "list":
 		name = fs.Arg(0)
+	}
+	if cmd == "list" {
+		root, err := config.FindRoot(*repo)
+		if err != nil {
+			return err
+		}
+		return listSessions(root, *asJSON, stdout)
 	}
 	root, err := config.FindRoot(*repo)
 	if err != nil {
@@ -86,24 +107,6 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	defer c.Close()
 
 	switch cmd {
-	case "list":
-		list, err := c.Sessions(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return json.NewEncoder(stdout).Encode(list)
-		}
-		if len(list) == 0 {
-			fmt.Fprintln(stdout, `no sessions: start one with ask --session NAME "..."`)
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tTURNS\tUPDATED\tPACK\tKV TOKENS")
-		for _, s := range list {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\n", s.Name, s.Turns, s.Updated.Local().Format(time.DateTime), s.PackVersion, s.KVTokens)
-		}
-		return tw.Flush()
 	case "rm":
 		if err := c.DeleteSession(ctx, name); err != nil {
 			return sessionErr(err)
@@ -124,6 +127,43 @@ func runSession(args []string, stdout, stderr io.Writer) error {
 	var b strings.Builder
 	writeSessionMarkdown(&b, s)
 	return atomicfile.Write(out, []byte(b.String()), 0o644)
+}
+
+// listSessions prints the sessions: the running daemon's, else the list the
+// last daemon wrote. It starts no daemon: listing is reading.
+func listSessions(root string, asJSON bool, stdout io.Writer) error {
+	ctx, cancel := cmdline.SignalContext()
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelT()
+	var list []api.SessionInfo
+	c, err := api.Connect(ctx, root, api.ConnectOptions{})
+	switch {
+	case err == nil:
+		defer c.Close()
+		if list, err = c.Sessions(ctx); err != nil {
+			return err
+		}
+	case errors.Is(err, api.ErrNotRunning):
+		if list, err = daemon.ReadSessionIndex(config.RepoStateDir(root)); err != nil {
+			return fmt.Errorf("reading the session list of %s: %w", root, err)
+		}
+	default:
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, `no sessions: start one with ask --session NAME "..."`)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTURNS\tUPDATED\tPACK\tKV TOKENS")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\n", s.Name, s.Turns, s.Updated.Local().Format(time.DateTime), s.PackVersion, s.KVTokens)
+	}
+	return tw.Flush()
 }
 
 // sessionErr gives a missing session its own exit code: 1 with a message

@@ -62,7 +62,7 @@ func TestSessionCommands(t *testing.T) {
 	if _, errOut, code := run(t, vars, repo, "lore", "session", "show", "refactor"); code != 1 || !strings.Contains(errOut, `no session named "refactor"`) {
 		t.Fatalf("show after rm: exit %d: %s", code, errOut)
 	}
-	if _, errOut, code := run(t, vars, repo, "lore", "session", "frob"); code != 2 || !strings.Contains(errOut, "unknown session command") {
+	if _, errOut, code := run(t, vars, repo, "lore", "session", "frob"); code != 2 || !strings.Contains(errOut, `unknown command "frob" for "lore session"`) {
 		t.Fatalf("unknown session command: exit %d: %s", code, errOut)
 	}
 

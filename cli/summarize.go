@@ -28,12 +28,12 @@ With --missing, the N newest commits of REV-RANGE (default HEAD) that have
 no summary note under refs/notes/lore (a hook that found no daemon, a
 failed summary) are queued for the daemon to summarize in the background;
 lore log shows the notes as they are written.
-`, stderr)
+`, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	maxTokens := fs.Int("max-tokens", 0, "the summary's length limit in tokens (0: 256)")
 	missing := fs.Bool("missing", false, "queue summary notes for the commits that have none")
-	n := fs.Int("n", 50, "with --missing: how many of the newest commits to look at")
+	n := fs.IntP("count", "n", 50, "with --missing: how many of the newest commits to look at")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}

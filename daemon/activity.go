@@ -40,6 +40,20 @@ func (a *activity) update(delta int) {
 	a.mu.Unlock()
 }
 
+// idle is the time since the last question started or ended, or since
+// start before any; zero while one runs.
+func (a *activity) idle(start time.Time) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running > 0 {
+		return 0
+	}
+	if a.last.IsZero() {
+		return time.Since(start)
+	}
+	return time.Since(a.last)
+}
+
 // questions is how many questions run now.
 func (a *activity) questions() int {
 	a.mu.Lock()

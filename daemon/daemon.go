@@ -215,6 +215,7 @@ func (d *Daemon) load(ctx context.Context) error {
 	d.mu.Lock()
 	d.store = store
 	d.mu.Unlock()
+	d.writeSessionIndex()
 	eng, err := engine.Open(d.opts.Engine)
 	if err != nil {
 		d.mu.Lock()
@@ -376,6 +377,7 @@ func (d *Daemon) Status() *api.Status {
 		Sessions:           sessions,
 		Snapshots:          snapshots,
 		Disk:               disk,
+		IdleSeconds:        d.activity.idle(d.start).Seconds(),
 	}
 	if d.failure != nil {
 		st.Error = d.failure.Error()

@@ -199,6 +199,7 @@ func (d *Daemon) finishSession(v *view, t *sessionTurn, p api.AskParams, res *ap
 	} else if err != nil {
 		return fmt.Errorf("saving session %s: %w", rec.Name, err)
 	}
+	d.writeSessionIndex()
 	res.Session = rec.Name
 	res.SessionTurn = rec.Turns
 	res.SessionReplayed = t.replayed
@@ -285,5 +286,9 @@ func (d *Daemon) deleteSession(ctx context.Context, name string) error {
 	if err := d.store.DeleteSnapshot(sessionSnapshot(name)); err != nil {
 		return err
 	}
-	return d.store.Delete(sessionKeyPrefix + name)
+	if err := d.store.Delete(sessionKeyPrefix + name); err != nil {
+		return err
+	}
+	d.writeSessionIndex()
+	return nil
 }

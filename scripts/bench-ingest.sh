@@ -9,4 +9,4 @@ if [[ ! -x "$TOOLS/node_modules/.bin/repomix" ]]; then
   mkdir -p "$TOOLS"
   (cd "$TOOLS" && npm install --silent --no-audit --no-fund "repomix@$REPOMIX_VERSION" >/dev/null)
 fi
-exec bin/lore bench ingest --dir "$DIR" --repomix "$TOOLS/node_modules/.bin/repomix" "${@:2}"
+exec bin/lore bench ingest --repo "$DIR" --repomix "$TOOLS/node_modules/.bin/repomix" "${@:2}"

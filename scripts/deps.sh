@@ -11,13 +11,20 @@ VERSION="3.22.1"
 TARBALL="node-llama-cpp-linux-x64-${VERSION}.tgz"
 SHA256="0d953e1503d5ab4608d8ed5b739132308c81ac05ffeb760d2a7f30e08a9f90e0"
 
+# --libs-only: the llama.cpp libraries alone (make demo), without the editors
+# the tests drive.
+EDITORS=1
+if [[ "${1:-}" == "--libs-only" ]]; then
+  EDITORS=0
+  shift
+fi
 DEST="${1:-third_party/llama}"
 STAMP="$DEST/.installed-$VERSION"
 
 # Neovim (Debian's neovim package) runs the Neovim plugin's end-to-end test
 # (editors/nvim). Installed when missing and we may use apt-get; elsewhere
 # that test skips.
-if ! command -v nvim >/dev/null 2>&1; then
+if [[ $EDITORS == 1 ]] && ! command -v nvim >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -34,7 +41,7 @@ fi
 emacs_has_eglot() {
   emacs --batch --eval '(kill-emacs (if (locate-library "eglot") 0 1))' >/dev/null 2>&1
 }
-if ! command -v emacs >/dev/null 2>&1 || ! emacs_has_eglot; then
+if [[ $EDITORS == 1 ]] && { ! command -v emacs >/dev/null 2>&1 || ! emacs_has_eglot; }; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -86,6 +93,8 @@ rm -rf "$DEST"
 mkdir -p "$DEST"
 cp "$tmp"/package/bins/linux-x64/*.so "$DEST"/
 cp "$tmp"/package/LICENSE "$DEST"/LICENSE.node-llama-cpp
+# The llama.cpp release the libraries were built from (lore version shows it).
+cp "$tmp"/package/bins/linux-x64/_nlcBuildMetadata.json "$DEST"/llama-build.json 2>/dev/null || true
 # yzma opens exactly these names; ggml picks the CPU variant library itself.
 ln -sf libllama.v0.5.0.so "$DEST/libllama.so"
 ln -sf libggml.v0.5.0.so "$DEST/libggml.so"

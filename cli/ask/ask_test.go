@@ -14,7 +14,7 @@ import (
 // to the engine's default.
 func TestTopKHelp(t *testing.T) {
 	var help bytes.Buffer
-	if code := Main([]string{"--help"}, io.Discard, &help); code != 0 {
+	if code := Main([]string{"--help"}, &help, io.Discard); code != 0 {
 		t.Fatalf("ask --help: exit %d", code)
 	}
 	if want := fmt.Sprintf("0 = the daemon's default (%d)", engine.DefaultTopK); !strings.Contains(help.String(), want) {

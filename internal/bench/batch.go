@@ -53,7 +53,7 @@ type batchResult struct {
 }
 
 func runBatch(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench batch", batchUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench batch", batchUsage, stdout)
 	cmdline.RegisterEngineFlags(fs)
 	repo := fs.String("repo", "", "repository whose source text makes the prefix (default: the current directory's)")
 	prefixes := fs.String("prefix", "2000,12000", "prefix lengths in tokens, comma-separated")

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"lore/api"
@@ -26,7 +27,7 @@ const usage = `Usage:
   lore bench spine --model FILE [--repo DIR] [--runs N] [--json]
   lore bench freshness --repo DIR [--commits N] [--json]
   lore bench localize --repo DIR [--commits N] [--ctx N,N] [--model FILE] [--json]
-  lore bench ingest --dir DIR [--repomix PATH] [--json]
+  lore bench ingest --repo DIR [--repomix PATH] [--json]
   lore bench daemon --model FILE [--repo DIR] [--runs N] [--file PATH] [--json]
   lore bench lsp [--repo DIR] [--model FILE] [--runs N] [--json]
   lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
@@ -80,10 +81,30 @@ hooks measures the time lore's git hooks add to git commit, with and
 without a daemon, the share of commits noted within 10 s and the time of a
 commit-message draft (see lore bench hooks --help).
 
-ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
+ingest times 'lore pack --repo DIR' (a full pack with symbols) cold, with an empty
 parse cache, and warm, and the same tree with repomix plain and --compress
 when repomix is installed, with each run's peak resident memory.
 `
+
+// subUsage is the help of one benchmark: its usage line and its paragraph
+// of the overview.
+func subUsage(name string) string {
+	var line, text string
+	for _, l := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(l, "  lore bench "+name+" ") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	for _, para := range strings.Split(usage, "\n\n") {
+		if strings.HasPrefix(para, name+" ") {
+			text = para
+		}
+	}
+	return "Usage: " + line + "\n\n" + strings.TrimRight(text, "\n") + "\n"
+}
+
+// Names are the benchmarks, as lore bench NAME takes them.
+var Names = []string{"spine", "freshness", "localize", "ingest", "daemon", "lsp", "batch", "faults", "hooks"}
 
 // Run runs lore bench with its arguments (the benchmark's name first).
 func Run(args []string, stdout, stderr io.Writer) error {

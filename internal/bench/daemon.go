@@ -85,9 +85,9 @@ Measures the daemon on a private clone of the repository's committed tree
 `
 
 func runDaemon(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench daemon", daemonUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench daemon", daemonUsage, stdout)
 	repo := fs.String("repo", "", "repository to clone and pack (default: the current directory's)")
-	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
+	model := fs.String("model", "", "GGUF model (required; make a test one with: lore model synth --size bench -o bench.gguf)")
 	runs := fs.Int("runs", 3, "repetitions of the edit measurements; medians are reported")
 	file := fs.String("file", "", "file of the repository to edit (default: the file closest to 4 KB the pack holds in full)")
 	answer := fs.Int("answer-tokens", 96, "tokens per answer in the parallel measurement")

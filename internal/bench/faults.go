@@ -77,9 +77,9 @@ type faultsResult struct {
 }
 
 func runFaults(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench faults", faultsUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench faults", faultsUsage, stdout)
 	repo := fs.String("repo", "", "repository to clone and pack (default: the current directory's)")
-	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size tiny -o tiny.gguf`)")
+	model := fs.String("model", "", "GGUF model (required; make a test one with: lore model synth --size tiny -o tiny.gguf)")
 	kills := fs.Int("kills", 20, "random kills in the kill phase")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock; printed for reruns)")
 	ctxSize := fs.Int("ctx", 4096, "context size of the daemons, in tokens (small keeps the soak fast)")

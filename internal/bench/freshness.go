@@ -9,7 +9,7 @@ import (
 )
 
 func runFreshness(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench freshness", usage, stderr)
+	fs := cmdline.NewFlagSet("lore bench freshness", subUsage("freshness"), stdout)
 	repo := fs.String("repo", "", "repository with history: a work tree or a bare clone (required)")
 	commits := fs.Int("commits", 200, "first-parent commits to replay")
 	asJSON := fs.Bool("json", false, "print one JSON object")

@@ -58,7 +58,7 @@ repository itself is never touched) with a private state folder:
 `
 
 func runHooksBench(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench hooks", hooksUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench hooks", hooksUsage, stdout)
 	repo := fs.String("repo", "", "repository to clone (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model (required)")
 	commits := fs.Int("commits", 20, "commits per phase")

@@ -29,15 +29,17 @@ type ingestResult struct {
 }
 
 func runIngest(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench ingest", usage, stderr)
-	dir := fs.String("dir", "", "tree to pack (required), e.g. $(go env GOROOT)/src")
+	fs := cmdline.NewFlagSet("lore bench ingest", subUsage("ingest"), stdout)
+	dir := fs.String("repo", "", "tree to pack (required), e.g. $(go env GOROOT)/src")
+	fs.StringVar(dir, "dir", "", "the former name of --repo")
+	fs.MarkDeprecated("dir", "use --repo")
 	repomix := fs.String("repomix", "", "repomix executable (default: repomix in PATH; skipped when absent)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
-		return cmdline.UsageErr("--dir is required")
+		return cmdline.UsageErr("--repo is required: the tree to pack, e.g. --repo $(go env GOROOT)/src")
 	}
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -59,7 +61,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	env := append(os.Environ(), config.EnvStateDir+"="+filepath.Join(tmp, "state"))
 	for _, mode := range []string{"cold", "warm"} {
 		fmt.Fprintf(stderr, "lore %s...\n", mode)
-		r, err := timeRun(env, exe, "pack", abs, "-o", filepath.Join(tmp, "lore.xml"))
+		r, err := timeRun(env, exe, "pack", "--repo", abs, "-o", filepath.Join(tmp, "lore.xml"))
 		if err != nil {
 			return err
 		}

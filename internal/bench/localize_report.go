@@ -14,7 +14,7 @@ import (
 )
 
 func runLocalize(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench localize", usage, stderr)
+	fs := cmdline.NewFlagSet("lore bench localize", subUsage("localize"), stdout)
 	repo := fs.String("repo", "", "repository with history: a work tree or a bare clone (required)")
 	commits := fs.Int("commits", 40, "qualifying first-parent commits to measure")
 	ctxs := fs.String("ctx", "32768,131072", "context sizes in tokens, comma-separated")

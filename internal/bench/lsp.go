@@ -60,7 +60,7 @@ type lspResult struct {
 }
 
 func runLSP(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench lsp", lspUsage, stderr)
+	fs := cmdline.NewFlagSet("lore bench lsp", lspUsage, stdout)
 	repo := fs.String("repo", "", "repository (default: the current directory's)")
 	model := fs.String("model", "", "GGUF model for a private daemon (default: the repository's daemon)")
 	runs := fs.Int("runs", 10, "repetitions; medians are reported")

@@ -28,9 +28,9 @@ type spineResult struct {
 }
 
 func runSpine(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench spine", usage, stderr)
+	fs := cmdline.NewFlagSet("lore bench spine", subUsage("spine"), stdout)
 	repo := fs.String("repo", "", "repository to pack (default: the current directory's)")
-	model := fs.String("model", "", "GGUF model (required; e.g. `lore model synth --size bench -o bench.gguf`)")
+	model := fs.String("model", "", "GGUF model (required; make a test one with: lore model synth --size bench -o bench.gguf)")
 	runs := fs.Int("runs", 3, "repetitions; medians are reported")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := cmdline.Parse(fs, args); err != nil {

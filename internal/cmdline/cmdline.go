@@ -7,13 +7,16 @@ package cmdline
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 
+	flag "github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"lore/api"
@@ -49,6 +52,10 @@ func UsageErr(format string, a ...any) error {
 	return WithCode(ExitUsage, fmt.Errorf(format, a...))
 }
 
+// rpcFrame is how the JSON-RPC library renders an error it carries: the
+// code means nothing to a user, the message after it is what they read.
+var rpcFrame = regexp.MustCompile(`jsonrpc2: code -?[0-9]+ message: `)
+
 // Finish prints err (if any) and returns the exit code.
 func Finish(prog string, stderr io.Writer, err error) int {
 	if err == nil {
@@ -61,7 +68,7 @@ func Finish(prog string, stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
 		return ExitInterrupted
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	fmt.Fprintf(stderr, "%s: %s\n", prog, rpcFrame.ReplaceAllString(err.Error(), ""))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -82,26 +89,124 @@ func SignalContext() (context.Context, context.CancelFunc) {
 }
 
 // NewFlagSet returns a flag set that reports errors instead of exiting.
-func NewFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+// Flags may come before, between or after the arguments; "--" ends them.
+// The usage text, with the flags, goes to out on --help (give stdout: help
+// is output the user asked for, not an error).
+func NewFlagSet(name, usage string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(out)
+	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fmt.Fprintln(stderr, "\nFlags:")
+		fmt.Fprint(out, usage)
+		fmt.Fprintln(out, "\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// Parse parses flags; a flag error becomes a usage error.
+// Parse parses flags. --help prints the usage and returns flag.ErrHelp; a
+// flag error becomes a one-line usage error, with the likeliest meant flag
+// when the flag is unknown. Long flags written with one dash (-repo, the
+// form lore took before) are still understood.
 func Parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return WithCode(ExitUsage, err)
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
+	err := fs.Parse(oneDashLongFlags(fs, args))
+	if errors.Is(err, flag.ErrHelp) {
+		usage()
+		return err
+	}
+	if err != nil {
+		return FlagError(fs, err)
 	}
 	return nil
+}
+
+// oneDashLongFlags rewrites -name and -name=value into --name forms for the
+// flags fs defines, up to a "--".
+func oneDashLongFlags(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if f := fs.Lookup(name); f != nil && (len(name) > 1 || f.Shorthand == "") {
+				a = "-" + a
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// FlagError turns a flag parsing error into a one-line usage error that
+// names the flag meant when an unknown one is close to a defined one.
+func FlagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown flag: --", "unknown shorthand flag: "} {
+		rest, ok := strings.CutPrefix(msg, prefix)
+		if !ok {
+			continue
+		}
+		name := rest
+		if prefix != "unknown flag: --" {
+			// "'x' in -xyz"
+			name = strings.Trim(strings.SplitN(rest, " ", 2)[0], "'")
+		}
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
+		if s := Suggest(name, names); s != "" {
+			return UsageErr("%s (did you mean --%s?)", msg, s)
+		}
+		return UsageErr("%s (see --help)", msg)
+	}
+	return WithCode(ExitUsage, err)
+}
+
+// Suggest returns the candidate closest to word, or "" when none is close:
+// within a third of the word's length in edits, or one that starts with it.
+func Suggest(word string, candidates []string) string {
+	best, bestD := "", len(word)/3+1
+	for _, c := range candidates {
+		if strings.HasPrefix(c, word) && len(word) >= 2 {
+			return c
+		}
+		if d := editDistance(word, c); d < bestD || (d == bestD && best == "" && d <= 2) {
+			best, bestD = c, d
+		}
+	}
+	if bestD > 2 {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // ParseRepo parses the flags of a command that takes no arguments, only
@@ -120,4 +225,19 @@ func ParseRepo(fs *flag.FlagSet, args []string, repo *string) (string, error) {
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// RepoRoot is the repository a command that asks works on: the folder
+// --repo names, as it is, or the git repository around the current folder.
+// Outside of one it refuses: packing the current folder (the home folder,
+// say) is rarely what was meant.
+func RepoRoot(repo string) (string, error) {
+	root, err := config.FindRoot(repo)
+	if err != nil || repo != "" {
+		return root, err
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".git")); err != nil {
+		return "", UsageErr("%s is not inside a git repository: run this in one, or give --repo %s to use this folder as it is", root, root)
+	}
+	return root, nil
 }
