@@ -94,6 +94,13 @@ const DefaultHookTimeout = 5 * time.Second
 // prefilling thousands of tokens a second, still fills the whole room.
 const DefaultRetrievalLatency = 2 * time.Second
 
+// DefaultIdleShutdown is idle_shutdown's default. An idle daemon holds the
+// model's memory (gigabytes for a real model); after half an hour without
+// questions it stops, and the next question restarts it from the KV snapshot
+// it saved, so the cost of a restart is loading the model, not a prefill.
+// ollama unloads its models after minutes for the same reason.
+const DefaultIdleShutdown = 30 * time.Minute
+
 // KVCacheTypes are the valid values of kv_cache_type.
 var KVCacheTypes = []string{"f16", "q8_0", "q4_0"}
 
@@ -110,7 +117,7 @@ var keyDefs = []keyDef{
 	{name: "warm_max", kind: kFraction, help: "fraction of the pack the warm tier and overlay may hold", field: func(s *Settings) any { return &s.WarmMax }},
 	{name: "stale_max", kind: kFraction, help: "fraction of stale text before the cold base is partly rebuilt", field: func(s *Settings) any { return &s.StaleMax }},
 	{name: "snapshot_budget", kind: kSize, help: "bytes of KV snapshots (one per branch, one per planning session) kept on disk; the least recently used go first (0: no limit)", field: func(s *Settings) any { return &s.SnapshotBudget }},
-	{name: "idle_shutdown", kind: kDuration, help: "stop the daemon after this long without questions (0: never)", field: func(s *Settings) any { return &s.IdleShutdown }},
+	{name: "idle_shutdown", kind: kDuration, help: "stop the daemon after this long without questions (0: never; a restart resumes from the KV snapshot)", field: func(s *Settings) any { return &s.IdleShutdown }},
 	{name: "max_file_size", kind: kSize, help: "files larger than this are left out of the pack", field: func(s *Settings) any { return &s.MaxFileSize }},
 	{name: "exclude", kind: kList, help: "gitignore patterns left out of the pack", field: func(s *Settings) any { return &s.Exclude }},
 	{name: "include_vendored", kind: kBool, help: "keep vendored folders (vendor/, node_modules/, ...) in the pack", field: func(s *Settings) any { return &s.IncludeVendored }},
@@ -163,7 +170,7 @@ func Defaults() *Settings {
 		Exclude:          []string{},
 		sources:          map[string]string{},
 		UserFile:         UserConfigPath(),
-		IdleShutdown:     0,
+		IdleShutdown:     DefaultIdleShutdown,
 		SnapshotBudget:   DefaultSnapshotBudget,
 		HookTimeout:      DefaultHookTimeout,
 		RetrievalLatency: DefaultRetrievalLatency,
