@@ -21,11 +21,17 @@ func runModel(args []string, stdout, stderr io.Writer) error {
 			return runModelLs(args[1:], stdout, stderr)
 		case "info":
 			return runModelInfo(args[1:], stdout, stderr)
+		case "rm", "remove":
+			return runModelRm(args[1:], stdout, stderr)
+		case "use":
+			return runModelUse(args[1:], stdout, stderr)
 		}
 	}
 	usage := `Usage: lore model synth [--size tiny|demo|bench] [-o FILE] [--seed N] [--force]
-       lore model pull URL [--sha256 HEX] [-o FILE] [--force]
-       lore model ls [--json]
+       lore model pull NAME|hf:ORG/REPO/FILE.gguf|URL [--sha256 HEX] [-o FILE] [--force]
+       lore model ls [--json] [--recommended [--memory BYTES] [--kv-cache-type TYPE]]
+       lore model use NAME
+       lore model rm NAME
        lore model info FILE [--json] [--memory BYTES] [--repo DIR]
 
 Generates a random-weight Mixture-of-Experts GGUF model (llama architecture,
@@ -38,11 +44,11 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return nil
 		}
-		return cmdline.UsageErr("lore model needs a subcommand: synth, pull, ls or info")
+		return cmdline.UsageErr("lore model needs a subcommand: synth, pull, ls, info, use or rm")
 	}
 	fs := cmdline.NewFlagSet("lore model synth", usage, stderr)
 	size := fs.String("size", "demo", "tiny, demo or bench")
-	out := fs.String("o", "", "output file (default "+config.DefaultModelPath()+")")
+	out := fs.String("o", "", "output file (default "+config.SynthModelPath()+")")
 	seed := fs.Int64("seed", synth.DefaultSeed, "random seed; the same seed gives the same file")
 	force := fs.Bool("force", false, "overwrite an existing file")
 	if err := cmdline.Parse(fs, args[1:]); err != nil {
@@ -54,7 +60,7 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 	}
 	path := *out
 	if path == "" {
-		path = config.DefaultModelPath()
+		path = config.SynthModelPath()
 	}
 	if _, err := os.Stat(path); err == nil && !*force {
 		fmt.Fprintf(stdout, "%s exists; keeping it (use --force to regenerate)\n", path)

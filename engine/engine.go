@@ -145,14 +145,19 @@ type Engine struct {
 	closeOnce   sync.Once
 }
 
+// noModelHint tells a user without a model what to run.
+const noModelHint = "`lore model ls` lists the models you have (`lore model use NAME` picks one), " +
+	"`lore model ls --recommended` the ones to download with `lore model pull NAME`; " +
+	"or set model in the config (or LORE_MODEL) to a GGUF file"
+
 // Open loads the library (once per process), the model and a context.
 func Open(cfg Config) (*Engine, error) {
 	if cfg.ModelPath == "" {
-		return nil, errors.New("no model configured: pass --model or set LORE_MODEL to a GGUF file (`lore model synth --size demo -o FILE` generates a test model)")
+		return nil, errors.New("no model configured: " + noModelHint)
 	}
 	st, err := os.Stat(cfg.ModelPath)
 	if err != nil {
-		return nil, fmt.Errorf("model file %s: %w: pass --model or set LORE_MODEL to a GGUF file (`lore model synth --size demo -o FILE` generates a test model)", cfg.ModelPath, errors.Unwrap(err))
+		return nil, fmt.Errorf("model file %s: %w: %s", cfg.ModelPath, errors.Unwrap(err), noModelHint)
 	}
 	if st.IsDir() {
 		return nil, fmt.Errorf("model path %s is a directory, not a GGUF file", cfg.ModelPath)

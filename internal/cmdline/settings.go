@@ -11,7 +11,7 @@ import (
 // win over the environment, which wins over the repository's and the user's
 // config files.
 func RegisterEngineFlags(fs *flag.FlagSet) {
-	fs.String("model", "", "GGUF model file (env "+config.EnvModel+", default "+config.DefaultModelPath()+")")
+	fs.String("model", "", "GGUF model file (env "+config.EnvModel+"; default: the models folder's default model, see lore model ls)")
 	fs.String("llama-lib", "", "folder holding the llama.cpp libraries (env "+config.EnvLlamaLib+")")
 	fs.Int("ctx", 0, "context size in tokens; 0 = the model's, capped at 131072 (env "+config.EnvContext+")")
 	fs.Int("threads", 0, "CPU threads; 0 = all cores (env "+config.EnvThreads+")")
