@@ -15,8 +15,8 @@ import (
 
 func TestHFURL(t *testing.T) {
 	for ref, want := range map[string]string{
-		"hf:unsloth/gpt-oss-20b-GGUF/gpt-oss-20b-Q4_K_M.gguf":   "https://huggingface.co/unsloth/gpt-oss-20b-GGUF/resolve/main/gpt-oss-20b-Q4_K_M.gguf",
-		"hf:org/repo@v1.0/sub dir/m.gguf":                       "https://huggingface.co/org/repo/resolve/v1.0/sub%20dir/m.gguf",
+		"hf:unsloth/gpt-oss-20b-GGUF/gpt-oss-20b-Q4_K_M.gguf":  "https://huggingface.co/unsloth/gpt-oss-20b-GGUF/resolve/main/gpt-oss-20b-Q4_K_M.gguf",
+		"hf:org/repo@v1.0/sub dir/m.gguf":                      "https://huggingface.co/org/repo/resolve/v1.0/sub%20dir/m.gguf",
 		"hf:Qwen/Qwen3-GGUF@0123abcd/Q8/Qwen3-Q8_0-00001.GGUF": "https://huggingface.co/Qwen/Qwen3-GGUF/resolve/0123abcd/Q8/Qwen3-Q8_0-00001.GGUF",
 	} {
 		got, err := HFURL("", ref)
