@@ -13,14 +13,17 @@ import (
 
 // Environment variables read by lore. Each one is documented in the README.
 const (
-	EnvModel     = "LORE_MODEL"       // path of the GGUF model the daemon loads
-	EnvLlamaLib  = "LORE_LLAMA_LIB"   // folder holding libllama.so, libggml.so, libggml-base.so
-	EnvContext   = "LORE_CTX"         // context size in tokens (0: the model's, capped)
-	EnvThreads   = "LORE_THREADS"     // CPU threads for the engine (0: all cores)
-	EnvGPULayers = "LORE_GPU_LAYERS"  // layers offloaded to a GPU build (default 0)
-	EnvStateDir  = "LORE_STATE_DIR"   // overrides the state folder (caches, snapshots, logs)
-	EnvRuntime   = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
-	EnvWatch     = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
+	EnvModel     = "LORE_MODEL"      // path of the GGUF model the daemon loads
+	EnvLlamaLib  = "LORE_LLAMA_LIB"  // folder holding libllama.so, libggml.so, libggml-base.so
+	EnvContext   = "LORE_CTX"        // context size in tokens (0: the model's, capped)
+	EnvThreads   = "LORE_THREADS"    // CPU threads for the engine (0: all cores)
+	EnvGPULayers = "LORE_GPU_LAYERS" // layers offloaded to a GPU build (default 0)
+	EnvStateDir  = "LORE_STATE_DIR"  // overrides the state folder (caches, snapshots, logs)
+	// EnvMemoryLimit is the memory_limit setting: the bytes a model's
+	// weights and KV cache may take (0: the available memory).
+	EnvMemoryLimit = "LORE_MEMORY_LIMIT"
+	EnvRuntime     = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
+	EnvWatch       = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
 	// EnvTestRequire, when set (make test sets it), makes the tests fail
 	// instead of skip when what they need is missing: the llama.cpp
 	// libraries, nvim.

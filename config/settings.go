@@ -35,6 +35,8 @@ type Settings struct {
 	CommitStyle      string        // commit_style: plain or conventional
 	HookStartDaemon  bool          // hook_start_daemon: a hook that finds no daemon starts one for next time
 	RetrievalLatency time.Duration // retrieval_latency: first-token time the files retrieved per question may cost (0 = all the room)
+	MemoryLimit      int64         // memory_limit: bytes the model's weights and KV cache may take (0 = the available memory)
+	MemoryCheck      bool          // memory_check: refuse to load a model whose weights and KV cache do not fit
 
 	// UserFile and RepoFile are the config files consulted (they need not exist).
 	UserFile, RepoFile string
@@ -125,6 +127,8 @@ var keyDefs = []keyDef{
 	{name: "commit_style", kind: kEnum, choices: CommitStyles, help: "style of drafted commit messages", field: func(s *Settings) any { return &s.CommitStyle }},
 	{name: "hook_start_daemon", kind: kBool, help: "a git hook that finds no daemon starts one in the background, for the next commit", field: func(s *Settings) any { return &s.HookStartDaemon }},
 	{name: "retrieval_latency", kind: kDuration, help: "prefill time the files retrieved for one question may add before its first token, at the measured prefill speed (0: always the whole room)", field: func(s *Settings) any { return &s.RetrievalLatency }},
+	{name: "memory_limit", kind: kSize, env: EnvMemoryLimit, flag: "memory-limit", help: "memory the model's weights, KV cache and a 1 GiB reserve may take before it loads (0: the available memory, MemAvailable)", field: func(s *Settings) any { return &s.MemoryLimit }},
+	{name: "memory_check", kind: kBool, flag: "memory-check", help: "check before loading that the model's weights and KV cache fit in memory_limit (false: load anyway)", field: func(s *Settings) any { return &s.MemoryCheck }},
 	{name: "include_generated", kind: kBool, help: "keep generated files (lock files, minified code, ...) in the pack", field: func(s *Settings) any { return &s.IncludeGenerated }},
 }
 
@@ -175,6 +179,7 @@ func Defaults() *Settings {
 		HookTimeout:      DefaultHookTimeout,
 		RetrievalLatency: DefaultRetrievalLatency,
 		CommitStyle:      "plain",
+		MemoryCheck:      true,
 	}
 	for _, k := range keyDefs {
 		s.sources[k.name] = SourceDefault

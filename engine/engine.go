@@ -55,6 +55,11 @@ type Config struct {
 	// first; negative = none.
 	SpareCells int
 	MaxQueue   int // questions that may wait for a free sequence; 0 = DefaultMaxQueue
+	// CheckMemory refuses to load a model whose weights and KV cache do
+	// not fit MemoryLimit (0: the available memory), with a MemoryError
+	// that names the context that would fit. CPU only (GPULayers 0).
+	CheckMemory bool
+	MemoryLimit int64
 }
 
 // SettingsConfig is the engine part of the settings.
@@ -68,6 +73,8 @@ func SettingsConfig(s *config.Settings) Config {
 		FlashAttention: s.FlashAttention,
 		KVType:         s.KVCacheType,
 		MoECPUExperts:  s.MoECPUExperts,
+		CheckMemory:    s.MemoryCheck,
+		MemoryLimit:    s.MemoryLimit,
 	}
 }
 
@@ -172,6 +179,9 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.KVType != "f16" && !cfg.FlashAttention {
 		return nil, fmt.Errorf("a %s KV cache needs flash attention: turn it on, or use kv_cache_type = \"f16\"", cfg.KVType)
 	}
+	if err := checkMemory(cfg); err != nil {
+		return nil, err
+	}
 	libDir, err := FindLibrary(cfg.LibDir)
 	if err != nil {
 		return nil, err
@@ -212,12 +222,7 @@ func Open(cfg Config) (*Engine, error) {
 	e.addBOS = llama.VocabGetAddBOS(e.vocab)
 	e.info = e.describe(fp)
 
-	if cfg.ContextSize <= 0 {
-		cfg.ContextSize = min(e.info.TrainContext, DefaultContextSize)
-		if cfg.ContextSize <= 0 {
-			cfg.ContextSize = DefaultContextSize
-		}
-	}
+	cfg.ContextSize = contextFor(cfg, e.info.TrainContext)
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
@@ -233,10 +238,7 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = DefaultMaxQueue
 	}
-	if cfg.SpareCells == 0 {
-		cfg.SpareCells = (cfg.Sequences - 2) * QuestionRoom(cfg.ContextSize)
-	}
-	cfg.SpareCells = max(cfg.SpareCells, 0)
+	cfg.SpareCells = spareCellsFor(cfg, cfg.ContextSize)
 
 	cp := llama.ContextDefaultParams()
 	cp.NCtx = uint32(cfg.ContextSize + cfg.SpareCells)

@@ -19,6 +19,8 @@ func RegisterEngineFlags(fs *flag.FlagSet) {
 	fs.Bool("flash-attention", false, "enable flash attention")
 	fs.String("kv-cache-type", "f16", "KV cache element type: f16, q8_0 or q4_0 (quantized needs --flash-attention)")
 	fs.Bool("moe-cpu-experts", false, "keep MoE expert tensors in CPU memory (with a GPU build)")
+	fs.String("memory-limit", "", "memory the weights and KV cache may take, e.g. 24GiB; 0 = the available memory (env "+config.EnvMemoryLimit+")")
+	fs.Bool("memory-check", true, "refuse to load a model whose weights and KV cache do not fit the memory limit")
 }
 
 // Settings loads the effective configuration for a repository: defaults,
