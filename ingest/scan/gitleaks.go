@@ -1,0 +1,407 @@
+package scan
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The maintained rule set: gitleaks' default configuration, vendored
+// unchanged in gitleaks/gitleaks.toml (MIT, gitleaks/LICENSE; version and
+// update procedure in gitleaks/README.md). Its rules are Go regular
+// expressions (RE2), each with keywords that must occur (case-insensitive)
+// before its expression runs, an optional entropy floor for the secret and
+// allowlists. lore applies them after its own rules (secrets.go), which
+// keep their kinds and their vetting; a gitleaks finding is reported as
+// "secret: gitleaks RULE-ID". A secret that lore's rules take for a
+// placeholder (isPlaceholder) is not one for gitleaks' rules either.
+
+//go:embed gitleaks/gitleaks.toml
+var gitleaksTOML []byte
+
+// gitleaksSkipped are the rules lore leaves out, and why:
+//   - generic-api-key: any long value assigned to a name containing key,
+//     token, auth, api, ... . secret_assign.go's rule does this job with a
+//     vetting tuned for source code (entropy, placeholders, test files);
+//     gitleaks' version would drop many ordinary source files from the pack.
+//   - pkcs12-file: a rule on the file name alone, which secretFileKind
+//     already covers (*.p12, *.pfx).
+var gitleaksSkipped = map[string]bool{"generic-api-key": true, "pkcs12-file": true}
+
+type glAllowlist struct {
+	Condition   string   `toml:"condition"`
+	RegexTarget string   `toml:"regexTarget"`
+	Regexes     []string `toml:"regexes"`
+	Paths       []string `toml:"paths"`
+	StopWords   []string `toml:"stopwords"`
+}
+
+type glRule struct {
+	ID          string        `toml:"id"`
+	Regex       string        `toml:"regex"`
+	SecretGroup int           `toml:"secretGroup"`
+	Entropy     float64       `toml:"entropy"`
+	Keywords    []string      `toml:"keywords"`
+	Path        string        `toml:"path"`
+	Allowlists  []glAllowlist `toml:"allowlists"`
+}
+
+type glConfig struct {
+	Allowlist glAllowlist `toml:"allowlist"`
+	Rules     []glRule    `toml:"rules"`
+}
+
+// allowlist is a compiled gitleaks allowlist: a finding it matches is not
+// a secret.
+type allowlist struct {
+	and       bool   // condition AND: every criterion given must match
+	target    string // what regexes test: "secret" (default), "match", "line"
+	regexes   []*regexp.Regexp
+	paths     []*regexp.Regexp
+	stopwords []string // lower case
+}
+
+// gitleaksRule is a compiled rule.
+type gitleaksRule struct {
+	id          string
+	kind        string
+	re          *regexp.Regexp
+	secretGroup int
+	entropy     float64
+	path        *regexp.Regexp // the rule applies only to matching paths
+	allow       []allowlist
+}
+
+// gitleaksSet is the compiled rule set and its keyword index.
+type gitleaksSet struct {
+	rules   []gitleaksRule
+	global  allowlist
+	kw      keywordIndex
+	noKW    []int // rules without keywords: always run
+	kwOwner []int // the rule of each keyword of kw
+}
+
+var (
+	gitleaksOnce sync.Once
+	gitleaks     *gitleaksSet
+	gitleaksErr  error
+)
+
+// gitleaksRules compiles the embedded rule set once. An error here is a
+// broken vendored file, found by the tests.
+func gitleaksRules() (*gitleaksSet, error) {
+	gitleaksOnce.Do(func() { gitleaks, gitleaksErr = compileGitleaks(gitleaksTOML) })
+	return gitleaks, gitleaksErr
+}
+
+func compileGitleaks(data []byte) (*gitleaksSet, error) {
+	var cfg glConfig
+	if _, err := toml.Decode(string(data), &cfg); err != nil {
+		return nil, fmt.Errorf("gitleaks rules: %w", err)
+	}
+	set := &gitleaksSet{}
+	var err error
+	if set.global, err = compileAllowlist(cfg.Allowlist); err != nil {
+		return nil, fmt.Errorf("gitleaks global allowlist: %w", err)
+	}
+	var keywords []string
+	var owners []int
+	for _, r := range cfg.Rules {
+		if gitleaksSkipped[r.ID] || r.Regex == "" {
+			continue
+		}
+		re, err := regexp.Compile(r.Regex)
+		if err != nil {
+			return nil, fmt.Errorf("gitleaks rule %s: %w", r.ID, err)
+		}
+		gr := gitleaksRule{id: r.ID, kind: "gitleaks " + r.ID, re: re, secretGroup: r.SecretGroup, entropy: r.Entropy}
+		if r.Path != "" {
+			if gr.path, err = regexp.Compile(r.Path); err != nil {
+				return nil, fmt.Errorf("gitleaks rule %s path: %w", r.ID, err)
+			}
+		}
+		for _, a := range r.Allowlists {
+			al, err := compileAllowlist(a)
+			if err != nil {
+				return nil, fmt.Errorf("gitleaks rule %s allowlist: %w", r.ID, err)
+			}
+			gr.allow = append(gr.allow, al)
+		}
+		idx := len(set.rules)
+		set.rules = append(set.rules, gr)
+		if len(r.Keywords) == 0 {
+			set.noKW = append(set.noKW, idx)
+		}
+		for _, k := range r.Keywords {
+			keywords = append(keywords, strings.ToLower(k))
+			owners = append(owners, idx)
+		}
+	}
+	set.kw = newKeywordIndex(keywords)
+	set.kwOwner = owners
+	return set, nil
+}
+
+func compileAllowlist(a glAllowlist) (allowlist, error) {
+	al := allowlist{and: strings.EqualFold(a.Condition, "AND"), target: a.RegexTarget}
+	for _, s := range a.Regexes {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return al, err
+		}
+		al.regexes = append(al.regexes, re)
+	}
+	for _, s := range a.Paths {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return al, err
+		}
+		al.paths = append(al.paths, re)
+	}
+	for _, w := range a.StopWords {
+		al.stopwords = append(al.stopwords, strings.ToLower(w))
+	}
+	return al, nil
+}
+
+// allowed reports whether the allowlist lets a finding through: with
+// condition OR (the default) any of its criteria matching, with AND all the
+// criteria it has.
+func (a *allowlist) allowed(p, secret, match, line string) bool {
+	type check struct {
+		present, hit bool
+	}
+	var checks [3]check
+	if len(a.paths) > 0 {
+		checks[0].present = true
+		for _, re := range a.paths {
+			if re.MatchString(p) {
+				checks[0].hit = true
+				break
+			}
+		}
+	}
+	if len(a.regexes) > 0 {
+		checks[1].present = true
+		target := secret
+		switch a.target {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		for _, re := range a.regexes {
+			if re.MatchString(target) {
+				checks[1].hit = true
+				break
+			}
+		}
+	}
+	if len(a.stopwords) > 0 {
+		checks[2].present = true
+		ls := strings.ToLower(secret)
+		for _, w := range a.stopwords {
+			if strings.Contains(ls, w) {
+				checks[2].hit = true
+				break
+			}
+		}
+	}
+	any, all, some := false, true, false
+	for _, c := range checks {
+		if !c.present {
+			continue
+		}
+		some = true
+		any = any || c.hit
+		all = all && c.hit
+	}
+	if a.and {
+		return some && all
+	}
+	return any
+}
+
+// find calls yield for each finding of the rule set in content (the file
+// at path p; "" for text of no file): the rule, and the byte range of the
+// secret. yield returns false to stop.
+func (set *gitleaksSet) find(p string, content []byte, yield func(r *gitleaksRule, start, end int) bool) {
+	if p != "" && set.global.pathAllowed(p) {
+		return
+	}
+	run := make([]bool, len(set.rules))
+	for _, i := range set.noKW {
+		run[i] = true
+	}
+	set.kw.scan(content, func(k int) { run[set.kwOwner[k]] = true })
+	text := string(content) // one copy: the regexp and allowlist APIs work on strings
+	for i := range set.rules {
+		if !run[i] {
+			continue
+		}
+		r := &set.rules[i]
+		if r.path != nil && (p == "" || !r.path.MatchString(p)) {
+			continue
+		}
+		for _, m := range r.re.FindAllStringSubmatchIndex(text, -1) {
+			start, end := m[0], m[1]
+			// gitleaks trims the newlines around a match.
+			for start < end && text[start] == '\n' {
+				start++
+			}
+			for end > start && text[end-1] == '\n' {
+				end--
+			}
+			match := text[start:end]
+			ss, se := start, end
+			if n := len(m) / 2; n > 1 {
+				if r.secretGroup > 0 && r.secretGroup < n {
+					if m[2*r.secretGroup] >= 0 {
+						ss, se = m[2*r.secretGroup], m[2*r.secretGroup+1]
+					}
+				} else {
+					for g := 1; g < n; g++ {
+						if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+							ss, se = m[2*g], m[2*g+1]
+							break
+						}
+					}
+				}
+			}
+			secret := text[ss:se]
+			if r.entropy > 0 && shannon(secret) <= r.entropy {
+				continue
+			}
+			// lore's own notion of an example value (xxxx, EXAMPLE,
+			// changeme, ${VAR}, ...) holds for every rule, as for its own.
+			if isPlaceholder(secret) {
+				continue
+			}
+			line := lineAround(text, start, end)
+			if set.global.allowed("", secret, match, line) {
+				continue
+			}
+			allowed := false
+			for j := range r.allow {
+				if r.allow[j].allowed(p, secret, match, line) {
+					allowed = true
+					break
+				}
+			}
+			if allowed {
+				continue
+			}
+			if !yield(r, ss, se) {
+				return
+			}
+		}
+	}
+}
+
+// pathAllowed reports whether the global allowlist skips the file p
+// (gitleaks' own config, lock files, vendored dependencies, images, ...).
+func (a *allowlist) pathAllowed(p string) bool {
+	for _, re := range a.paths {
+		if re.MatchString(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineAround is the line, or lines, holding text[start:end].
+func lineAround(text string, start, end int) string {
+	ls := strings.LastIndexByte(text[:start], '\n') + 1
+	le := strings.IndexByte(text[end:], '\n')
+	if le < 0 {
+		le = len(text)
+	} else {
+		le += end
+	}
+	return text[ls:le]
+}
+
+// keywordIndex finds, in one pass over a text, which of a set of
+// lower-case keywords occur in it, ignoring ASCII case: the keywords are
+// indexed by their first two bytes, so each position of the text costs one
+// table look-up, and only positions whose two bytes start a keyword are
+// compared. (gitleaks runs a rule only when one of its keywords occurs;
+// with some 200 rules, looking for each keyword in turn would read a file
+// hundreds of times.)
+type keywordIndex struct {
+	first [65536][]int32 // keyword indexes by their first two bytes
+	short [256][]int32   // one-byte keywords
+	words []string
+}
+
+func newKeywordIndex(words []string) keywordIndex {
+	var k keywordIndex
+	k.words = words
+	for i, w := range words {
+		switch {
+		case len(w) == 0:
+		case len(w) == 1:
+			k.short[w[0]] = append(k.short[w[0]], int32(i))
+		default:
+			h := uint16(w[0])<<8 | uint16(w[1])
+			k.first[h] = append(k.first[h], int32(i))
+		}
+	}
+	return k
+}
+
+// scan calls hit once for each keyword that occurs in text.
+func (k *keywordIndex) scan(text []byte, hit func(i int)) {
+	seen := make([]bool, len(k.words))
+	left := len(k.words)
+	for i := 0; i < len(text) && left > 0; i++ {
+		c0 := lowerASCII(text[i])
+		for _, w := range k.short[c0] {
+			if !seen[w] {
+				seen[w] = true
+				left--
+				hit(int(w))
+			}
+		}
+		if i+1 >= len(text) {
+			break
+		}
+		ws := k.first[uint16(c0)<<8|uint16(lowerASCII(text[i+1]))]
+		for _, w := range ws {
+			if seen[w] {
+				continue
+			}
+			word := k.words[w]
+			if i+len(word) <= len(text) && hasPrefixFold(text[i+2:], word[2:]) {
+				seen[w] = true
+				left--
+				hit(int(w))
+			}
+		}
+	}
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasPrefixFold reports whether b starts with the lower-case word, ASCII
+// case ignored.
+func hasPrefixFold(b []byte, word string) bool {
+	if len(b) < len(word) {
+		return false
+	}
+	for i := 0; i < len(word); i++ {
+		if lowerASCII(b[i]) != word[i] {
+			return false
+		}
+	}
+	return true
+}
