@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,7 +31,18 @@ var gitleaksTOML []byte
 //     gitleaks' version would drop many ordinary source files from the pack.
 //   - pkcs12-file: a rule on the file name alone, which secretFileKind
 //     already covers (*.p12, *.pfx).
-var gitleaksSkipped = map[string]bool{"generic-api-key": true, "pkcs12-file": true}
+//   - jwt: lore's own JWT rule (secrets.go) finds the same tokens, checking
+//     that the header decodes to JSON naming an algorithm; gitleaks' keyword
+//     for it, "ey", occurs on most lines of code ("key"), which made every
+//     file pay for its expression.
+var gitleaksSkipped = map[string]bool{"generic-api-key": true, "pkcs12-file": true, "jwt": true}
+
+// gitleaksKeywords replaces the keywords of rules whose own keywords occur
+// in most source files, for speed:
+//   - vault-service-token: "hvs." only. Its other keyword, "s.", gates the
+//     legacy token form (s. and 24 characters, before Vault 1.10) and
+//     occurs on most lines of code (os.Exit, ...).
+var gitleaksKeywords = map[string][]string{"vault-service-token": {"hvs."}}
 
 type glAllowlist struct {
 	Condition   string   `toml:"condition"`
@@ -74,6 +86,10 @@ type gitleaksRule struct {
 	entropy     float64
 	path        *regexp.Regexp // the rule applies only to matching paths
 	allow       []allowlist
+	// multiline: the expression spans any number of lines ((?s), [\s\S]),
+	// so it runs on the whole text instead of on windows around its
+	// keywords.
+	multiline bool
 }
 
 // gitleaksSet is the compiled rule set and its keyword index.
@@ -118,7 +134,11 @@ func compileGitleaks(data []byte) (*gitleaksSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gitleaks rule %s: %w", r.ID, err)
 		}
-		gr := gitleaksRule{id: r.ID, kind: "gitleaks " + r.ID, re: re, secretGroup: r.SecretGroup, entropy: r.Entropy}
+		gr := gitleaksRule{id: r.ID, kind: "gitleaks " + r.ID, re: re, secretGroup: r.SecretGroup, entropy: r.Entropy,
+			multiline: strings.Contains(r.Regex, "(?s") || strings.Contains(r.Regex, `[\s\S`)}
+		if kws, ok := gitleaksKeywords[r.ID]; ok {
+			r.Keywords = kws
+		}
 		if r.Path != "" {
 			if gr.path, err = regexp.Compile(r.Path); err != nil {
 				return nil, fmt.Errorf("gitleaks rule %s path: %w", r.ID, err)
@@ -226,6 +246,20 @@ func (a *allowlist) allowed(p, secret, match, line string) bool {
 	return any
 }
 
+// Windows. A rule's expression runs on the text around its keywords only:
+// from windowBefore lines above a keyword's line to windowAfter lines below
+// (gitleaks' curl rules reach five lines down), or on the whole text when
+// the expression may span any number of lines or the keyword occurs more
+// than maxWindows times. Keywords are part of what the expressions match,
+// so this finds what a run over the whole text finds, for a fraction of
+// the cost: most expressions begin with a bounded run of any word
+// character, which Go's matcher tries at every byte.
+const (
+	windowBefore = 2
+	windowAfter  = 6
+	maxWindows   = 256
+)
+
 // find calls yield for each finding of the rule set in content (the file
 // at path p; "" for text of no file): the rule, and the byte range of the
 // secret. yield returns false to stop.
@@ -233,73 +267,138 @@ func (set *gitleaksSet) find(p string, content []byte, yield func(r *gitleaksRul
 	if p != "" && set.global.pathAllowed(p) {
 		return
 	}
-	run := make([]bool, len(set.rules))
+	hits := make([][]int, len(set.rules)) // keyword positions per rule; nil: none
+	full := make([]bool, len(set.rules))
 	for _, i := range set.noKW {
-		run[i] = true
+		full[i] = true
 	}
-	set.kw.scan(content, func(k int) { run[set.kwOwner[k]] = true })
+	set.kw.scan(content, func(k, pos int) {
+		r := set.kwOwner[k]
+		if full[r] {
+			return
+		}
+		if len(hits[r]) >= maxWindows || set.rules[r].multiline {
+			full[r] = true
+			return
+		}
+		hits[r] = append(hits[r], pos)
+	})
 	text := string(content) // one copy: the regexp and allowlist APIs work on strings
 	for i := range set.rules {
-		if !run[i] {
+		if !full[i] && hits[i] == nil {
 			continue
 		}
 		r := &set.rules[i]
 		if r.path != nil && (p == "" || !r.path.MatchString(p)) {
 			continue
 		}
-		for _, m := range r.re.FindAllStringSubmatchIndex(text, -1) {
-			start, end := m[0], m[1]
-			// gitleaks trims the newlines around a match.
-			for start < end && text[start] == '\n' {
-				start++
-			}
-			for end > start && text[end-1] == '\n' {
-				end--
-			}
-			match := text[start:end]
-			ss, se := start, end
-			if n := len(m) / 2; n > 1 {
-				if r.secretGroup > 0 && r.secretGroup < n {
-					if m[2*r.secretGroup] >= 0 {
-						ss, se = m[2*r.secretGroup], m[2*r.secretGroup+1]
-					}
-				} else {
-					for g := 1; g < n; g++ {
-						if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
-							ss, se = m[2*g], m[2*g+1]
-							break
-						}
-					}
-				}
-			}
-			secret := text[ss:se]
-			if r.entropy > 0 && shannon(secret) <= r.entropy {
-				continue
-			}
-			// lore's own notion of an example value (xxxx, EXAMPLE,
-			// changeme, ${VAR}, ...) holds for every rule, as for its own.
-			if isPlaceholder(secret) {
-				continue
-			}
-			line := lineAround(text, start, end)
-			if set.global.allowed("", secret, match, line) {
-				continue
-			}
-			allowed := false
-			for j := range r.allow {
-				if r.allow[j].allowed(p, secret, match, line) {
-					allowed = true
-					break
-				}
-			}
-			if allowed {
-				continue
-			}
-			if !yield(r, ss, se) {
+		if full[i] {
+			if !set.findIn(r, p, text, 0, len(text), yield) {
 				return
 			}
+			continue
+		}
+		slices.Sort(hits[i])
+		ws, we := -1, -1
+		for _, pos := range hits[i] {
+			if pos < we {
+				continue // inside the current window
+			}
+			s, e := linesAround(text, pos, windowBefore, windowAfter)
+			if s <= we {
+				we = e // overlaps: extend
+				continue
+			}
+			if ws >= 0 && !set.findIn(r, p, text, ws, we, yield) {
+				return
+			}
+			ws, we = s, e
+		}
+		if ws >= 0 && !set.findIn(r, p, text, ws, we, yield) {
+			return
 		}
 	}
+}
+
+// linesAround is the byte range from before lines above the line holding
+// pos to after lines below it.
+func linesAround(text string, pos, before, after int) (int, int) {
+	s := strings.LastIndexByte(text[:pos], '\n') + 1 // the start of pos's line
+	for n := 0; n < before && s > 0; n++ {
+		s = strings.LastIndexByte(text[:s-1], '\n') + 1
+	}
+	e := pos
+	for n := 0; n <= after; n++ {
+		i := strings.IndexByte(text[e:], '\n')
+		if i < 0 {
+			return s, len(text)
+		}
+		e += i + 1
+	}
+	return s, e
+}
+
+// findIn runs one rule's expression on text[from:to] and yields its
+// findings (positions in text); false when yield asked to stop.
+func (set *gitleaksSet) findIn(r *gitleaksRule, p, text string, from, to int, yield func(r *gitleaksRule, start, end int) bool) bool {
+	for _, m := range r.re.FindAllStringSubmatchIndex(text[from:to], -1) {
+		for j := range m {
+			if m[j] >= 0 {
+				m[j] += from
+			}
+		}
+		start, end := m[0], m[1]
+		// gitleaks trims the newlines around a match.
+		for start < end && text[start] == '\n' {
+			start++
+		}
+		for end > start && text[end-1] == '\n' {
+			end--
+		}
+		match := text[start:end]
+		ss, se := start, end
+		if n := len(m) / 2; n > 1 {
+			if r.secretGroup > 0 && r.secretGroup < n {
+				if m[2*r.secretGroup] >= 0 {
+					ss, se = m[2*r.secretGroup], m[2*r.secretGroup+1]
+				}
+			} else {
+				for g := 1; g < n; g++ {
+					if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+						ss, se = m[2*g], m[2*g+1]
+						break
+					}
+				}
+			}
+		}
+		secret := text[ss:se]
+		if r.entropy > 0 && shannon(secret) <= r.entropy {
+			continue
+		}
+		// lore's own notion of an example value (xxxx, EXAMPLE,
+		// changeme, ${VAR}, ...) holds for every rule, as for its own.
+		if isPlaceholder(secret) {
+			continue
+		}
+		line := lineAround(text, start, end)
+		if set.global.allowed("", secret, match, line) {
+			continue
+		}
+		allowed := false
+		for j := range r.allow {
+			if r.allow[j].allowed(p, secret, match, line) {
+				allowed = true
+				break
+			}
+		}
+		if allowed {
+			continue
+		}
+		if !yield(r, ss, se) {
+			return false
+		}
+	}
+	return true
 }
 
 // pathAllowed reports whether the global allowlist skips the file p
@@ -325,8 +424,8 @@ func lineAround(text string, start, end int) string {
 	return text[ls:le]
 }
 
-// keywordIndex finds, in one pass over a text, which of a set of
-// lower-case keywords occur in it, ignoring ASCII case: the keywords are
+// keywordIndex finds, in one pass over a text, where the keywords of a set
+// of lower-case keywords occur in it, ignoring ASCII case: the keywords are
 // indexed by their first two bytes, so each position of the text costs one
 // table look-up, and only positions whose two bytes start a keyword are
 // compared. (gitleaks runs a rule only when one of its keywords occurs;
@@ -354,32 +453,20 @@ func newKeywordIndex(words []string) keywordIndex {
 	return k
 }
 
-// scan calls hit once for each keyword that occurs in text.
-func (k *keywordIndex) scan(text []byte, hit func(i int)) {
-	seen := make([]bool, len(k.words))
-	left := len(k.words)
-	for i := 0; i < len(text) && left > 0; i++ {
+// scan calls hit for each occurrence of a keyword in text: the keyword's
+// index and the occurrence's byte offset.
+func (k *keywordIndex) scan(text []byte, hit func(i, pos int)) {
+	for i := 0; i < len(text); i++ {
 		c0 := lowerASCII(text[i])
 		for _, w := range k.short[c0] {
-			if !seen[w] {
-				seen[w] = true
-				left--
-				hit(int(w))
-			}
+			hit(int(w), i)
 		}
 		if i+1 >= len(text) {
 			break
 		}
-		ws := k.first[uint16(c0)<<8|uint16(lowerASCII(text[i+1]))]
-		for _, w := range ws {
-			if seen[w] {
-				continue
-			}
-			word := k.words[w]
-			if i+len(word) <= len(text) && hasPrefixFold(text[i+2:], word[2:]) {
-				seen[w] = true
-				left--
-				hit(int(w))
+		for _, w := range k.first[uint16(c0)<<8|uint16(lowerASCII(text[i+1]))] {
+			if word := k.words[w]; hasPrefixFold(text[i+2:], word[2:]) {
+				hit(int(w), i)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,15 +120,53 @@ func TestFindSecrets(t *testing.T) {
 
 func TestKeywordIndex(t *testing.T) {
 	k := newKeywordIndex([]string{"glpat-", "sk", "x", "hf_", "abc"})
-	var hits []int
-	k.scan([]byte("token GLPAT-1 and Sk and hf"), func(i int) { hits = append(hits, i) })
-	want := map[int]bool{0: true, 1: true}
-	if len(hits) != 2 || !want[hits[0]] || !want[hits[1]] {
-		t.Errorf("hits %v, want glpat- and sk once each", hits)
+	type hit struct{ k, pos int }
+	var hits []hit
+	k.scan([]byte("token GLPAT-1 and Sk and hf sk"), func(i, pos int) { hits = append(hits, hit{i, pos}) })
+	want := []hit{{0, 6}, {1, 18}, {1, 28}}
+	if !slices.Equal(hits, want) {
+		t.Errorf("hits %v, want %v", hits, want)
 	}
 	hits = nil
-	k.scan([]byte("x"), func(i int) { hits = append(hits, i) })
-	if len(hits) != 1 || hits[0] != 2 {
+	k.scan([]byte("ax"), func(i, pos int) { hits = append(hits, hit{i, pos}) })
+	if !slices.Equal(hits, []hit{{2, 1}}) {
 		t.Errorf("one-byte keyword at the end: %v", hits)
+	}
+}
+
+func TestLinesAround(t *testing.T) {
+	text := "l0\nl1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\n"
+	pos := strings.Index(text, "l3")
+	s, e := linesAround(text, pos, 2, 6)
+	if got := text[s:e]; got != "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\n" {
+		t.Errorf("window %q", got)
+	}
+	s, e = linesAround(text, 1, 2, 1)
+	if got := text[s:e]; got != "l0\nl1\n" {
+		t.Errorf("at the start: %q", got)
+	}
+	s, e = linesAround(text, strings.Index(text, "l10"), 0, 6)
+	if got := text[s:e]; got != "l10\n" {
+		t.Errorf("at the end: %q", got)
+	}
+}
+
+// TestGitleaksWindows: a finding far from the text's start and a rule that
+// spans lines (curl's, up to five lines down) are found through windows as
+// on the whole text.
+func TestGitleaksWindows(t *testing.T) {
+	g := newFake(21)
+	filler := strings.Repeat("func f() { return os.Exit(1) } // task disk mask\n", 2000)
+	tok := "gl" + "pat-" + g.str(20, alnum)
+	text := filler + "x := \"" + tok + "\"\n" + filler
+	spans := FindSecrets("a.go", []byte(text))
+	if len(spans) != 1 || text[spans[0].Start:spans[0].End] != tok {
+		t.Errorf("spans %v", spans)
+	}
+	user := "deploy:" + g.str(20, alnum)
+	curl := filler + "curl https://api.internal/v1 \\\n  -X POST \\\n  -u \"" + user + "\" \\\n  -d @body.json\n"
+	kind, ok := DetectSecret("deploy.sh", []byte(curl))
+	if !ok || kind != "gitleaks curl-auth-user" {
+		t.Errorf("curl over lines: %q, %v", kind, ok)
 	}
 }
