@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"lore/config"
+	"lore/engine"
 	"lore/ingest"
 	"lore/ingest/pack"
 	"lore/ingest/scan"
@@ -164,8 +165,10 @@ type recommendedJSON struct {
 	KVCacheType     string `json:"kv_cache_type"`
 	KVBytesPerToken int64  `json:"kv_bytes_per_token"`
 	MemoryBytes     int64  `json:"memory_bytes"`
-	// ContextFits is the context, in tokens, whose KV cache fits in
-	// MemoryBytes next to the weights (0: the weights alone do not fit).
+	// ContextFits is the largest context, in tokens, the daemon's memory
+	// check accepts in MemoryBytes: the weights, the KV cache of the context
+	// and of the concurrent questions' room, and a 1 GiB reserve (0: not
+	// even 2048 tokens fit).
 	ContextFits int64 `json:"context_fits"`
 }
 
@@ -185,7 +188,8 @@ func runModelRecommended(stdout io.Writer, memFlag, kvType string, asJSON bool) 
 	var rows []recommendedJSON
 	for _, r := range models.RecommendedModels {
 		rows = append(rows, recommendedJSON{Recommended: r, Ref: r.Ref(), WeightsBytes: r.DownloadBytes, KVCacheType: kvType,
-			KVBytesPerToken: r.KVBytesPerToken(kvType), MemoryBytes: mem, ContextFits: r.ContextIn(mem, kvType)})
+			KVBytesPerToken: r.KVBytesPerToken(kvType), MemoryBytes: mem,
+			ContextFits: int64(engine.ContextThatFits(r.DownloadBytes, r.KVBytesPerToken(kvType), mem, r.TrainContext))})
 	}
 	if asJSON {
 		return writeJSON(stdout, rows)
@@ -193,7 +197,7 @@ func runModelRecommended(stdout io.Writer, memFlag, kvType string, asJSON bool) 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "NAME\tDOWNLOAD/RAM\tKV/TOKEN (%s)\tCONTEXT IN %s\tMODEL\n", kvType, bytesize.Format(mem))
 	for _, r := range rows {
-		fits := "weights do not fit"
+		fits := "does not fit"
 		if r.ContextFits > 0 {
 			fits = fmt.Sprintf("%d tokens", r.ContextFits)
 			if r.ContextFits == int64(r.TrainContext) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"lore/engine"
 	"lore/models"
 	"lore/models/synth"
 )
@@ -163,14 +164,13 @@ func TestModelLsRecommended(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, r := range rows {
-		want := (24<<30 - r.DownloadBytes - models.RuntimeReserve) / r.KVBytesPerToken
-		want = min(want, int64(r.TrainContext))
+		want := int64(engine.ContextThatFits(r.DownloadBytes, r.KVBytesPerToken, 24<<30, r.TrainContext))
 		if r.ContextFits != want || r.ContextFits <= 0 || r.MemoryBytes != 24<<30 || !strings.HasPrefix(r.Ref, "hf:") {
 			t.Errorf("%s: %+v, want context %d", r.Name, r, want)
 		}
 	}
 	out.Reset()
-	if err := runModel([]string{"ls", "--recommended", "--memory", "8GB"}, &out, &errb); err != nil || !strings.Contains(out.String(), "weights do not fit") || !strings.Contains(out.String(), "lore model pull gpt-oss-20b") {
+	if err := runModel([]string{"ls", "--recommended", "--memory", "8GB"}, &out, &errb); err != nil || !strings.Contains(out.String(), "does not fit") || !strings.Contains(out.String(), "lore model pull gpt-oss-20b") {
 		t.Errorf("text: %v\n%s", err, out.String())
 	}
 	if err := runModel([]string{"ls", "--recommended", "--kv-cache-type", "q2"}, &out, &errb); err == nil {

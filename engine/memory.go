@@ -69,19 +69,38 @@ func checkMemory(cfg Config) error {
 		src = "available memory (MemAvailable)"
 	}
 	ctx := contextFor(cfg, info.ContextLength)
-	need := func(c int) int64 { return info.Size + int64(c+spareCellsFor(cfg, c))*kv + models.RuntimeReserve }
-	if need(ctx) <= avail {
+	cells := ctx + spareCellsFor(cfg, ctx)
+	if info.Size+int64(cells)*kv+models.RuntimeReserve <= avail {
 		return nil
 	}
-	fit := sort.Search(ctx+1, func(c int) bool { return need(c) > avail }) - 1
-	if fit < minFitContext {
-		fit = 0
-	} else if fit >= 1024 {
-		fit &^= 1023 // a round number to type
-	}
-	cells := ctx + spareCellsFor(cfg, ctx)
+	fit := fitContext(cfg, info.Size, kv, avail, ctx)
 	return &MemoryError{Model: cfg.ModelPath, Weights: info.Size, KVBytes: int64(cells) * kv, Context: ctx, Cells: cells,
 		KVType: cfg.KVType, Available: avail, AvailableSrc: src, FitContext: fit}
+}
+
+// ContextThatFits is the largest context, in tokens, that Open with the
+// default sequences would accept in memory bytes (see checkMemory): weights
+// bytes, kvPerToken bytes for every cell of the context and of the room of
+// the concurrent questions, and models.RuntimeReserve; at most maxContext.
+// It is rounded down to a multiple of 1024, and 0 when not even a minimal
+// context (2048 tokens) fits.
+func ContextThatFits(weights, kvPerToken, memory int64, maxContext int) int {
+	return fitContext(Config{}, weights, kvPerToken, memory, maxContext)
+}
+
+func fitContext(cfg Config, weights, kv, avail int64, maxContext int) int {
+	if kv <= 0 || maxContext <= 0 {
+		return 0
+	}
+	need := func(c int) int64 { return weights + int64(c+spareCellsFor(cfg, c))*kv + models.RuntimeReserve }
+	fit := sort.Search(maxContext+1, func(c int) bool { return need(c) > avail }) - 1
+	if fit == maxContext {
+		return fit
+	}
+	if fit < minFitContext {
+		return 0
+	}
+	return fit &^ 1023 // a round number to type
 }
 
 // contextFor is the context Open uses for a model trained for train tokens.

@@ -88,3 +88,22 @@ func TestMemoryCheckSettings(t *testing.T) {
 		t.Errorf("--memory-check=false: %v", err)
 	}
 }
+
+// TestContextThatFits: the context proposed for a memory is the largest
+// that the check accepts, rounded down to 1024, and what the check of the
+// default configuration would accept.
+func TestContextThatFits(t *testing.T) {
+	const weights, kv = 10 << 30, 96 << 10
+	cells := func(c int) int64 { return int64(c + spareCellsFor(Config{}, c)) }
+	mem := weights + cells(50000)*kv + models.RuntimeReserve
+	got := ContextThatFits(weights, kv, mem, 262144)
+	if got != 49152 || weights+cells(got)*kv+models.RuntimeReserve > mem || weights+cells(got+1024)*kv+models.RuntimeReserve <= mem {
+		t.Errorf("ContextThatFits = %d", got)
+	}
+	if got := ContextThatFits(weights, kv, 1<<50, 131072); got != 131072 {
+		t.Errorf("all of it: %d", got)
+	}
+	if got := ContextThatFits(weights, kv, weights, 131072); got != 0 {
+		t.Errorf("weights only: %d", got)
+	}
+}

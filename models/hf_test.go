@@ -185,16 +185,6 @@ func TestRecommended(t *testing.T) {
 	if got := q.KVBytesPerToken("q8_0"); got != 48*4*256*34/32 {
 		t.Errorf("q8_0 KV per token %d", got)
 	}
-	mem := q.DownloadBytes + RuntimeReserve + 1000*q.KVBytesPerToken("f16") + 5
-	if got := q.ContextIn(mem, "f16"); got != 1000 {
-		t.Errorf("ContextIn = %d, want 1000", got)
-	}
-	if got := q.ContextIn(q.DownloadBytes, "f16"); got != 0 {
-		t.Errorf("weights only: %d", got)
-	}
-	if got := q.ContextIn(1<<50, "f16"); got != int64(q.TrainContext) {
-		t.Errorf("huge memory: %d, want the trained context", got)
-	}
 	for _, r := range RecommendedModels {
 		if _, err := HFURL("", r.Ref()); err != nil {
 			t.Errorf("%s: %v", r.Name, err)

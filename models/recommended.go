@@ -63,13 +63,6 @@ func (r Recommended) KVBytesPerToken(kvType string) int64 {
 	return KVBytesPerTokenOf(r.Layers*r.KVHeads, r.HeadDim, r.HeadDim, kvType)
 }
 
-// ContextIn is the largest context, in tokens, whose KV cache fits in
-// memory bytes next to the weights and RuntimeReserve, capped at the
-// trained context (0 when not even the weights fit).
-func (r Recommended) ContextIn(memory int64, kvType string) int64 {
-	return ContextFits(memory, r.DownloadBytes, r.KVBytesPerToken(kvType), int64(r.TrainContext))
-}
-
 // FindRecommended returns the recommended model with this short name.
 func FindRecommended(name string) (Recommended, bool) {
 	for _, r := range RecommendedModels {
@@ -94,24 +87,6 @@ func RecommendedNames() string {
 // (llama.cpp reports a few hundred MB of compute buffers for these models
 // at lore's batch of 512), rounded up so that a fit is not a near miss.
 const RuntimeReserve int64 = 1 << 30
-
-// ContextFits is how many tokens of KV cache at kvPerToken bytes fit in
-// memory next to weights bytes and RuntimeReserve, at most maxTokens (no
-// cap when maxTokens <= 0); 0 when nothing fits or the cost is unknown.
-func ContextFits(memory, weights, kvPerToken, maxTokens int64) int64 {
-	if kvPerToken <= 0 {
-		return 0
-	}
-	room := memory - weights - RuntimeReserve
-	if room <= 0 {
-		return 0
-	}
-	n := room / kvPerToken
-	if maxTokens > 0 && n > maxTokens {
-		n = maxTokens
-	}
-	return n
-}
 
 // KVElementBytes is the size of one KV cache element of type kvType, as
 // llama.cpp stores it: f16 two bytes; q8_0 34 bytes and q4_0 18 bytes per
