@@ -2,6 +2,10 @@ package scan
 
 import (
 	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -168,5 +172,59 @@ func TestGitleaksWindows(t *testing.T) {
 	kind, ok := DetectSecret("deploy.sh", []byte(curl))
 	if !ok || kind != "gitleaks curl-auth-user" {
 		t.Errorf("curl over lines: %q, %v", kind, ok)
+	}
+}
+
+// BenchmarkDetectSecretTree runs DetectSecret on every text file under
+// $LORE_BENCH_SECRETS_DIR (default: GOROOT/src) with lore's own rules only
+// and with gitleaks' rules after them, in one run:
+//
+//	go test -run - -bench DetectSecretTree -benchtime 3x ./ingest/scan/
+func BenchmarkDetectSecretTree(b *testing.B) {
+	dir := os.Getenv("LORE_BENCH_SECRETS_DIR")
+	if dir == "" {
+		dir = filepath.Join(runtime.GOROOT(), "src")
+	}
+	type file struct {
+		path string
+		body []byte
+	}
+	var files []file
+	var total int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		body, err := os.ReadFile(p)
+		if err == nil && len(body) <= 1<<20 && !IsBinary(body) {
+			rel, _ := filepath.Rel(dir, p)
+			files = append(files, file{filepath.ToSlash(rel), body})
+			total += int64(len(body))
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		b.Skipf("no files under %s", dir)
+	}
+	for _, on := range []bool{false, true} {
+		name := "own"
+		if on {
+			name = "own+gitleaks"
+		}
+		b.Run(name, func(b *testing.B) {
+			gitleaksOn = on
+			defer func() { gitleaksOn = true }()
+			b.SetBytes(total)
+			found := 0
+			for range b.N {
+				found = 0
+				for _, f := range files {
+					if _, ok := DetectSecret(f.path, f.body); ok {
+						found++
+					}
+				}
+			}
+			b.ReportMetric(float64(found), "secret-files")
+		})
 	}
 }
