@@ -52,8 +52,10 @@ the only one) is marked with *.
 
 With --recommended, lists the models lore suggests instead: their download
 size (also the memory the weights take), the KV cache cost per token and the
-context that fits in --memory (default: this machine's available memory)
-next to the weights and a 1 GiB reserve.
+largest context that fits in --memory (default: this machine's available
+memory) as the daemon's check before loading counts it: the weights, the KV
+cache of the context and of four concurrent questions' room, and a 1 GiB
+reserve.
 `
 
 const modelRmUsage = `Usage: lore model rm NAME
