@@ -155,7 +155,8 @@ type Engine struct {
 // noModelHint tells a user without a model what to run.
 const noModelHint = "`lore model ls` lists the models you have (`lore model use NAME` picks one), " +
 	"`lore model ls --recommended` the ones to download with `lore model pull NAME`; " +
-	"or set model in the config (or LORE_MODEL) to a GGUF file"
+	"or set model in the config (or LORE_MODEL) to a GGUF file; " +
+	"`lore model synth` writes a random-weight test model that shows the mechanics"
 
 // Open loads the library (once per process), the model and a context.
 func Open(cfg Config) (*Engine, error) {
