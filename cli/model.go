@@ -21,6 +21,10 @@ func runModel(args []string, stdout, stderr io.Writer) error {
 			return runModelLs(args[1:], stdout, stderr)
 		case "info":
 			return runModelInfo(args[1:], stdout, stderr)
+		case "rm", "remove":
+			return runModelRm(args[1:], stdout, stderr)
+		case "use":
+			return runModelUse(args[1:], stdout, stderr)
 		}
 	}
 	usage := `Usage: lore model synth [--size tiny|demo|bench] [-o FILE] [--seed N] [--force]
@@ -31,14 +35,14 @@ meaningless; it exercises every engine code path. Sizes: tiny (~1 MB, tests),
 demo (small and fast, realistic vocabulary), bench (~100M parameters).
 `
 	if len(args) == 0 {
-		return cmdline.UsageErr("lore model needs a command: synth, pull, ls or info")
+		return cmdline.UsageErr("lore model needs a command: synth, pull, ls, info, use or rm")
 	}
 	if args[0] != "synth" {
 		return cmdline.UsageErr("unknown model command %q", args[0])
 	}
 	fs := cmdline.NewFlagSet("lore model synth", usage, stdout)
 	size := fs.String("size", "demo", "tiny, demo or bench")
-	out := fs.StringP("output", "o", "", "output file (default "+config.DefaultModelPath()+")")
+	out := fs.StringP("output", "o", "", "output file (default "+config.SynthModelPath()+")")
 	seed := fs.Int64("seed", synth.DefaultSeed, "random seed; the same seed gives the same file")
 	force := fs.Bool("force", false, "overwrite an existing file")
 	if err := cmdline.Parse(fs, args[1:]); err != nil {
@@ -50,7 +54,7 @@ demo (small and fast, realistic vocabulary), bench (~100M parameters).
 	}
 	path := *out
 	if path == "" {
-		path = config.DefaultModelPath()
+		path = config.SynthModelPath()
 	}
 	if _, err := os.Stat(path); err == nil && !*force {
 		fmt.Fprintf(stdout, "%s exists; keeping it (use --force to regenerate)\n", path)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"lore/config"
+	"lore/engine"
 	"lore/ingest"
 	"lore/ingest/pack"
 	"lore/ingest/scan"
@@ -23,19 +24,51 @@ import (
 	"lore/models"
 )
 
-const modelPullUsage = `Usage: lore model pull URL [--sha256 HEX] [-o FILE] [--force]
+const modelPullUsage = `Usage: lore model pull MODEL [--sha256 HEX] [-o FILE] [--force]
 
-Downloads a GGUF model into the models folder (` + "`lore model ls`" + ` shows where).
-The file is named after the URL's last path element unless -o names it (a
-bare name stays in the models folder; a path is used as given). An
-interrupted download is kept as FILE.partial and resumed by the next pull.
-With --sha256 the file must match the digest, or it is deleted.
+Downloads a GGUF model into the models folder (` + "`lore model ls`" + ` shows where)
+and makes it the default model. MODEL is one of:
+
+  a recommended model's name   lore model pull qwen3-coder-30b  (lore model ls --recommended)
+  hf:ORG/REPO/FILE.gguf        a file of a Hugging Face repository (hf:ORG/REPO@REV/FILE.gguf
+                               for another revision); HF_TOKEN, if set, is sent for gated and
+                               private repositories; HF_ENDPOINT replaces the Hugging Face URL
+  an http(s) URL               any server
+
+The file is named after the last path element unless -o names it (a bare
+name stays in the models folder; a path is used as given, and does not
+become the default). An interrupted download is kept as FILE.partial and
+resumed by the next pull. With --sha256 the file must match the digest, or
+it is deleted.
 `
 
 const modelLsUsage = `Usage: lore model ls [--json]
+       lore model ls --recommended [--memory BYTES] [--kv-cache-type TYPE] [--json]
 
 Lists the GGUF files in the models folder with their size and, where the
-header is readable, architecture, parameters, experts and context length.
+header is readable, architecture, parameters, experts and context length;
+the default model (the one pulled or chosen last, else default.gguf, else
+the only one) is marked with *.
+
+With --recommended, lists the models lore suggests instead: their download
+size (also the memory the weights take), the KV cache cost per token and the
+largest context that fits in --memory (default: this machine's available
+memory) as the daemon's check before loading counts it: the weights, the KV
+cache of the context and of four concurrent questions' room, and a 1 GiB
+reserve.
+`
+
+const modelRmUsage = `Usage: lore model rm NAME
+
+Deletes NAME (a file lore model ls lists; .gguf may be left out) from the
+models folder, with its partial download. When it was the default model, the
+default goes back to default.gguf or the only model left.
+`
+
+const modelUseUsage = `Usage: lore model use NAME
+
+Makes NAME (a file lore model ls lists) the default model, the one the
+daemon loads when no setting names one.
 `
 
 const modelInfoUsage = `Usage: lore model info FILE [--json] [--memory BYTES] [--repo DIR]
@@ -53,11 +86,16 @@ func runModelPull(args []string, stdout, stderr io.Writer) error {
 	sum := fs.String("sha256", "", "expected sha256 digest (hex)")
 	out := fs.String("o", "", "file name or path (default: the URL's last path element in the models folder)")
 	force := fs.Bool("force", false, "replace an existing file")
-	rawURL, err := parseWithArg(fs, args, "URL")
+	ref, err := parseWithArg(fs, args, "MODEL")
 	if err != nil {
 		return err
 	}
-	opts := models.PullOptions{URL: rawURL, SHA256: *sum, Force: *force, Retries: 3, Dir: models.Dir()}
+	src, err := models.ResolvePull(ref)
+	if err != nil {
+		return err
+	}
+	opts := models.PullOptions{URL: src.URL, Token: src.Token, SHA256: *sum, Force: *force, Retries: 3, Dir: models.Dir()}
+	opts.Dest = filepath.Join(opts.Dir, src.File)
 	if *out != "" {
 		if strings.ContainsRune(*out, filepath.Separator) || strings.Contains(*out, "/") {
 			opts.Dest = *out
@@ -79,6 +117,102 @@ func runModelPull(args []string, stdout, stderr io.Writer) error {
 		how = "downloaded (resumed)"
 	}
 	fmt.Fprintf(stdout, "%s %s (%s, sha256 %s)\n", how, res.Path, bytesize.Format(res.Size), res.SHA256)
+	if filepath.Dir(res.Path) != filepath.Clean(opts.Dir) {
+		fmt.Fprintf(stdout, "it is outside the models folder: set model = %q in the config (lore config) to use it\n", res.Path)
+		return nil
+	}
+	if err := models.SetDefault(opts.Dir, filepath.Base(res.Path)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is now the default model\n", filepath.Base(res.Path))
+	return nil
+}
+
+// runModelRm implements lore model rm.
+func runModelRm(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore model rm", modelRmUsage, stderr)
+	name, err := parseWithArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	removed, err := models.Remove(models.Dir(), name)
+	for _, p := range removed {
+		fmt.Fprintf(stdout, "removed %s\n", p)
+	}
+	return err
+}
+
+// runModelUse implements lore model use.
+func runModelUse(args []string, stdout, stderr io.Writer) error {
+	fs := cmdline.NewFlagSet("lore model use", modelUseUsage, stderr)
+	name, err := parseWithArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(filepath.Ext(name), ".gguf") {
+		name += ".gguf"
+	}
+	if err := models.SetDefault(models.Dir(), name); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is now the default model\n", name)
+	return nil
+}
+
+// recommendedJSON is one row of lore model ls --recommended --json.
+type recommendedJSON struct {
+	models.Recommended
+	Ref             string `json:"ref"`
+	WeightsBytes    int64  `json:"weights_bytes"`
+	KVCacheType     string `json:"kv_cache_type"`
+	KVBytesPerToken int64  `json:"kv_bytes_per_token"`
+	MemoryBytes     int64  `json:"memory_bytes"`
+	// ContextFits is the largest context, in tokens, the daemon's memory
+	// check accepts in MemoryBytes: the weights, the KV cache of the context
+	// and of the concurrent questions' room, and a 1 GiB reserve (0: not
+	// even 2048 tokens fit).
+	ContextFits int64 `json:"context_fits"`
+}
+
+func runModelRecommended(stdout io.Writer, memFlag, kvType string, asJSON bool) error {
+	var mem int64
+	var err error
+	if memFlag == "" {
+		if mem, err = models.AvailableMemory(); err != nil {
+			return err
+		}
+	} else if mem, err = bytesize.Parse(memFlag); err != nil || mem == 0 {
+		return cmdline.UsageErr("--memory: %q is not a positive size", memFlag)
+	}
+	if _, _, err := models.KVElementBytes(kvType); err != nil {
+		return cmdline.UsageErr("--kv-cache-type: %v", err)
+	}
+	var rows []recommendedJSON
+	for _, r := range models.RecommendedModels {
+		rows = append(rows, recommendedJSON{Recommended: r, Ref: r.Ref(), WeightsBytes: r.DownloadBytes, KVCacheType: kvType,
+			KVBytesPerToken: r.KVBytesPerToken(kvType), MemoryBytes: mem,
+			ContextFits: int64(engine.ContextThatFits(r.DownloadBytes, r.KVBytesPerToken(kvType), mem, r.TrainContext))})
+	}
+	if asJSON {
+		return writeJSON(stdout, rows)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "NAME\tDOWNLOAD/RAM\tKV/TOKEN (%s)\tCONTEXT IN %s\tMODEL\n", kvType, bytesize.Format(mem))
+	for _, r := range rows {
+		fits := "does not fit"
+		if r.ContextFits > 0 {
+			fits = fmt.Sprintf("%d tokens", r.ContextFits)
+			if r.ContextFits == int64(r.TrainContext) {
+				fits += " (all)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, bytesize.Format(r.DownloadBytes), bytesize.Format(r.KVBytesPerToken), fits, r.Title)
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout, "\nlore model pull NAME downloads one from Hugging Face and makes it the default:")
+	for _, r := range rows {
+		fmt.Fprintf(stdout, "  lore model pull %-16s # %s\n", r.Name, r.Ref)
+	}
 	return nil
 }
 
@@ -125,30 +259,43 @@ func (b *pullBar) update(done, total int64) {
 func runModelLs(args []string, stdout, stderr io.Writer) error {
 	fs := cmdline.NewFlagSet("lore model ls", modelLsUsage, stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
+	recommended := fs.Bool("recommended", false, "list the recommended models instead")
+	memFlag := fs.String("memory", "", "with --recommended: memory to fit (default: the available memory)")
+	kvType := fs.String("kv-cache-type", "f16", "with --recommended: KV cache type (f16, q8_0, q4_0)")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return cmdline.UsageErr("unexpected arguments %q", fs.Args())
 	}
+	if *recommended {
+		return runModelRecommended(stdout, *memFlag, *kvType, *asJSON)
+	}
 	dir := models.Dir()
 	list, err := models.List(dir)
 	if err != nil {
 		return err
 	}
+	def := models.Default()
 	if *asJSON {
 		return writeJSON(stdout, struct {
-			Dir    string        `json:"dir"`
-			Models []models.Info `json:"models"`
-		}{dir, list})
+			Dir     string        `json:"dir"`
+			Default string        `json:"default"` // the default model's path (it may not exist)
+			Models  []models.Info `json:"models"`
+		}{dir, def, list})
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(stdout, "no GGUF models in %s (lore model pull URL or lore model synth)\n", dir)
+		fmt.Fprintf(stdout, "no GGUF models in %s\nlore model ls --recommended lists models to pull (lore model pull NAME); lore model synth writes a random-weight test model\n", dir)
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSIZE\tARCH\tPARAMS\tEXPERTS\tCONTEXT")
 	for _, m := range list {
+		if m.Path == def {
+			m.File = "* " + m.File
+		} else {
+			m.File = "  " + m.File
+		}
 		if m.Err != "" {
 			fmt.Fprintf(tw, "%s\t%s\t(unreadable: %s)\t\t\t\n", m.File, bytesize.Format(m.Size), m.Err)
 			continue

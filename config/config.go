@@ -13,14 +13,17 @@ import (
 
 // Environment variables read by lore. Each one is documented in the README.
 const (
-	EnvModel     = "LORE_MODEL"       // path of the GGUF model the daemon loads
-	EnvLlamaLib  = "LORE_LLAMA_LIB"   // folder holding libllama.so, libggml.so, libggml-base.so
-	EnvContext   = "LORE_CTX"         // context size in tokens (0: the model's, capped)
-	EnvThreads   = "LORE_THREADS"     // CPU threads for the engine (0: all cores)
-	EnvGPULayers = "LORE_GPU_LAYERS"  // layers offloaded to a GPU build (default 0)
-	EnvStateDir  = "LORE_STATE_DIR"   // overrides the state folder (caches, snapshots, logs)
-	EnvRuntime   = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
-	EnvWatch     = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
+	EnvModel     = "LORE_MODEL"      // path of the GGUF model the daemon loads
+	EnvLlamaLib  = "LORE_LLAMA_LIB"  // folder holding libllama.so, libggml.so, libggml-base.so
+	EnvContext   = "LORE_CTX"        // context size in tokens (0: the model's, capped)
+	EnvThreads   = "LORE_THREADS"    // CPU threads for the engine (0: all cores)
+	EnvGPULayers = "LORE_GPU_LAYERS" // layers offloaded to a GPU build (default 0)
+	EnvStateDir  = "LORE_STATE_DIR"  // overrides the state folder (caches, snapshots, logs)
+	// EnvMemoryLimit is the memory_limit setting: the bytes a model's
+	// weights and KV cache may take (0: the available memory).
+	EnvMemoryLimit = "LORE_MEMORY_LIMIT"
+	EnvRuntime     = "LORE_RUNTIME_DIR" // overrides the folder holding daemon sockets
+	EnvWatch       = "LORE_WATCH"       // "off" turns the file watcher off (the pack is then refreshed at each question only)
 	// EnvTestRequire, when set (make test sets it), makes the tests fail
 	// instead of skip when what they need is missing: the llama.cpp
 	// libraries, nvim.
@@ -116,10 +119,49 @@ func SocketPath(root string) string {
 	return filepath.Join(RuntimeDir(), hex.EncodeToString(sum[:8])+".sock")
 }
 
-// DefaultModelPath is the model used when neither --model nor LORE_MODEL is
-// given; `lore model synth` writes there by default.
+// ModelsDir is the models folder, DataDir()/models.
+func ModelsDir() string { return filepath.Join(DataDir(), "models") }
+
+// DefaultModelMarker is the file in the models folder that names the default
+// model (one file name, written by `lore model pull` and `lore model use`).
+const DefaultModelMarker = "default-model"
+
+// SynthModelPath is where `lore model synth` writes without -o.
+func SynthModelPath() string { return filepath.Join(ModelsDir(), "default.gguf") }
+
+// DefaultModelPath is the model used when neither the settings, --model nor
+// LORE_MODEL name one: the file the models folder's marker names (the model
+// pulled last) if it exists, else default.gguf if it exists, else the only
+// GGUF file in the folder; with none of these, default.gguf (whose absence
+// the engine reports with what to run).
 func DefaultModelPath() string {
-	return filepath.Join(DataDir(), "models", "default.gguf")
+	dir := ModelsDir()
+	if b, err := os.ReadFile(filepath.Join(dir, DefaultModelMarker)); err == nil {
+		name := strings.TrimSpace(string(b))
+		if name != "" && name == filepath.Base(name) {
+			if st, err := os.Stat(filepath.Join(dir, name)); err == nil && !st.IsDir() {
+				return filepath.Join(dir, name)
+			}
+		}
+	}
+	synth := SynthModelPath()
+	if _, err := os.Stat(synth); err == nil {
+		return synth
+	}
+	if ents, err := os.ReadDir(dir); err == nil {
+		var only string
+		n := 0
+		for _, e := range ents {
+			if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), ".gguf") {
+				only = e.Name()
+				n++
+			}
+		}
+		if n == 1 {
+			return filepath.Join(dir, only)
+		}
+	}
+	return synth
 }
 
 // LogPath is the log file of a repository's daemon when it runs in the

@@ -35,6 +35,8 @@ type Settings struct {
 	CommitStyle      string        // commit_style: plain or conventional
 	HookStartDaemon  bool          // hook_start_daemon: a hook that finds no daemon starts one for next time
 	RetrievalLatency time.Duration // retrieval_latency: first-token time the files retrieved per question may cost (0 = all the room)
+	MemoryLimit      int64         // memory_limit: bytes the model's weights and KV cache may take (0 = the available memory)
+	MemoryCheck      bool          // memory_check: refuse to load a model whose weights and KV cache do not fit
 
 	// UserFile and RepoFile are the config files consulted (they need not exist).
 	UserFile, RepoFile string
@@ -94,6 +96,13 @@ const DefaultHookTimeout = 5 * time.Second
 // prefilling thousands of tokens a second, still fills the whole room.
 const DefaultRetrievalLatency = 2 * time.Second
 
+// DefaultIdleShutdown is idle_shutdown's default. An idle daemon holds the
+// model's memory (gigabytes for a real model); after half an hour without
+// questions it stops, and the next question restarts it from the KV snapshot
+// it saved, so the cost of a restart is loading the model, not a prefill.
+// ollama unloads its models after minutes for the same reason.
+const DefaultIdleShutdown = 30 * time.Minute
+
 // KVCacheTypes are the valid values of kv_cache_type.
 var KVCacheTypes = []string{"f16", "q8_0", "q4_0"}
 
@@ -110,7 +119,7 @@ var keyDefs = []keyDef{
 	{name: "warm_max", kind: kFraction, help: "fraction of the pack the warm tier and overlay may hold", field: func(s *Settings) any { return &s.WarmMax }},
 	{name: "stale_max", kind: kFraction, help: "fraction of stale text before the cold base is partly rebuilt", field: func(s *Settings) any { return &s.StaleMax }},
 	{name: "snapshot_budget", kind: kSize, help: "bytes of KV snapshots (one per branch, one per planning session) kept on disk; the least recently used go first (0: no limit)", field: func(s *Settings) any { return &s.SnapshotBudget }},
-	{name: "idle_shutdown", kind: kDuration, help: "stop the daemon after this long without questions (0: never)", field: func(s *Settings) any { return &s.IdleShutdown }},
+	{name: "idle_shutdown", kind: kDuration, help: "stop the daemon after this long without questions (0: never; a restart resumes from the KV snapshot)", field: func(s *Settings) any { return &s.IdleShutdown }},
 	{name: "max_file_size", kind: kSize, help: "files larger than this are left out of the pack", field: func(s *Settings) any { return &s.MaxFileSize }},
 	{name: "exclude", kind: kList, help: "gitignore patterns left out of the pack", field: func(s *Settings) any { return &s.Exclude }},
 	{name: "include_vendored", kind: kBool, help: "keep vendored folders (vendor/, node_modules/, ...) in the pack", field: func(s *Settings) any { return &s.IncludeVendored }},
@@ -118,6 +127,8 @@ var keyDefs = []keyDef{
 	{name: "commit_style", kind: kEnum, choices: CommitStyles, help: "style of drafted commit messages", field: func(s *Settings) any { return &s.CommitStyle }},
 	{name: "hook_start_daemon", kind: kBool, help: "a git hook that finds no daemon starts one in the background, for the next commit", field: func(s *Settings) any { return &s.HookStartDaemon }},
 	{name: "retrieval_latency", kind: kDuration, help: "prefill time the files retrieved for one question may add before its first token, at the measured prefill speed (0: always the whole room)", field: func(s *Settings) any { return &s.RetrievalLatency }},
+	{name: "memory_limit", kind: kSize, env: EnvMemoryLimit, flag: "memory-limit", help: "memory the model's weights, KV cache and a 1 GiB reserve may take before it loads (0: the available memory, MemAvailable)", field: func(s *Settings) any { return &s.MemoryLimit }},
+	{name: "memory_check", kind: kBool, flag: "memory-check", help: "check before loading that the model's weights and KV cache fit in memory_limit (false: load anyway)", field: func(s *Settings) any { return &s.MemoryCheck }},
 	{name: "include_generated", kind: kBool, help: "keep generated files (lock files, minified code, ...) in the pack", field: func(s *Settings) any { return &s.IncludeGenerated }},
 }
 
@@ -163,11 +174,12 @@ func Defaults() *Settings {
 		Exclude:          []string{},
 		sources:          map[string]string{},
 		UserFile:         UserConfigPath(),
-		IdleShutdown:     0,
+		IdleShutdown:     DefaultIdleShutdown,
 		SnapshotBudget:   DefaultSnapshotBudget,
 		HookTimeout:      DefaultHookTimeout,
 		RetrievalLatency: DefaultRetrievalLatency,
 		CommitStyle:      "plain",
+		MemoryCheck:      true,
 	}
 	for _, k := range keyDefs {
 		s.sources[k.name] = SourceDefault

@@ -40,7 +40,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.KVCacheType != "f16" || s.MaxFileSize != 1<<20 || s.OverlayMax != 0.04 || s.Model != DefaultModelPath() {
+	if s.KVCacheType != "f16" || s.MaxFileSize != 1<<20 || s.OverlayMax != 0.04 || s.Model != DefaultModelPath() || s.IdleShutdown != 30*time.Minute {
 		t.Fatalf("unexpected defaults: %+v", s)
 	}
 	for _, v := range s.Values() {

@@ -55,6 +55,11 @@ type Config struct {
 	// first; negative = none.
 	SpareCells int
 	MaxQueue   int // questions that may wait for a free sequence; 0 = DefaultMaxQueue
+	// CheckMemory refuses to load a model whose weights and KV cache do
+	// not fit MemoryLimit (0: the available memory), with a MemoryError
+	// that names the context that would fit. CPU only (GPULayers 0).
+	CheckMemory bool
+	MemoryLimit int64
 }
 
 // SettingsConfig is the engine part of the settings.
@@ -68,6 +73,8 @@ func SettingsConfig(s *config.Settings) Config {
 		FlashAttention: s.FlashAttention,
 		KVType:         s.KVCacheType,
 		MoECPUExperts:  s.MoECPUExperts,
+		CheckMemory:    s.MemoryCheck,
+		MemoryLimit:    s.MemoryLimit,
 	}
 }
 
@@ -146,14 +153,20 @@ type Engine struct {
 	closeOnce   sync.Once
 }
 
+// noModelHint tells a user without a model what to run.
+const noModelHint = "`lore model ls` lists the models you have (`lore model use NAME` picks one), " +
+	"`lore model ls --recommended` the ones to download with `lore model pull NAME`; " +
+	"or set model in the config (or LORE_MODEL) to a GGUF file; " +
+	"`lore model synth` writes a random-weight test model that shows the mechanics"
+
 // Open loads the library (once per process), the model and a context.
 func Open(cfg Config) (*Engine, error) {
 	if cfg.ModelPath == "" {
-		return nil, errors.New("no model configured: pass --model or set LORE_MODEL to a GGUF file (`lore model synth --size demo -o FILE` generates a test model)")
+		return nil, errors.New("no model configured: " + noModelHint)
 	}
 	st, err := os.Stat(cfg.ModelPath)
 	if err != nil {
-		return nil, fmt.Errorf("model file %s: %w: pass --model or set LORE_MODEL to a GGUF file (`lore model synth --size demo -o FILE` generates a test model)", cfg.ModelPath, errors.Unwrap(err))
+		return nil, fmt.Errorf("model file %s: %w: %s", cfg.ModelPath, errors.Unwrap(err), noModelHint)
 	}
 	if st.IsDir() {
 		return nil, fmt.Errorf("model path %s is a directory, not a GGUF file", cfg.ModelPath)
@@ -167,6 +180,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.KVType != "f16" && !cfg.FlashAttention {
 		return nil, fmt.Errorf("a %s KV cache needs flash attention: turn it on, or use kv_cache_type = \"f16\"", cfg.KVType)
+	}
+	if err := checkMemory(cfg); err != nil {
+		return nil, err
 	}
 	libDir, err := FindLibrary(cfg.LibDir)
 	if err != nil {
@@ -208,12 +224,7 @@ func Open(cfg Config) (*Engine, error) {
 	e.addBOS = llama.VocabGetAddBOS(e.vocab)
 	e.info = e.describe(fp)
 
-	if cfg.ContextSize <= 0 {
-		cfg.ContextSize = min(e.info.TrainContext, DefaultContextSize)
-		if cfg.ContextSize <= 0 {
-			cfg.ContextSize = DefaultContextSize
-		}
-	}
+	cfg.ContextSize = contextFor(cfg, e.info.TrainContext)
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
@@ -229,10 +240,7 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = DefaultMaxQueue
 	}
-	if cfg.SpareCells == 0 {
-		cfg.SpareCells = (cfg.Sequences - 2) * QuestionRoom(cfg.ContextSize)
-	}
-	cfg.SpareCells = max(cfg.SpareCells, 0)
+	cfg.SpareCells = spareCellsFor(cfg, cfg.ContextSize)
 
 	cp := llama.ContextDefaultParams()
 	cp.NCtx = uint32(cfg.ContextSize + cfg.SpareCells)

@@ -21,8 +21,13 @@ func TestOpenMissingModel(t *testing.T) {
 			e.Close()
 			t.Fatalf("Open(%q) succeeded", path)
 		}
-		if !strings.Contains(err.Error(), config.EnvModel) {
-			t.Errorf("Open(%q): error %q does not mention %s", path, err, config.EnvModel)
+		for _, want := range []string{config.EnvModel, "`lore model ls`", "`lore model pull NAME`", "--recommended"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Open(%q): error %q does not mention %s", path, err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "--model") {
+			t.Errorf("Open(%q): error %q points to --model, which ask does not take", path, err)
 		}
 	}
 

@@ -15,7 +15,7 @@ import (
 )
 
 // Dir is the models folder: config.DataDir()/models.
-func Dir() string { return filepath.Join(config.DataDir(), "models") }
+func Dir() string { return config.ModelsDir() }
 
 // Info is what lore reads from a GGUF file's header. Counts the header does
 // not declare are 0.
@@ -41,6 +41,9 @@ type Info struct {
 	// KVBytesPerToken is the f16 KV cache cost of one token over all layers
 	// (0 when the header lacks the shape).
 	KVBytesPerToken int64 `json:"kv_bytes_per_token,omitempty"`
+	// KVHeadsTotal is the sum over the layers of their KV heads (the
+	// header may give a count per layer).
+	KVHeadsTotal int `json:"kv_heads_total,omitempty"`
 	// Err says why the header could not be read; the other fields beyond
 	// Path, File and Size are then empty.
 	Err string `json:"error,omitempty"`
@@ -111,14 +114,21 @@ func (info *Info) fill(h *gguf.Header) {
 	} else {
 		kvHeads = int64(info.Layers) * int64(info.HeadsKV)
 	}
+	info.KVHeadsTotal = int(kvHeads)
 	info.KVBytesPerToken = KVBytesPerToken(1, int(kvHeads), info.KeyLength, info.ValueLength)
+}
+
+// KVBytesPerTokenFor is the KV cache cost of one token with cache type
+// kvType (f16, q8_0, q4_0); 0 when the header lacks the shape.
+func (info Info) KVBytesPerTokenFor(kvType string) int64 {
+	return KVBytesPerTokenOf(info.KVHeadsTotal, info.KeyLength, info.ValueLength, kvType)
 }
 
 // KVBytesPerToken is the f16 KV cache cost of one token: for each layer, K
 // and V of head_count_kv heads, 2 bytes an element. With key and value widths
 // both equal to the head dimension it is 2 × layers × kvHeads × headDim × 2.
 func KVBytesPerToken(layers, kvHeads, keyLen, valueLen int) int64 {
-	return int64(layers) * int64(kvHeads) * int64(keyLen+valueLen) * 2
+	return KVBytesPerTokenOf(layers*kvHeads, keyLen, valueLen, "f16")
 }
 
 // TokensIn is how many tokens of KV cache fit in memory bytes (0 when the

@@ -43,6 +43,10 @@ type PullOptions struct {
 	// next one; default 1s.
 	RetryDelay time.Duration
 	Client     *http.Client // default http.DefaultClient
+	// Token, if set, is sent as "Authorization: Bearer TOKEN" (Hugging
+	// Face's HF_TOKEN). Go's client drops it on a redirect to another host
+	// (Hugging Face redirects downloads to its CDN); it is never printed.
+	Token string
 	// Progress, if set, is called as bytes arrive: done of total (total is
 	// -1 when the server does not say), including resumed bytes.
 	Progress func(done, total int64)
@@ -73,7 +77,11 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("GET %s: HTTP %s", e.URL, e.Status)
+	msg := fmt.Sprintf("GET %s: HTTP %s", e.URL, e.Status)
+	if e.Code == http.StatusUnauthorized || e.Code == http.StatusForbidden {
+		msg += " (a gated or private Hugging Face repository needs an access token in " + EnvHFToken + ", and its licence accepted on the model's page)"
+	}
+	return msg
 }
 
 // interruptedError is a transfer that ended before the whole body arrived;
@@ -214,6 +222,9 @@ func (p *puller) attempt(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.opts.URL, nil)
 	if err != nil {
 		return fmt.Errorf("bad URL %q: %v", p.opts.URL, err)
+	}
+	if p.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.opts.Token)
 	}
 	if p.size > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", p.size))

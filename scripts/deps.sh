@@ -2,8 +2,9 @@
 # Installs the pinned prebuilt llama.cpp CPU libraries that lore's engine loads.
 # The libraries come from the npm package @node-llama-cpp/linux-x64 (fetched with
 # `npm pack`; Node.js is not needed at run time) and are verified against the
-# checksum recorded below before anything is unpacked. It also installs
-# Neovim and Emacs (with eglot), for the editor packages' tests, when missing.
+# checksum recorded below before anything is unpacked. It also installs a C
+# compiler (gcc, for cgo) and Neovim and Emacs (with eglot), for the editor
+# packages' tests, when missing.
 set -euo pipefail
 
 PKG="@node-llama-cpp/linux-x64"
@@ -20,6 +21,22 @@ if [[ "${1:-}" == "--libs-only" ]]; then
 fi
 DEST="${1:-third_party/llama}"
 STAMP="$DEST/.installed-$VERSION"
+
+# A C compiler: the build uses cgo (tree-sitter's parsers, and -race in the
+# tests); without one, go build fails with "build constraints exclude all Go
+# files". Debian's gcc is installed when no cc is found and we may use
+# apt-get.
+if ! command -v "${CC:-cc}" >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    echo "deps: installing gcc (the build uses cgo) with apt-get"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev
+  else
+    echo "deps: no C compiler found: install gcc (the build uses cgo; Debian: apt-get install -y gcc)" >&2
+    exit 1
+  fi
+fi
 
 # Neovim (Debian's neovim package) runs the Neovim plugin's end-to-end test
 # (editors/nvim). Installed when missing and we may use apt-get; elsewhere

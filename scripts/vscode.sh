@@ -73,12 +73,12 @@ if [[ "$cmd" == package ]]; then
   vsix="lore-$version.vsix"
   echo "vscode: vsce package → editors/vscode/$vsix"
   rm -f "$vsix"
-  # No repository and no LICENSE file in the extension: say so instead of
-  # being prompted. Production dependencies are copied from node_modules.
-  node_modules/.bin/vsce package \
-    --allow-missing-repository \
-    --skip-license \
-    --out "$vsix" </dev/null || die "vsce package failed"
+  # The repository's licence goes into the package (vsce looks for LICENSE
+  # in the extension's folder; the copy is removed afterwards and ignored by
+  # git). Production dependencies are copied from node_modules.
+  cp "$ROOT/LICENSE" LICENSE
+  node_modules/.bin/vsce package --out "$vsix" </dev/null || { rm -f LICENSE; die "vsce package failed"; }
+  rm -f LICENSE
   [[ -s "$vsix" ]] || die "vsce reported success but $vsix is missing"
   # The packaged entry point must load with only what is inside the .vsix.
   unpacked="$(mktemp -d)"

@@ -529,3 +529,171 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf(":LoreStatus window:\n%s", out.StatusWindow)
 	}
 }
+
+// TestLspEnable starts lore through lsp/lore.lua, as Neovim 0.11's
+// vim.lsp.enable('lore') does (on an older Neovim the driver does what
+// enable does with the file: root_dir's callback, start, attach), with
+// setup{ autostart = false } so that nothing else starts a client. The
+// plugin must adopt that client (one client, :LoreAsk answers through it),
+// and :checkhealth lore must report the binary, the model and the daemon:
+// none running before, ready after.
+func TestLspEnable(t *testing.T) {
+	nvim := requireNvim(t)
+	bins := testenv.Binaries(t)
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	lore := filepath.Join(bins, "lore")
+	model := ""
+	var env []string
+	for _, kv := range vars {
+		if k, v, _ := strings.Cut(kv, "="); k == config.EnvModel {
+			model = v
+			continue
+		}
+		env = append(env, kv)
+	}
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, lore, "stop")
+		cmd.Dir, cmd.Env = repo, vars
+		cmd.Run()
+	}
+	t.Cleanup(stop)
+	file := filepath.Join(repo, "alpha", "alpha.go")
+	setup := map[string]any{
+		"cmd":        []string{lore, "lsp"},
+		"max_tokens": 8,
+		"env":        map[string]string{config.EnvModel: model},
+		"autostart":  false,
+	}
+	var out struct {
+		Error        string
+		Enable       bool
+		LspFiles     []string `json:"lsp_files"`
+		Clients      int
+		ClientsAfter int `json:"clients_after"`
+		Root         string
+		Registered   bool
+		Answer       struct {
+			Err  any
+			Text any
+		}
+		HealthBefore string `json:"health_before"`
+		Health       string
+	}
+	r := runNvim(t, nvim, env, repo, setup, map[string]any{"question": "What does Alpha do?"}, "enable.lua", file, &out)
+	if out.Error != "" {
+		t.Fatalf("driver: %s\n%s", out.Error, r.logs())
+	}
+	t.Logf("vim.lsp.enable available: %v", out.Enable)
+	if len(out.LspFiles) != 1 || out.LspFiles[0] != filepath.Join(pluginDir(t), "lsp", "lore.lua") {
+		t.Errorf("lsp/lore.lua on the runtimepath: %v", out.LspFiles)
+	}
+	root, _ := filepath.EvalSymlinks(repo)
+	if got, _ := filepath.EvalSymlinks(out.Root); got != root || out.Clients != 1 || !out.Registered {
+		t.Errorf("client root %q (%d clients, registered %v), want %q, one client the plugin knows", out.Root, out.Clients, out.Registered, repo)
+	}
+	if out.Answer.Err != nil || fmt.Sprint(out.Answer.Text) == "" || out.ClientsAfter != 1 {
+		t.Errorf(":LoreAsk through the enabled client: %+v, %d clients after", out.Answer, out.ClientsAfter)
+	}
+	for _, want := range []string{"server: " + lore, "model: " + model, "no daemon runs for"} {
+		if !strings.Contains(out.HealthBefore, want) {
+			t.Errorf(":checkhealth lore before the client lacks %q:\n%s", want, out.HealthBefore)
+		}
+	}
+	for _, want := range []string{"model: " + model, "daemon for ", ": ready, model "} {
+		if !strings.Contains(out.Health, want) {
+			t.Errorf(":checkhealth lore with the daemon ready lacks %q:\n%s", want, out.Health)
+		}
+	}
+	if strings.Contains(out.Health, "ERROR") {
+		t.Errorf(":checkhealth lore reports an error:\n%s", out.Health)
+	}
+}
+
+// TestHealthNoModel: :checkhealth lore names the commands that get a model
+// when the configured one is missing.
+func TestHealthNoModel(t *testing.T) {
+	nvim := requireNvim(t)
+	bins := testenv.Binaries(t)
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	os.MkdirAll(filepath.Join(repo, ".git"), 0o755)
+	os.WriteFile(filepath.Join(repo, "a.go"), []byte("package a\n"), 0o644)
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != config.EnvModel {
+			env = append(env, kv)
+		}
+	}
+	missing := filepath.Join(tmp, "none.gguf")
+	setup := map[string]any{"cmd": []string{filepath.Join(bins, "lore"), "lsp"}, "env": map[string]string{config.EnvModel: missing}, "autostart": false}
+	var out struct {
+		Error  string
+		Health string
+	}
+	r := runNvim(t, nvim, env, repo, setup, map[string]any{}, "health.lua", filepath.Join(repo, "a.go"), &out)
+	if out.Error != "" {
+		t.Fatalf("driver: %s\n%s", out.Error, r.logs())
+	}
+	for _, want := range []string{"model " + missing + " (from env LORE_MODEL) does not exist", "lore model ls --recommended", "lore model pull NAME", "no daemon runs for"} {
+		if !strings.Contains(out.Health, want) {
+			t.Errorf(":checkhealth lore lacks %q:\n%s", want, out.Health)
+		}
+	}
+}
+
+// TestLazySpec runs the lazy.nvim spec of the README the way lazy.nvim
+// does: the repository's folder on the runtimepath and the spec's config
+// function called with the plugin (its dir), in a Neovim that has nothing
+// else of lore. The commands and lsp/lore.lua must be there.
+func TestLazySpec(t *testing.T) {
+	nvim := requireNvim(t)
+	readme, err := os.ReadFile(filepath.Join(pluginDir(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "config = function(plugin)", "end,"
+	text := string(readme)
+	i := strings.Index(text, begin)
+	j := strings.Index(text[max(i, 0):], end)
+	if i < 0 || j < 0 {
+		t.Fatalf("README.md has no lazy.nvim spec with %q", begin)
+	}
+	fn := "function(plugin)" + text[i+len(begin):i+j] + "end"
+	repoRoot := filepath.Clean(filepath.Join(pluginDir(t), "..", ".."))
+	tmp := t.TempDir()
+	outPath := filepath.Join(tmp, "out.json")
+	init := strings.Join([]string{
+		"vim.o.swapfile = false",
+		"local plugin = { dir = " + luaJSON(t, repoRoot) + " }",
+		"vim.opt.runtimepath:append(plugin.dir)",
+		"local config = " + fn,
+		"config(plugin)",
+		"local out = { commands = vim.fn.exists(':LoreAsk') == 2, lsp = vim.api.nvim_get_runtime_file('lsp/lore.lua', true), module = package.loaded['lore'] ~= nil }",
+		"local f = assert(io.open(" + luaJSON(t, outPath) + ", 'w')); f:write(vim.fn.json_encode(out)); f:close()",
+		"vim.cmd('qa!')",
+	}, "\n") + "\n"
+	initPath := filepath.Join(tmp, "init.lua")
+	os.WriteFile(initPath, []byte(init), 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), nvimTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nvim, "--headless", "--clean", "-u", initPath)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+tmp, "XDG_DATA_HOME="+tmp, "XDG_STATE_HOME="+tmp)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nvim: %v\n%s\n%s", err, b, init)
+	}
+	var out struct {
+		Commands bool
+		Lsp      []string
+		Module   bool
+	}
+	raw, err := os.ReadFile(outPath)
+	if err != nil || json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("results: %v %s", err, raw)
+	}
+	if !out.Commands || !out.Module || len(out.Lsp) != 1 || out.Lsp[0] != filepath.Join(pluginDir(t), "lsp", "lore.lua") {
+		t.Errorf("after the lazy.nvim spec: %+v", out)
+	}
+}

@@ -225,3 +225,43 @@ func shannon(s string) float64 {
 	}
 	return h
 }
+
+// assignmentSpans returns the values that secretAssignment's rule flags in
+// content, with their byte ranges.
+func assignmentSpans(p string, content []byte) []SecretSpan {
+	bare := isConfigFile(p)
+	var spans []SecretSpan
+	for start := 0; start < len(content); {
+		end := bytes.IndexByte(content[start:], '\n')
+		if end < 0 {
+			end = len(content)
+		} else {
+			end += start
+		}
+		line := bytes.TrimSuffix(content[start:end], []byte("\r"))
+		if containsRoot(line) {
+			for _, m := range quotedAssign.FindAllSubmatchIndex(line, -1) {
+				if endsWithSecretWord(line[m[2]:m[3]]) && looksSecret(string(line[m[2]:m[3]]), string(line[m[4]:m[5]])) {
+					spans = append(spans, SecretSpan{"high-entropy value assigned to " + shortName(line[m[2]:m[3]]), start + m[4], start + m[5]})
+				}
+			}
+			if bare {
+				if m := bareAssign.FindSubmatchIndex(line); m != nil && endsWithSecretWord(line[m[2]:m[3]]) && looksSecret(string(line[m[2]:m[3]]), string(line[m[4]:m[5]])) {
+					spans = append(spans, SecretSpan{"high-entropy value assigned to " + shortName(line[m[2]:m[3]]), start + m[4], start + m[5]})
+				}
+			}
+		}
+		start = end + 1
+	}
+	return spans
+}
+
+func containsRoot(line []byte) bool {
+	lower := bytes.ToLower(line)
+	for _, w := range secretRoots {
+		if bytes.Contains(lower, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}

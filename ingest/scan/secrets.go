@@ -2,9 +2,11 @@ package scan
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -24,8 +26,10 @@ import (
 //   - the content (secretContentKind): PEM private key blocks with a body,
 //     AWS access key ids and secret access keys, GCP service-account JSON,
 //     GitHub, Slack, Stripe, Google API, OpenAI-style and Anthropic keys,
-//     Slack webhooks, signed JWTs, and high-entropy literals assigned to
-//     names such as password, secret, token or api_key.
+//     Slack webhooks, signed JWTs; then the 200-odd token formats of
+//     gitleaks' maintained rule set (gitleaks.go: GitLab, npm, Twilio,
+//     SendGrid, Hugging Face, Databricks, ... tokens); then high-entropy
+//     literals assigned to names such as password, secret, token or api_key.
 //
 // False positives are kept low by demanding each token's real shape and
 // length, and for the name-based assignment rule a value that looks random:
@@ -318,6 +322,9 @@ func secretContentKind(p string, content []byte) string {
 			}
 		}
 	}
+	if kind := gitleaksKind(p, content); kind != "" {
+		return kind
+	}
 	if IsTestPath(p) {
 		// Test vectors and fixtures assign random-looking literals to
 		// names like secret and token all the time; only the exact token
@@ -393,4 +400,91 @@ func IsTestPath(p string) bool {
 		strings.HasSuffix(stem, "_spec") || strings.HasPrefix(base, "test_") && strings.HasSuffix(base, ".py") ||
 		strings.HasSuffix(stem, "test") && (strings.HasSuffix(base, ".java") || strings.HasSuffix(base, ".kt")) ||
 		strings.HasSuffix(stem, "tests") && strings.HasSuffix(base, ".cs")
+}
+
+// gitleaksOn is false only in BenchmarkDetectSecretTree's baseline.
+var gitleaksOn = true
+
+// gitleaksKind is the kind of the first finding of gitleaks' rules in the
+// file at p, or "".
+func gitleaksKind(p string, content []byte) string {
+	if !gitleaksOn {
+		return ""
+	}
+	set, err := gitleaksRules()
+	if err != nil {
+		return "" // a broken vendored rule file; TestGitleaksRulesCompile fails on it
+	}
+	kind := ""
+	set.find(p, content, func(r *gitleaksRule, _, _ int) bool {
+		kind = r.kind
+		return false
+	})
+	return kind
+}
+
+// SecretSpan is a credential found in a text: its kind (as DetectSecret
+// names it) and its byte range, Start inclusive, End exclusive.
+type SecretSpan struct {
+	Kind       string
+	Start, End int
+}
+
+// FindSecrets returns the credentials in text, ordered by position, for
+// redacting text that leaves the machine (a hand-off to a hosted model):
+// PEM private key blocks (header to footer), the token formats of lore's
+// rules and of gitleaks' rule set, and high-entropy literals assigned to
+// secret-looking names (outside test files). p is the text's
+// slash-separated path, "" when it is no file; it selects the rules that
+// apply to some files only. Overlapping findings are merged into one span
+// (the first one's kind).
+func FindSecrets(p string, text []byte) []SecretSpan {
+	var spans []SecretSpan
+	for _, loc := range pemBlock.FindAllIndex(text, -1) {
+		if hasPEMPrivateKey(text[loc[0]:loc[1]]) {
+			spans = append(spans, SecretSpan{"private key", loc[0], loc[1]})
+		}
+	}
+	for i := range tokenRules {
+		r := &tokenRules[i]
+		if !containsAny(text, r.anchors) {
+			continue
+		}
+		for _, m := range r.re.FindAllSubmatchIndex(text, -1) {
+			if r.ok == nil || r.ok(string(text[m[2]:m[3]])) {
+				spans = append(spans, SecretSpan{r.kind, m[2], m[3]})
+			}
+		}
+	}
+	if set, err := gitleaksRules(); err == nil {
+		set.find(p, text, func(r *gitleaksRule, start, end int) bool {
+			spans = append(spans, SecretSpan{r.kind, start, end})
+			return true
+		})
+	}
+	if !IsTestPath(p) {
+		spans = append(spans, assignmentSpans(p, text)...)
+	}
+	return mergeSpans(spans)
+}
+
+// pemBlock is a PEM private key block, header to footer (or to the end of
+// the text when the footer is missing).
+var pemBlock = regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*-----|\z)`)
+
+func mergeSpans(spans []SecretSpan) []SecretSpan {
+	if len(spans) < 2 {
+		return spans
+	}
+	slices.SortStableFunc(spans, func(a, b SecretSpan) int { return cmp.Compare(a.Start, b.Start) })
+	out := spans[:1]
+	for _, s := range spans[1:] {
+		last := &out[len(out)-1]
+		if s.Start < last.End {
+			last.End = max(last.End, s.End)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -11,7 +11,7 @@ import (
 // win over the environment, which wins over the repository's and the user's
 // config files.
 func RegisterEngineFlags(fs *flag.FlagSet) {
-	fs.String("model", "", "GGUF model file (env "+config.EnvModel+", default "+config.DefaultModelPath()+")")
+	fs.String("model", "", "GGUF model file (env "+config.EnvModel+"; default: the models folder's default model, see lore model ls)")
 	fs.String("llama-lib", "", "folder holding the llama.cpp libraries (env "+config.EnvLlamaLib+")")
 	fs.Int("ctx", 0, "context size in tokens; 0 = the model's, capped at 131072 (env "+config.EnvContext+")")
 	fs.Int("threads", 0, "CPU threads; 0 = all cores (env "+config.EnvThreads+")")
@@ -19,6 +19,8 @@ func RegisterEngineFlags(fs *flag.FlagSet) {
 	fs.Bool("flash-attention", false, "enable flash attention")
 	fs.String("kv-cache-type", "f16", "KV cache element type: f16, q8_0 or q4_0 (quantized needs --flash-attention)")
 	fs.Bool("moe-cpu-experts", false, "keep MoE expert tensors in CPU memory (with a GPU build)")
+	fs.String("memory-limit", "", "memory the weights and KV cache may take, e.g. 24GiB; 0 = the available memory (env "+config.EnvMemoryLimit+")")
+	fs.Bool("memory-check", true, "refuse to load a model whose weights and KV cache do not fit the memory limit")
 }
 
 // Settings loads the effective configuration for a repository: defaults,

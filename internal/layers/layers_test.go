@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"models/synth":        {"models/gguf"},
 	"models":              {"config", "models/gguf"},
 	"cache":               nil,
-	"engine":              {"config"},
+	"engine":              {"config", "internal/bytesize", "models"},
 	"ingest":              nil,
 	"ingest/layout":       {"config"},
 	"ingest/syntax":       {"ingest"},

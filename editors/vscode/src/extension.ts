@@ -15,7 +15,7 @@ import {
   untilCancelled,
   WorkDoneUpdate,
 } from './lib/ask';
-import { RESTART_KEYS, SECTION } from './lib/config';
+import { RESTART_KEYS, SECTION, startsWithWindow } from './lib/config';
 import { LoreStatus, ServerCommands, UiCommands } from './lib/protocol';
 import { statusListItems } from './lib/status';
 import { StreamBuffer } from './lib/stream';
@@ -54,6 +54,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.autoStart`) && !srv.running && startsWithWindow(currentSettings(), folderCount())) {
+        void srv.start().then(() => statusBar.refresh());
+        return;
+      }
       const restartFor = RESTART_KEYS.filter((k) => e.affectsConfiguration(`${SECTION}.${k}`));
       if (restartFor.length) {
         output.appendLine(`lore: ${restartFor.map((k) => `${SECTION}.${k}`).join(', ')} changed: restarting the language server`);
@@ -64,17 +68,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
-      if (!srv.running && vscode.workspace.workspaceFolders?.length) {
+      if (!srv.running && startsWithWindow(currentSettings(), folderCount())) {
         void srv.start();
       }
     }),
   );
 
-  if (vscode.workspace.workspaceFolders?.length) {
-    // Starting the server starts (or finds) the repository's daemon, which
-    // begins its prefill now rather than at the first question.
+  // The extension activates on its commands and at start-up. Starting the
+  // server starts (or finds) the repository's daemon, which loads the model
+  // and prefills: at start-up only with lore.autoStart, otherwise the first
+  // Lore command starts it (srv.ensure).
+  if (startsWithWindow(currentSettings(), folderCount())) {
     void srv.start();
   }
+}
+
+function folderCount(): number {
+  return vscode.workspace.workspaceFolders?.length ?? 0;
 }
 
 export async function deactivate(): Promise<void> {

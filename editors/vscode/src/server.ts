@@ -45,7 +45,7 @@ export class LoreServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   /** Why the server is not running, when it is not. */
-  problem: string | undefined = 'not started';
+  problem: string | undefined = 'not started: lore starts with the first Lore command (or set lore.autoStart)';
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 

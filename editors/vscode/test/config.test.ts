@@ -14,11 +14,12 @@ test('defaults for missing or mistyped settings', () => {
 
 test('values are trimmed and clamped', () => {
   const s = readSettings(
-    getter({ path: ' /opt/lore/bin/lore ', model: '~/m.gguf', maxTokens: 512.7, hover: true, showAnswers: 'message', planSession: 'refactor', statusInterval: 10 }),
+    getter({ path: ' /opt/lore/bin/lore ', model: '~/m.gguf', autoStart: true, maxTokens: 512.7, hover: true, showAnswers: 'message', planSession: 'refactor', statusInterval: 10 }),
   );
   assert.deepEqual(s, {
     path: '/opt/lore/bin/lore',
     model: '~/m.gguf',
+    autoStart: true,
     maxTokens: 512,
     hover: true,
     showAnswers: 'message',

@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULTS } from '../src/lib/config';
+import { DEFAULTS, readSettings, startsWithWindow } from '../src/lib/config';
 import { ServerCommands, UiCommands } from '../src/lib/protocol';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -31,10 +31,48 @@ test('every palette command is contributed with a "Lore: …" title, and none is
   assert.equal(titles[UiCommands.explain], 'Lore: Explain Selection');
 });
 
-test('activation: on startup with a folder', () => {
-  assert.ok(pkg.activationEvents.includes('onStartupFinished'));
-  assert.ok(pkg.activationEvents.includes('workspaceContains:.git'));
+test('activation: on the Lore commands, and at start-up only to honour lore.autoStart (default off)', () => {
+  const events: string[] = pkg.activationEvents;
+  const commands = pkg.contributes.commands.map((c: { command: string }) => c.command);
+  assert.deepEqual(
+    [...events].sort(),
+    [...commands.map((c: string) => `onCommand:${c}`), 'onStartupFinished'].sort(),
+    'activation events: the commands and onStartupFinished, nothing else (no workspaceContains:.git, no *)',
+  );
   assert.equal(pkg.main, './out/src/extension.js');
+  const auto = pkg.contributes.configuration.properties['lore.autoStart'];
+  assert.equal(auto.type, 'boolean');
+  assert.equal(auto.default, false);
+  assert.equal(DEFAULTS.autoStart, false);
+});
+
+test('activation starts the server only with lore.autoStart and a folder', () => {
+  assert.equal(startsWithWindow({ autoStart: false }, 1), false);
+  assert.equal(startsWithWindow({ autoStart: true }, 0), false);
+  assert.equal(startsWithWindow({ autoStart: true }, 2), true);
+  assert.equal(startsWithWindow(readSettings(() => undefined), 1), false, 'the default does not start lore');
+  assert.equal(startsWithWindow(readSettings((k) => (k === 'autoStart' ? 'yes' : undefined)), 1), false, 'a non-boolean is the default');
+});
+
+test('publisher metadata, licence, repository', () => {
+  assert.ok(pkg.publisher && pkg.author && pkg.author.name);
+  assert.equal(pkg.license, 'MIT');
+  assert.equal(pkg.repository.type, 'git');
+  assert.match(pkg.repository.url, /^https:\/\/\S+\.git$/);
+  assert.equal(pkg.repository.directory, 'editors/vscode');
+  const licence = fs.readFileSync(path.join(root, '..', '..', 'LICENSE'), 'utf8');
+  assert.match(licence, /^MIT License/);
+});
+
+test('a walkthrough for getting a model, its media present', () => {
+  const walks = pkg.contributes.walkthroughs;
+  assert.equal(walks.length, 1);
+  const steps: { id: string; media: { markdown?: string }; description: string }[] = walks[0].steps;
+  assert.ok(steps.some((s) => s.id === 'model' && /lore model pull/.test(s.description)));
+  for (const s of steps) {
+    assert.ok(s.media.markdown, `${s.id} has markdown media`);
+    assert.ok(fs.existsSync(path.join(root, s.media.markdown!)), `${s.media.markdown} exists`);
+  }
 });
 
 test('every setting the code reads is contributed with the same default', () => {

@@ -204,6 +204,55 @@ function M.start(root)
   return id
 end
 
+-- M.lsp_config is the client configuration for Neovim 0.11's
+-- vim.lsp.config / vim.lsp.enable('lore') (lsp/lore.lua returns it): the
+-- same server, handlers and commands as M.start, attached to the file
+-- buffers of a repository (root_dir calls back only for those), with every
+-- filetype. A client it starts is registered as its root's, so :LoreAsk and
+-- the code actions use it instead of starting a second one.
+function M.lsp_config()
+  local opts = config.options
+  return {
+    cmd = opts.cmd,
+    cmd_env = opts.env,
+    root_dir = function(bufnr, on_dir)
+      local path = M.file_buffer(bufnr)
+      local root = path and M.root_for(path, bufnr)
+      if root then
+        on_dir(root)
+      end
+    end,
+    init_options = { hover = opts.hover, maxTokens = opts.max_tokens },
+    settings = { lore = { hover = opts.hover, maxTokens = opts.max_tokens } },
+    handlers = { ['$/progress'] = on_progress },
+    commands = {
+      ['lore.ask'] = function(command, ctx)
+        require('lore')._command('ask', command, ctx)
+      end,
+      ['lore.explain'] = function(command, ctx)
+        require('lore')._command('explain', command, ctx)
+      end,
+      ['lore.plan'] = function(command, ctx)
+        require('lore')._command('plan', command, ctx)
+      end,
+    },
+    on_attach = opts.on_attach,
+    on_init = function(client)
+      if not opts.hover and client.server_capabilities then
+        client.server_capabilities.hoverProvider = false
+      end
+      local root = client.root_dir or (client.config and client.config.root_dir)
+      if root and not live(roots[strip(root)]) then
+        roots[strip(root)] = client.id
+      end
+      local cid = client.id
+      vim.schedule(function()
+        run_waiting(cid, client)
+      end)
+    end,
+  }
+end
+
 -- M.attach attaches a file buffer of a repository to the repository's
 -- client (starting it); force ignores the filetypes option.
 function M.attach(bufnr, force)

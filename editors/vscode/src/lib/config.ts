@@ -14,6 +14,11 @@ export interface LoreSettings {
   path: string;
   /** GGUF model file; empty: lore's own settings decide. */
   model: string;
+  /**
+   * Start the server (and so the daemon, which loads the model) when a
+   * window with a folder opens; otherwise at the first Lore command.
+   */
+  autoStart: boolean;
   /** Most tokens an answer generates; 0: the server's default. */
   maxTokens: number;
   /** Model-backed hovers (cost a model call each). */
@@ -33,6 +38,7 @@ export interface LoreSettings {
 export const DEFAULTS: LoreSettings = {
   path: 'lore',
   model: '',
+  autoStart: false,
   maxTokens: 0,
   hover: false,
   showAnswers: 'panel',
@@ -68,6 +74,7 @@ export function readSettings(get: SettingGetter): LoreSettings {
   return {
     path: str(get('path'), DEFAULTS.path),
     model: str(get('model'), DEFAULTS.model),
+    autoStart: bool(get('autoStart'), DEFAULTS.autoStart),
     maxTokens: int(get('maxTokens'), DEFAULTS.maxTokens, 0),
     hover: bool(get('hover'), DEFAULTS.hover),
     showAnswers: showAnswers(get('showAnswers')),
@@ -169,3 +176,13 @@ export function configurationItem(section: string | undefined, s: LoreSettings):
  * initialize). The others are sent to the running server.
  */
 export const RESTART_KEYS = ['path', 'model', 'hover'] as const;
+
+/**
+ * Whether activation (or a folder added to the window) starts the server:
+ * only with lore.autoStart and a folder open. Starting the server starts the
+ * repository's daemon, which loads the model: without autoStart that waits
+ * for the first Lore command.
+ */
+export function startsWithWindow(s: Pick<LoreSettings, 'autoStart'>, folders: number): boolean {
+  return s.autoStart && folders > 0;
+}

@@ -1,0 +1,11 @@
+-- lore's language server for Neovim 0.11 and newer:
+--
+--   vim.lsp.enable('lore')
+--
+-- starts `lore lsp` for the file buffers of a git repository, with the
+-- plugin's handlers, so :LoreAsk, :LorePlan and the code actions use the
+-- same client. Options set with require('lore').setup{} (cmd, env, hover,
+-- max_tokens, root_dir, on_attach) apply; vim.lsp.config('lore', {...})
+-- overrides any field. This file is found on the runtimepath (the plugin's
+-- folder, editors/nvim).
+return require('lore.client').lsp_config()
