@@ -1,5 +1,7 @@
 package edit
 
+import "strings"
+
 // Instructions is the part of the system prompt that teaches the model an
 // edit format, with an example. The text is stable (no dates, no paths
 // of this machine), so a provider's prompt cache keeps it.
@@ -90,3 +92,35 @@ greet/old.go
 <<<<<<< DELETE
 ` + "```" + `
 `
+
+// Render writes blocks as a model's answer in the format Parse reads:
+// SEARCH/REPLACE and DELETE blocks as such, Whole blocks as fenced whole
+// files. Tests and benchmarks script answers with it; a repair round may
+// quote a block back with it.
+func Render(blocks []Block) string {
+	var b strings.Builder
+	for i, bl := range blocks {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(bl.Path + "\n")
+		switch {
+		case bl.Delete:
+			b.WriteString("```\n<<<<<<< DELETE\n```\n")
+		case bl.Whole:
+			f := fenceFor(bl.Replace)
+			b.WriteString(f + "\n" + endLine(bl.Replace) + f + "\n")
+		default:
+			b.WriteString("```\n<<<<<<< SEARCH\n" + endLine(bl.Search) + "=======\n" + endLine(bl.Replace) + ">>>>>>> REPLACE\n```\n")
+		}
+	}
+	return b.String()
+}
+
+// endLine ends text with a line break: blocks are whole lines.
+func endLine(s string) string {
+	if s == "" || strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
+}

@@ -187,23 +187,24 @@ func (p *parser) searchBlock(i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	div, end := -1, -1
-	for j := i + 1; j < len(p.lines); j++ {
+	// Marker lines inside the text (a file that shows this format, as
+	// the instructions do) nest: a SEARCH marker opens an inner block
+	// whose ======= and REPLACE lines are text.
+	div, end, depth := -1, -1, 0
+	for j := i + 1; j < len(p.lines) && end < 0; j++ {
 		l := p.lines[j]
-		if div < 0 {
-			if dividerRe.MatchString(l) {
-				div = j
-			} else if searchRe.MatchString(l) || replaceRe.MatchString(l) {
-				return 0, &SyntaxError{Line: j + 1, Msg: "expected the ======= line between SEARCH and REPLACE, found " + strings.TrimSpace(l)}
-			}
-			continue
-		}
-		if replaceRe.MatchString(l) {
+		switch {
+		case searchRe.MatchString(l):
+			depth++
+		case depth > 0 && replaceRe.MatchString(l):
+			depth--
+		case depth > 0:
+		case div < 0 && dividerRe.MatchString(l):
+			div = j
+		case div < 0 && replaceRe.MatchString(l):
+			return 0, &SyntaxError{Line: j + 1, Msg: "expected the ======= line between SEARCH and REPLACE, found " + strings.TrimSpace(l)}
+		case div >= 0 && replaceRe.MatchString(l):
 			end = j
-			break
-		}
-		if searchRe.MatchString(l) {
-			return 0, &SyntaxError{Line: j + 1, Msg: "a new SEARCH marker before the >>>>>>> REPLACE line that ends the block at line " + fmt.Sprint(i+1)}
 		}
 	}
 	if div < 0 {

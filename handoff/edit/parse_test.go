@@ -49,6 +49,8 @@ func TestParse(t *testing.T) {
 			[]Block{{Index: 1, Path: "old.go", Delete: true, Line: 3}}},
 		{"fences inside the content are content", "README.md\n" + fence + "markdown\n<<<<<<< SEARCH\n" + fence + "sh\nmake\n" + fence + "\n=======\n" + fence + "sh\nmake all\n" + fence + "\n>>>>>>> REPLACE\n" + fence + "\n", FormatDiff,
 			[]Block{{Index: 1, Path: "README.md", Search: fence + "sh\nmake\n" + fence + "\n", Replace: fence + "sh\nmake all\n" + fence + "\n", Line: 3}}},
+		{"markers inside the text nest", "doc.md\n" + fence + "\n<<<<<<< SEARCH\nx\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n=======\ny\n>>>>>>> REPLACE\n" + fence + "\n", FormatDiff,
+			[]Block{{Index: 1, Path: "doc.md", Search: "x\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n", Replace: "y\n", Line: 3}}},
 		{"diff format ignores plain code", "Like this:\n" + fence + "go\nx := 1\n" + fence + "\na/b.go\n" + fence + "go\n" + sr + fence + "\n", FormatDiff,
 			[]Block{{Index: 1, Path: "a/b.go", Search: "old\n", Replace: "new\n", Line: 7}}},
 		{"whole", "a/b.go\n" + fence + "go\npackage b\n\nfunc F() {}\n" + fence + "\n", FormatWhole,
@@ -89,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 		{"code without markers", "a.go\n" + fence + "go\npackage a\n" + fence + "\n", true, 0, ""},
 		{"no divider", "a.go\n" + fence + "\n<<<<<<< SEARCH\nold\n>>>>>>> REPLACE\n" + fence, false, 5, "======="},
 		{"no replace marker", "a.go\n" + fence + "\n<<<<<<< SEARCH\nold\n=======\nnew\n" + fence, false, 3, "REPLACE"},
-		{"second search before replace", "a.go\n" + fence + "\n<<<<<<< SEARCH\nold\n=======\nnew\n<<<<<<< SEARCH\n", false, 7, "SEARCH"},
+		{"second search before replace", "a.go\n" + fence + "\n<<<<<<< SEARCH\nold\n=======\nnew\n<<<<<<< SEARCH\n", false, 3, "REPLACE"},
 		{"no path", fence + "\n<<<<<<< SEARCH\nold\n=======\nnew\n>>>>>>> REPLACE\n" + fence, false, 2, "path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
