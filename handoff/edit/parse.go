@@ -6,7 +6,7 @@
 // the failed blocks, renders the changes as a unified diff that git apply
 // accepts, and writes them to a work tree all together or not at all.
 //
-// Everything but WriteAll and ReadOriginals is pure: contents in,
+// Everything but ReadFiles and WriteAll is pure: contents in,
 // contents out, so a caller may apply the same answer to a scratch copy,
 // show it as a diff, or send it to an editor as a workspace edit.
 package edit
