@@ -29,6 +29,7 @@ const (
 	MatchTrailing Match = "trailing-whitespace" // ignoring spaces and tabs at line ends
 	MatchIndent   Match = "indentation"         // every line shifted by the same leading white space; REPLACE shifted alike
 	MatchBlank    Match = "blank-edges"         // after dropping blank first and last lines of SEARCH (and of REPLACE)
+	MatchBlanks   Match = "blank-lines"         // SEARCH and the file compared without their blank lines
 	MatchElided   Match = "elided"              // pieces around "..." lines, each found once, in order
 	MatchCreate   Match = "create"              // empty SEARCH: a new (or empty) file
 	MatchWhole    Match = "whole"               // the whole file replaced
@@ -158,8 +159,10 @@ func splitText(s string) ([]string, bool) {
 // apply in turn, each to the text the ones before left. A block's SEARCH
 // is found exactly, else ignoring trailing white space, else with every
 // line's indentation shifted by one common amount (REPLACE is shifted
-// alike), else without a blank first or last line, else in pieces around
-// "..." lines; at each step it must be found exactly once, or the block
+// alike), else without a blank first or last line, else with blank
+// lines left out or added (the file's blank lines are kept where the
+// model's edit does not touch them), else in pieces around "..." lines;
+// at each step it must be found exactly once, or the block
 // fails: more than one place is never guessed between. A failed block
 // changes nothing; the others still apply. A file whose line breaks are
 // all CRLF keeps them.
@@ -347,7 +350,92 @@ func locate(lines []string, from int, search, replace []string, edges bool) (int
 			}
 		}
 	}
-	return 0, 0, nil, "", &blockErr{kind: FailNoMatch, reason: "SEARCH does not match the file: not exactly, nor with other white space at line ends, other indentation or without blank first and last lines"}
+	if at, n, rep, err := locateBlanks(lines, from, search, replace); err != nil || at >= 0 {
+		return at, n, rep, MatchBlanks, err
+	}
+	return 0, 0, nil, "", &blockErr{kind: FailNoMatch, reason: "SEARCH does not match the file: not exactly, nor with other white space at line ends, other indentation, blank lines added or left out"}
+}
+
+// locateBlanks finds SEARCH's non-blank lines as consecutive non-blank
+// lines of the file (trailing white space ignored), blank lines of either
+// side skipped: a blank line the model left out of SEARCH or added to
+// it. The place runs from the first matched line to the last; REPLACE,
+// less its blank edges, replaces it. It returns -1 when nothing matches.
+func locateBlanks(lines []string, from int, search, replace []string) (int, int, []string, *blockErr) {
+	var want []string
+	for _, s := range search {
+		if !isBlank(s) {
+			want = append(want, trimRight(s))
+		}
+	}
+	if len(want) == 0 || len(want) == len(search) && !slices.ContainsFunc(lines[from:], isBlank) {
+		return -1, 0, nil, nil
+	}
+	var at []int
+	var end int
+	for i := from; i < len(lines); i++ {
+		if isBlank(lines[i]) || trimRight(lines[i]) != want[0] {
+			continue
+		}
+		t, j := i+1, 1
+		for ; j < len(want) && t < len(lines); t++ {
+			if isBlank(lines[t]) {
+				continue
+			}
+			if trimRight(lines[t]) != want[j] {
+				break
+			}
+			j++
+		}
+		if j == len(want) {
+			at = append(at, i)
+			end = t
+		}
+	}
+	if len(at) > 1 {
+		return 0, 0, nil, ambiguous(at)
+	}
+	if len(at) == 0 {
+		return -1, 0, nil, nil
+	}
+	s, r := trimBlankEdges(search, replace)
+	found := lines[at[0]:end]
+	// The model's own edit (SEARCH to REPLACE) is replayed on the file's
+	// lines: kept lines are the file's, and a blank line only one side
+	// has is kept as the file has it, unless it sat between two removed
+	// lines or the model inserted blank lines of its own there.
+	var out []string
+	fp := 0
+	prev := byte('=')
+	ownBlank := false // the model inserted a blank line since SEARCH's last text line
+	for _, o := range diffLines(s, r) {
+		if o.kind == '+' {
+			out = append(out, r[o.b])
+			ownBlank = ownBlank || isBlank(r[o.b])
+			continue
+		}
+		if isBlank(s[o.a]) {
+			if fp < len(found) && isBlank(found[fp]) {
+				if o.kind == '=' {
+					out = append(out, found[fp])
+				}
+				fp++
+			}
+			continue
+		}
+		for fp < len(found) && isBlank(found[fp]) {
+			if (prev == '=' || o.kind == '=') && !ownBlank {
+				out = append(out, found[fp])
+			}
+			fp++
+		}
+		if o.kind == '=' {
+			out = append(out, found[fp])
+		}
+		fp++
+		prev, ownBlank = o.kind, false
+	}
+	return at[0], end - at[0], out, nil
 }
 
 func ambiguous(at []int) *blockErr {

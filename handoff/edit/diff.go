@@ -332,3 +332,29 @@ func count(lines, search []string) int {
 	}
 	return n
 }
+
+// BlockDiff is a SEARCH/REPLACE block as a patch of one file with one
+// hunk in git's format, every SEARCH line in it (as context or removed),
+// at line (from 1) as the place hint. Tools that take patches read it;
+// lore's benchmark feeds it to git apply --recount as the baseline.
+func BlockDiff(b Block, line int) string {
+	s, _ := splitText(b.Search)
+	r, _ := splitText(b.Replace)
+	var body strings.Builder
+	for _, o := range diffLines(s, r) {
+		switch o.kind {
+		case '=':
+			body.WriteString(" " + s[o.a] + "\n")
+		case '-':
+			body.WriteString("-" + s[o.a] + "\n")
+		case '+':
+			body.WriteString("+" + r[o.b] + "\n")
+		}
+	}
+	newLine := line
+	if len(r) == 0 {
+		newLine--
+	}
+	return fmt.Sprintf("diff --git a/%s b/%s\n--- a/%s\n+++ b/%s\n@@ -%s +%s @@\n%s",
+		b.Path, b.Path, b.Path, b.Path, hunkRange(line, len(s)), hunkRange(newLine, len(r)), body.String())
+}
