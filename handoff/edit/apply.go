@@ -330,7 +330,7 @@ func locate(lines []string, from int, search, replace []string, edges bool) (int
 		if len(at) == 1 {
 			rep := replace
 			if m.how != MatchExact {
-				rep = keepContext(lines[at[0]:at[0]+len(search)], search, replace, trimRight)
+				rep = keepContext(lines[at[0]:at[0]+len(search)], mapStrings(search, trimRight), replace, trimRight)
 			}
 			return at[0], len(search), rep, m.how, nil
 		}
@@ -461,20 +461,29 @@ func matchAt(lines, search []string, eq func(f, s string) bool) bool {
 
 func trimRight(s string) string { return strings.TrimRight(s, " \t\r") }
 
+func mapStrings(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
+}
+
 func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
-// keepContext is the replacement with each line that repeats a SEARCH
-// line (by key, in order) taken verbatim from the file, so that the
-// tolerance that found the place does not rewrite the white space of
-// lines the model meant to keep.
-func keepContext(found, search, replace []string, key func(string) string) []string {
+// keepContext is the replacement with each line whose key repeats a
+// SEARCH line's (keys: SEARCH's lines as the tolerance compared them; in
+// order) taken verbatim from the file, so that the tolerance that found
+// the place does not rewrite the white space of lines the model meant to
+// keep.
+func keepContext(found, keys, replace []string, key func(string) string) []string {
 	out := make([]string, len(replace))
 	j := 0
 	for i, r := range replace {
 		out[i] = r
 		k := key(r)
-		for t := j; t < len(search); t++ {
-			if key(search[t]) == k {
+		for t := j; t < len(keys); t++ {
+			if keys[t] == k {
 				out[i] = found[t]
 				j = t + 1
 				break
@@ -602,10 +611,10 @@ func trimBlankEdges(search, replace []string) ([]string, []string) {
 }
 
 // applyElided applies a block whose SEARCH and REPLACE leave unchanged
-// lines out with "..." lines: they must have the same number of them, each
-// piece of SEARCH is found once (the first in the whole file, each next
-// one once after the one before) and replaced by REPLACE's piece at the
-// same position; the lines between pieces stay.
+// lines out with "..." lines: they must have the same number of them, one
+// piece of SEARCH must be found once in the whole file and each other
+// piece once on its side of its neighbour, and each piece is replaced by
+// REPLACE's piece at the same position; the lines between pieces stay.
 func applyElided(lines, search, replace []string) ([]string, placed, *blockErr) {
 	sp, rp := splitElided(search), splitElided(replace)
 	if len(sp) != len(rp) {
@@ -620,16 +629,43 @@ func applyElided(lines, search, replace []string) ([]string, placed, *blockErr) 
 		at, n int
 		rep   []string
 	}
-	var spans []span
-	from := 0
+	// The anchor is the first piece found once in the whole file; the
+	// pieces after it must each be found once after the one before, the
+	// pieces before it once before the one after. Each place is then the
+	// only one the order allows: nothing is guessed.
+	spans := make([]span, len(sp))
+	anchor := -1
+	var firstErr *blockErr
 	for k, p := range sp {
-		at, n, rep, _, err := locate(lines, from, p, rp[k], false)
+		at, n, rep, _, err := locate(lines, 0, p, rp[k], false)
+		if err == nil {
+			spans[k], anchor = span{at, n, rep}, k
+			break
+		}
+		if firstErr == nil {
+			firstErr = err
+			firstErr.reason = fmt.Sprintf("no piece of the elided SEARCH (around \"...\") is found exactly once; piece %d of %d: %s", k+1, len(sp), err.reason)
+		}
+	}
+	if anchor < 0 {
+		return nil, placed{}, firstErr
+	}
+	for k := anchor + 1; k < len(sp); k++ {
+		from := spans[k-1].at + spans[k-1].n
+		at, n, rep, _, err := locate(lines, from, sp[k], rp[k], false)
 		if err != nil {
-			err.reason = fmt.Sprintf("the piece %d of %d of an elided SEARCH (around \"...\"): %s", k+1, len(sp), err.reason)
+			err.reason = fmt.Sprintf("piece %d of %d of the elided SEARCH (around \"...\"), after piece %d: %s", k+1, len(sp), k, err.reason)
 			return nil, placed{}, err
 		}
-		spans = append(spans, span{at, n, rep})
-		from = at + n
+		spans[k] = span{at, n, rep}
+	}
+	for k := anchor - 1; k >= 0; k-- {
+		at, n, rep, _, err := locate(lines[:spans[k+1].at], 0, sp[k], rp[k], false)
+		if err != nil {
+			err.reason = fmt.Sprintf("piece %d of %d of the elided SEARCH (around \"...\"), before piece %d: %s", k+1, len(sp), k+2, err.reason)
+			return nil, placed{}, err
+		}
+		spans[k] = span{at, n, rep}
 	}
 	var out []string
 	prev := 0
