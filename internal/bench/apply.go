@@ -56,10 +56,10 @@ type applyRow struct {
 
 // applyReport is lore bench apply's applyOutcome.
 type applyReport struct {
-	Repo    string     `json:"repo"`
-	Commits int        `json:"commits"`
-	Files   int        `json:"files"`  // modified text files measured
-	Blocks  int        `json:"blocks"` // SEARCH/REPLACE blocks made from them
+	Repo    string `json:"repo"`
+	Commits int    `json:"commits"`
+	Files   int    `json:"files"`  // modified text files measured
+	Blocks  int    `json:"blocks"` // SEARCH/REPLACE blocks made from them
 	// Unbuildable: hunks whose block matched more than once even with 40
 	// lines of context (left out of every row).
 	Unbuildable int        `json:"unbuildable"`
