@@ -525,15 +525,25 @@ func locateIndent(lines []string, from int, search, replace []string) (int, []st
 		return -1, nil, nil
 	}
 	found := lines[at[0] : at[0]+len(search)]
+	// SEARCH's common indentation ci stands for the file's pre[0]. What
+	// they end alike in is the indentation both keep; the model's shift
+	// is the rest: its prefix a where the file has b. REPLACE's lines
+	// lose a and gain b, so that a line the model indented less than
+	// SEARCH (a closing brace) lands where it means.
+	common := 0
+	for common < len(ci) && common < len(pre[0]) && ci[len(ci)-1-common] == pre[0][len(pre[0])-1-common] {
+		common++
+	}
+	a, b := ci[:len(ci)-common], pre[0][:len(pre[0])-common]
 	out := make([]string, len(replace))
 	for i, r := range replace {
 		switch {
 		case isBlank(r):
 			out[i] = ""
-		case strings.HasPrefix(r, ci):
-			out[i] = pre[0] + r[len(ci):]
+		case strings.HasPrefix(r, a):
+			out[i] = b + r[len(a):]
 		default:
-			out[i] = pre[0] + strings.TrimLeft(r, " \t")
+			out[i] = b + strings.TrimLeft(r, " \t")
 		}
 	}
 	return at[0], keepContext(found, ded, out, func(s string) string {

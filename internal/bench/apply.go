@@ -54,7 +54,7 @@ type applyRow struct {
 	Git          applyTally `json:"git_apply"`
 }
 
-// applyReport is lore bench apply's applyOutcome.
+// applyReport is lore bench apply's outcome.
 type applyReport struct {
 	Repo    string `json:"repo"`
 	Commits int    `json:"commits"`
