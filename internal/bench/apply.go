@@ -75,7 +75,7 @@ type applyReport struct {
 func runApplyBench(args []string, stdout, stderr io.Writer) error {
 	fs := cmdline.NewFlagSet("lore bench apply", usage, stderr)
 	repo := fs.String("repo", ".", "repository with history: a work tree or a bare clone")
-	n := fs.Int("n", 100, "non-merge first-parent commits to take blocks from")
+	n := fs.Int("n", 100, "non-merge commits (newest first) to take blocks from")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
@@ -105,14 +105,14 @@ type applyFile struct {
 	path, old, new string
 }
 
-// benchApply measures the last n non-merge first-parent commits of the
+// benchApply measures the last n non-merge commits of the
 // repository at path.
 func benchApply(ctx context.Context, path string, n int, progress func(i, n int)) (*applyReport, error) {
 	start := time.Now()
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, fmt.Errorf("lore bench apply needs git: %w", err)
 	}
-	log, err := gitText(ctx, path, "log", "--first-parent", "--no-merges", "--format=%H %P", "-n", strconv.Itoa(n))
+	log, err := gitText(ctx, path, "log", "--no-merges", "--format=%H %P", "-n", strconv.Itoa(n))
 	if err != nil {
 		return nil, err
 	}

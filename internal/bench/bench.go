@@ -81,8 +81,8 @@ hooks measures the time lore's git hooks add to git commit, with and
 without a daemon, the share of commits noted within 10 s and the time of a
 commit-message draft (see lore bench hooks --help).
 
-apply takes the last N non-merge first-parent commits of a repository
-(default: the one the command runs in, N 100), makes the SEARCH/REPLACE
+apply takes the last N non-merge commits of a repository (any branch
+merged in; default: the one the command runs in, N 100), makes the SEARCH/REPLACE
 blocks that turn each modified file of the parent into the commit's, and
 applies each block, one at a time, exactly and perturbed as models get
 them wrong (re-indented, spaces at line ends, a blank line added or left
