@@ -724,7 +724,7 @@ func nearest(lines, search []string) (int, string) {
 		}
 	}
 	if best == 0 {
-		return 0, ""
+		return nearestFuzzy(lines, search)
 	}
 	start := max(bestAt-len(search), 0)
 	end := min(bestAt-len(search)+len(search), len(lines))
@@ -732,4 +732,87 @@ func nearest(lines, search []string) (int, string) {
 		return 0, ""
 	}
 	return start + 1, strings.Join(lines[start:end], "\n") + "\n"
+}
+
+// After is the texts of files once the result's changes are made: the
+// input of the next round when the model repairs failed blocks (apply its
+// new blocks to these, then take ChangesBetween the first texts and the
+// last).
+func (r *Result) After(files map[string]string) map[string]string {
+	out := make(map[string]string, len(files)+len(r.Changes))
+	for p, t := range files {
+		out[p] = t
+	}
+	for _, c := range r.Changes {
+		if c.Delete {
+			delete(out, c.Path)
+		} else {
+			out[c.Path] = c.New
+		}
+	}
+	return out
+}
+
+// ChangesBetween is the changes that turn the texts before into those
+// after (both by cleaned path; a path missing from one is a file missing
+// there), by path: what WriteAll writes after several rounds of blocks.
+func ChangesBetween(before, after map[string]string) []Change {
+	var out []Change
+	for p, old := range before {
+		if nw, ok := after[p]; !ok {
+			out = append(out, Change{Path: p, Old: old, Existed: true, Delete: true})
+		} else if nw != old {
+			out = append(out, Change{Path: p, Old: old, New: nw, Existed: true})
+		}
+	}
+	for p, nw := range after {
+		if _, ok := before[p]; !ok {
+			out = append(out, Change{Path: p, New: nw})
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// nearestFuzzy is nearest when no line is equal: the window whose lines
+// share the most characters at their ends with SEARCH's, if on average
+// half of each; files too large for the search get no suggestion.
+func nearestFuzzy(lines, search []string) (int, string) {
+	if len(search) == 0 || len(search) > len(lines) || len(lines)*len(search) > 1<<21 {
+		return 0, ""
+	}
+	trim := func(in []string) []string { return mapStrings(in, strings.TrimSpace) }
+	fl, sl := trim(lines), trim(search)
+	best, bestAt := 0.0, -1
+	for i := 0; i+len(sl) <= len(fl); i++ {
+		score := 0.0
+		for j, s := range sl {
+			score += likeness(fl[i+j], s)
+		}
+		if score > best {
+			best, bestAt = score, i
+		}
+	}
+	if bestAt < 0 || best < 0.5*float64(len(sl)) {
+		return 0, ""
+	}
+	return bestAt + 1, strings.Join(lines[bestAt:bestAt+len(search)], "\n") + "\n"
+}
+
+// likeness is the share of the longer string that a common head and tail
+// cover: 1 for equal strings, 0 for nothing alike.
+func likeness(a, b string) float64 {
+	n := max(len(a), len(b))
+	if n == 0 {
+		return 1
+	}
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	q := 0
+	for q < len(a)-p && q < len(b)-p && a[len(a)-1-q] == b[len(b)-1-q] {
+		q++
+	}
+	return float64(p+q) / float64(n)
 }
