@@ -115,7 +115,7 @@ func subUsage(name string) string {
 }
 
 // Names are the benchmarks, as lore bench NAME takes them.
-var Names = []string{"spine", "freshness", "localize", "ingest", "daemon", "lsp", "batch", "faults", "hooks"}
+var Names = []string{"spine", "freshness", "localize", "ingest", "daemon", "lsp", "batch", "faults", "hooks", "apply"}
 
 // Run runs lore bench with its arguments (the benchmark's name first).
 func Run(args []string, stdout, stderr io.Writer) error {
