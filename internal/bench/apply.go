@@ -78,7 +78,7 @@ type applyReport struct {
 }
 
 func runApplyBench(args []string, stdout, stderr io.Writer) error {
-	fs := cmdline.NewFlagSet("lore bench apply", usage, stderr)
+	fs := cmdline.NewFlagSet("lore bench apply", subUsage("apply"), stdout)
 	repo := fs.String("repo", ".", "repository with history: a work tree or a bare clone")
 	n := fs.Int("n", 100, "non-merge commits (newest first) to take blocks from")
 	asJSON := fs.Bool("json", false, "print one JSON object")
