@@ -98,6 +98,7 @@ export interface LoreStatus {
   snapshots: SnapshotInfo[] | null;
   snapshot_discarded?: SnapshotDiscard;
   disk?: DiskStatus;
+  idle_seconds: number;
 }
 
 /** lore/lsp.TextDocument */
