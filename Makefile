@@ -53,12 +53,13 @@ test-go: deps
 	$(GO) vet ./...
 	LORE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 30m ./...
 
-# The fuzz targets of what clients send (the daemon's socket, the LSP
-# bridge), each for FUZZTIME on new inputs; their seeds run in test-go.
+# The fuzz targets of what clients and models send (the daemon's socket,
+# the LSP bridge, a larger model's edit blocks), each for FUZZTIME on new
+# inputs; their seeds run in test-go.
 # Longer runs: make fuzz FUZZTIME=10m. A failing input is saved under the
 # package's testdata/fuzz/ and runs as a test from then on.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ingest:FuzzSectionFencing daemon:FuzzDaemonConn daemon:FuzzAskParams lsp:FuzzLSPFraming lsp:FuzzLSPMessages
+FUZZ_TARGETS := ingest:FuzzSectionFencing daemon:FuzzDaemonConn daemon:FuzzAskParams lsp:FuzzLSPFraming lsp:FuzzLSPMessages handoff/edit:FuzzParseAnswer
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
