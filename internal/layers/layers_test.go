@@ -48,6 +48,9 @@ var allowed = map[string][]string{
 	"ingest/internal/ingesttest": nil,
 	"editors/nvim":               nil,
 	"editors/emacs":              nil,
+	"handoff/tier":               nil,
+	"handoff/tier/tiertest":      nil,
+	"handoff":                    {"config", "handoff/edit", "handoff/tier", "ingest", "ingest/rank", "ingest/scan"},
 }
 
 func TestPackageMap(t *testing.T) {
