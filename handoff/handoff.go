@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"lore/api"
 	"lore/config"
 	"lore/handoff/edit"
 	"lore/handoff/tier"
@@ -136,7 +137,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		st, err := os.Lstat(filepath.Join(root, filepath.FromSlash(p)))
 		return err == nil && st.Mode().IsRegular()
 	}
-	named, unknown := PlanPaths(o.Plan, isFile)
+	named, unknown := api.PlanPaths(o.Plan, isFile)
 	rep.UnknownPaths = append(rep.UnknownPaths, unknown...)
 	for _, p := range o.Extra {
 		if isFile(p) && !slices.Contains(named, p) {

@@ -50,7 +50,7 @@ var allowed = map[string][]string{
 	"editors/emacs":              nil,
 	"handoff/tier":               nil,
 	"handoff/tier/tiertest":      nil,
-	"handoff":                    {"config", "handoff/edit", "handoff/tier", "ingest", "ingest/rank", "ingest/scan"},
+	"handoff":                    {"api", "config", "handoff/edit", "handoff/tier", "ingest", "ingest/rank", "ingest/scan"},
 }
 
 func TestPackageMap(t *testing.T) {
