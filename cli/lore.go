@@ -39,6 +39,7 @@ Commands:
   hook       install, remove or inspect lore's git hooks (commit-message drafts)
   log        commits with the summaries lore keeps as git notes
   lsp        run the Language Server Protocol server an editor starts (stdio)
+  generate   hand a plan (ask --plan) to the larger tier; print or --apply its edits
 
 Run 'lore <command> --help' for a command's flags. Questions are asked with
 the ask command: ask "how does X work?"
@@ -78,6 +79,8 @@ func Lore(args []string, stdout, stderr io.Writer) int {
 		err = runConfig(rest, stdout, stderr)
 	case "lsp":
 		err = runLSP(rest, stdout, stderr)
+	case "generate":
+		err = runGenerate(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, loreUsage)
 		return cmdline.ExitOK

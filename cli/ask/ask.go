@@ -31,6 +31,12 @@ turns stay in the context (their KV is kept, so they are not computed
 again), and the turn is saved; see lore session. With --file (and --lines)
 the question is about that code, which is placed right before it.
 
+With --plan, the words are a goal and the answer is a plan for it (steps,
+files to change or create, risks) in the planning session plan-<goal> (or
+--session NAME); the paths it names are checked against the tree, and it is
+saved as a Markdown file for lore generate --plan NAME (--edit opens it in
+$VISUAL or $EDITOR first). See docs/handoff.md.
+
 With --json, the answer is still streamed, and the last line of stdout is one
 JSON object with the answer and its statistics (ttft_ms, prompt_tokens,
 cached_tokens, prefilled_tokens, generated_tokens, ...).
@@ -60,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	prio := fs.String("priority", api.PriorityInteractive, "interactive, hook or background: who goes first when the daemon is busy")
 	file := fs.String("file", "", "the question is about this file (path in the repository)")
 	lineSpan := fs.String("lines", "", "with --file: the lines the question is about, A or A-B (1-based)")
+	planMode := fs.Bool("plan", false, "the words are a goal: write a plan for it and save it for lore generate")
+	edit := fs.Bool("edit", false, "with --plan: open the saved plan in $VISUAL or $EDITOR")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
@@ -87,6 +95,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if *edit && !*planMode {
+		return cmdline.UsageErr("--edit goes with --plan")
+	}
 	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	tty := cmdline.IsTerminal(stderr)
@@ -104,6 +115,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer c.Close()
 
 	prog := cmdline.NewProgress(stderr)
+	if *planMode {
+		return plan(ctx, c, root, planOptions{goal: question, session: *session, maxTokens: *maxTokens,
+			maxSet: flagSet(fs, "max-tokens"), json: *asJSON, edit: *edit}, prog, stdout, stderr)
+	}
 	var outMu sync.Mutex
 	res, err := c.Ask(ctx, api.AskParams{
 		Question:    question,

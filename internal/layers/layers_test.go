@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"daemon":              {"api", "cache", "config", "engine", "ingest", "ingest/*", "internal/rpcwire"},
 	"internal/bench":      {"api", "config", "engine", "handoff/edit", "ingest", "ingest/*", "internal/cmdline", "lsp"},
 	"cli": {"api", "cache", "config", "daemon", "engine", "ingest", "ingest/*", "internal/atomicfile",
-		"internal/bench", "internal/bytesize", "internal/cmdline", "lsp", "models", "models/*"},
+		"internal/bench", "internal/bytesize", "internal/cmdline", "lsp", "models", "models/*", "handoff", "handoff/*"},
 	"cmd/lore":                   {"cli"},
 	"internal/testenv":           {"config", "models/synth"},
 	"internal/tsgen":             {"api", "lsp"},
