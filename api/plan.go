@@ -26,7 +26,9 @@ type PlanParams struct {
 	// the goal, or continues it when it exists).
 	Session   string `json:"session,omitempty"`
 	MaxTokens int    `json:"max_tokens,omitempty"` // 0 = DefaultPlanTokens
-	Stream    string `json:"stream,omitempty"`
+	// Location is the code the goal is about (an editor's selection).
+	Location *Location `json:"location,omitempty"`
+	Stream   string    `json:"stream,omitempty"`
 }
 
 // DefaultPlanTokens bounds a plan's length unless asked otherwise.
@@ -140,3 +142,8 @@ func PlanMarkdown(name, goal, plan string, named, unknown []string, at time.Time
 	}
 	return b.String()
 }
+
+// LoreBinary finds the lore executable: explicit when set, else next to
+// this executable, else in PATH. The LSP bridge runs `lore generate` with
+// it.
+func LoreBinary(explicit string) (string, error) { return loreBinary(explicit) }

@@ -17,7 +17,7 @@ import (
 	"lore/internal/cmdline"
 )
 
-const generateUsage = `Usage: lore generate [--plan NAME | --plan-file FILE] [--dry-run] [--apply] [--json] [--repo DIR]
+const generateUsage = `Usage: lore generate [--plan NAME | --plan-file FILE] [--dry-run] [--apply] [--json [--edits]] [--repo DIR]
 
 Hands the code of a plan to the larger tier configured under [tier.large]
 (see docs/handoff.md): sends it the plan, the full text of the files the plan
@@ -46,6 +46,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	dryRun := fs.Bool("dry-run", false, "print the request that would be sent; send nothing")
 	apply := fs.Bool("apply", false, "write the edits (all files or none)")
 	asJSON := fs.Bool("json", false, "print one JSON report: files changed, blocks applied and failed, repair rounds, tokens, time")
+	withEdits := fs.Bool("edits", false, "with --json: include each changed file's new text (editors apply them as a workspace edit)")
 	root, err := cmdline.ParseRepo(fs, args, repo)
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	prog := cmdline.NewProgress(stderr)
 	received, started := 0, time.Now()
 	rep, err := handoff.Run(ctx, handoff.Options{
-		Root: root, Settings: s, Plan: string(text), PlanName: name, DryRun: *dryRun, Apply: *apply,
+		Root: root, Settings: s, Plan: string(text), PlanName: name, DryRun: *dryRun, Apply: *apply, WithEdits: *withEdits,
 		Status: func(msg string) {
 			received, started = 0, time.Now()
 			prog.Printf("%s", msg)

@@ -31,7 +31,7 @@ func (d *Daemon) planMethod(c *call, p api.PlanParams) (*api.PlanResult, error) 
 	if p.MaxTokens == 0 {
 		p.MaxTokens = api.DefaultPlanTokens
 	}
-	ask := api.AskParams{Question: api.PlanQuestion(goal), MaxTokens: p.MaxTokens, Session: name, Stream: p.Stream}
+	ask := api.AskParams{Question: api.PlanQuestion(goal), MaxTokens: p.MaxTokens, Session: name, Stream: p.Stream, Location: p.Location}
 	if err := checkAsk(ask); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,9 @@ type Options struct {
 	Extra    []string // more files to send (retrieved for the plan)
 	DryRun   bool     // build the request and return it; send nothing
 	Apply    bool     // write the edits (else only the diff)
-	Getenv   func(string) string
+	// WithEdits puts the changed files' new texts in the report.
+	WithEdits bool
+	Getenv    func(string) string
 	// Status, when set, is told what the hand-off is doing ("sending 12
 	// files", "repair round 1"); OnText gets the answer as it streams.
 	Status func(string)
@@ -82,6 +84,17 @@ type Report struct {
 	Diff       string   `json:"diff,omitempty"`
 	Request    string   `json:"request,omitempty"` // the dry run's request
 	Failures   []string `json:"failures,omitempty"`
+	// Edits are the changed files' new texts, for editors that apply
+	// them as a workspace edit (Options.WithEdits).
+	Edits []FileEdit `json:"edits,omitempty"`
+}
+
+// FileEdit is one file's edit with its new text.
+type FileEdit struct {
+	Path    string `json:"path"`
+	Action  string `json:"action"`   // modify, create, delete
+	OldHash string `json:"old_hash"` // SHA-256 (hex) of the text the edit was made from; "" for a new file
+	Text    string `json:"text"`     // the new text ("" for a deletion)
 }
 
 // FailedError is a hand-off whose edits did not all apply after the repair
@@ -273,6 +286,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			action = "create"
 		}
 		rep.FilesChanged = append(rep.FilesChanged, FileChange{Path: c.Path, Action: action})
+		if o.WithEdits {
+			fe := FileEdit{Path: c.Path, Action: action, Text: c.New}
+			if c.Existed {
+				fe.OldHash = edit.Hash(c.Old)
+			}
+			rep.Edits = append(rep.Edits, fe)
+		}
 	}
 	rep.Diff = edit.UnifiedDiff(changes)
 	if o.Apply {
