@@ -29,6 +29,7 @@ const (
 	MatchTrailing Match = "trailing-whitespace" // ignoring spaces and tabs at line ends
 	MatchIndent   Match = "indentation"         // every line shifted by the same leading white space; REPLACE shifted alike
 	MatchBlank    Match = "blank-edges"         // after dropping blank first and last lines of SEARCH (and of REPLACE)
+	MatchBlanks   Match = "blank-lines"         // SEARCH and the file compared without their blank lines
 	MatchElided   Match = "elided"              // pieces around "..." lines, each found once, in order
 	MatchCreate   Match = "create"              // empty SEARCH: a new (or empty) file
 	MatchWhole    Match = "whole"               // the whole file replaced
@@ -158,8 +159,10 @@ func splitText(s string) ([]string, bool) {
 // apply in turn, each to the text the ones before left. A block's SEARCH
 // is found exactly, else ignoring trailing white space, else with every
 // line's indentation shifted by one common amount (REPLACE is shifted
-// alike), else without a blank first or last line, else in pieces around
-// "..." lines; at each step it must be found exactly once, or the block
+// alike), else without a blank first or last line, else with blank
+// lines left out or added (the file's blank lines are kept where the
+// model's edit does not touch them), else in pieces around "..." lines;
+// at each step it must be found exactly once, or the block
 // fails: more than one place is never guessed between. A failed block
 // changes nothing; the others still apply. A file whose line breaks are
 // all CRLF keeps them.
@@ -327,7 +330,7 @@ func locate(lines []string, from int, search, replace []string, edges bool) (int
 		if len(at) == 1 {
 			rep := replace
 			if m.how != MatchExact {
-				rep = keepContext(lines[at[0]:at[0]+len(search)], search, replace, trimRight)
+				rep = keepContext(lines[at[0]:at[0]+len(search)], mapStrings(search, trimRight), replace, trimRight)
 			}
 			return at[0], len(search), rep, m.how, nil
 		}
@@ -347,7 +350,92 @@ func locate(lines []string, from int, search, replace []string, edges bool) (int
 			}
 		}
 	}
-	return 0, 0, nil, "", &blockErr{kind: FailNoMatch, reason: "SEARCH does not match the file: not exactly, nor with other white space at line ends, other indentation or without blank first and last lines"}
+	if at, n, rep, err := locateBlanks(lines, from, search, replace); err != nil || at >= 0 {
+		return at, n, rep, MatchBlanks, err
+	}
+	return 0, 0, nil, "", &blockErr{kind: FailNoMatch, reason: "SEARCH does not match the file: not exactly, nor with other white space at line ends, other indentation, blank lines added or left out"}
+}
+
+// locateBlanks finds SEARCH's non-blank lines as consecutive non-blank
+// lines of the file (trailing white space ignored), blank lines of either
+// side skipped: a blank line the model left out of SEARCH or added to
+// it. The place runs from the first matched line to the last; REPLACE,
+// less its blank edges, replaces it. It returns -1 when nothing matches.
+func locateBlanks(lines []string, from int, search, replace []string) (int, int, []string, *blockErr) {
+	var want []string
+	for _, s := range search {
+		if !isBlank(s) {
+			want = append(want, trimRight(s))
+		}
+	}
+	if len(want) == 0 || len(want) == len(search) && !slices.ContainsFunc(lines[from:], isBlank) {
+		return -1, 0, nil, nil
+	}
+	var at []int
+	var end int
+	for i := from; i < len(lines); i++ {
+		if isBlank(lines[i]) || trimRight(lines[i]) != want[0] {
+			continue
+		}
+		t, j := i+1, 1
+		for ; j < len(want) && t < len(lines); t++ {
+			if isBlank(lines[t]) {
+				continue
+			}
+			if trimRight(lines[t]) != want[j] {
+				break
+			}
+			j++
+		}
+		if j == len(want) {
+			at = append(at, i)
+			end = t
+		}
+	}
+	if len(at) > 1 {
+		return 0, 0, nil, ambiguous(at)
+	}
+	if len(at) == 0 {
+		return -1, 0, nil, nil
+	}
+	s, r := trimBlankEdges(search, replace)
+	found := lines[at[0]:end]
+	// The model's own edit (SEARCH to REPLACE) is replayed on the file's
+	// lines: kept lines are the file's, and a blank line only one side
+	// has is kept as the file has it, unless it sat between two removed
+	// lines or the model inserted blank lines of its own there.
+	var out []string
+	fp := 0
+	prev := byte('=')
+	ownBlank := false // the model inserted a blank line since SEARCH's last text line
+	for _, o := range diffLines(s, r) {
+		if o.kind == '+' {
+			out = append(out, r[o.b])
+			ownBlank = ownBlank || isBlank(r[o.b])
+			continue
+		}
+		if isBlank(s[o.a]) {
+			if fp < len(found) && isBlank(found[fp]) {
+				if o.kind == '=' {
+					out = append(out, found[fp])
+				}
+				fp++
+			}
+			continue
+		}
+		for fp < len(found) && isBlank(found[fp]) {
+			if (prev == '=' || o.kind == '=') && !ownBlank {
+				out = append(out, found[fp])
+			}
+			fp++
+		}
+		if o.kind == '=' {
+			out = append(out, found[fp])
+		}
+		fp++
+		prev, ownBlank = o.kind, false
+	}
+	return at[0], end - at[0], out, nil
 }
 
 func ambiguous(at []int) *blockErr {
@@ -373,20 +461,29 @@ func matchAt(lines, search []string, eq func(f, s string) bool) bool {
 
 func trimRight(s string) string { return strings.TrimRight(s, " \t\r") }
 
+func mapStrings(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
+}
+
 func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
-// keepContext is the replacement with each line that repeats a SEARCH
-// line (by key, in order) taken verbatim from the file, so that the
-// tolerance that found the place does not rewrite the white space of
-// lines the model meant to keep.
-func keepContext(found, search, replace []string, key func(string) string) []string {
+// keepContext is the replacement with each line whose key repeats a
+// SEARCH line's (keys: SEARCH's lines as the tolerance compared them; in
+// order) taken verbatim from the file, so that the tolerance that found
+// the place does not rewrite the white space of lines the model meant to
+// keep.
+func keepContext(found, keys, replace []string, key func(string) string) []string {
 	out := make([]string, len(replace))
 	j := 0
 	for i, r := range replace {
 		out[i] = r
 		k := key(r)
-		for t := j; t < len(search); t++ {
-			if key(search[t]) == k {
+		for t := j; t < len(keys); t++ {
+			if keys[t] == k {
 				out[i] = found[t]
 				j = t + 1
 				break
@@ -428,15 +525,25 @@ func locateIndent(lines []string, from int, search, replace []string) (int, []st
 		return -1, nil, nil
 	}
 	found := lines[at[0] : at[0]+len(search)]
+	// SEARCH's common indentation ci stands for the file's pre[0]. What
+	// they end alike in is the indentation both keep; the model's shift
+	// is the rest: its prefix a where the file has b. REPLACE's lines
+	// lose a and gain b, so that a line the model indented less than
+	// SEARCH (a closing brace) lands where it means.
+	common := 0
+	for common < len(ci) && common < len(pre[0]) && ci[len(ci)-1-common] == pre[0][len(pre[0])-1-common] {
+		common++
+	}
+	a, b := ci[:len(ci)-common], pre[0][:len(pre[0])-common]
 	out := make([]string, len(replace))
 	for i, r := range replace {
 		switch {
 		case isBlank(r):
 			out[i] = ""
-		case strings.HasPrefix(r, ci):
-			out[i] = pre[0] + r[len(ci):]
+		case strings.HasPrefix(r, a):
+			out[i] = b + r[len(a):]
 		default:
-			out[i] = pre[0] + strings.TrimLeft(r, " \t")
+			out[i] = b + strings.TrimLeft(r, " \t")
 		}
 	}
 	return at[0], keepContext(found, ded, out, func(s string) string {
@@ -514,10 +621,10 @@ func trimBlankEdges(search, replace []string) ([]string, []string) {
 }
 
 // applyElided applies a block whose SEARCH and REPLACE leave unchanged
-// lines out with "..." lines: they must have the same number of them, each
-// piece of SEARCH is found once (the first in the whole file, each next
-// one once after the one before) and replaced by REPLACE's piece at the
-// same position; the lines between pieces stay.
+// lines out with "..." lines: they must have the same number of them, one
+// piece of SEARCH must be found once in the whole file and each other
+// piece once on its side of its neighbour, and each piece is replaced by
+// REPLACE's piece at the same position; the lines between pieces stay.
 func applyElided(lines, search, replace []string) ([]string, placed, *blockErr) {
 	sp, rp := splitElided(search), splitElided(replace)
 	if len(sp) != len(rp) {
@@ -532,16 +639,43 @@ func applyElided(lines, search, replace []string) ([]string, placed, *blockErr) 
 		at, n int
 		rep   []string
 	}
-	var spans []span
-	from := 0
+	// The anchor is the first piece found once in the whole file; the
+	// pieces after it must each be found once after the one before, the
+	// pieces before it once before the one after. Each place is then the
+	// only one the order allows: nothing is guessed.
+	spans := make([]span, len(sp))
+	anchor := -1
+	var firstErr *blockErr
 	for k, p := range sp {
-		at, n, rep, _, err := locate(lines, from, p, rp[k], false)
+		at, n, rep, _, err := locate(lines, 0, p, rp[k], false)
+		if err == nil {
+			spans[k], anchor = span{at, n, rep}, k
+			break
+		}
+		if firstErr == nil {
+			firstErr = err
+			firstErr.reason = fmt.Sprintf("no piece of the elided SEARCH (around \"...\") is found exactly once; piece %d of %d: %s", k+1, len(sp), err.reason)
+		}
+	}
+	if anchor < 0 {
+		return nil, placed{}, firstErr
+	}
+	for k := anchor + 1; k < len(sp); k++ {
+		from := spans[k-1].at + spans[k-1].n
+		at, n, rep, _, err := locate(lines, from, sp[k], rp[k], false)
 		if err != nil {
-			err.reason = fmt.Sprintf("the piece %d of %d of an elided SEARCH (around \"...\"): %s", k+1, len(sp), err.reason)
+			err.reason = fmt.Sprintf("piece %d of %d of the elided SEARCH (around \"...\"), after piece %d: %s", k+1, len(sp), k, err.reason)
 			return nil, placed{}, err
 		}
-		spans = append(spans, span{at, n, rep})
-		from = at + n
+		spans[k] = span{at, n, rep}
+	}
+	for k := anchor - 1; k >= 0; k-- {
+		at, n, rep, _, err := locate(lines[:spans[k+1].at], 0, sp[k], rp[k], false)
+		if err != nil {
+			err.reason = fmt.Sprintf("piece %d of %d of the elided SEARCH (around \"...\"), before piece %d: %s", k+1, len(sp), k+2, err.reason)
+			return nil, placed{}, err
+		}
+		spans[k] = span{at, n, rep}
 	}
 	var out []string
 	prev := 0
@@ -590,7 +724,7 @@ func nearest(lines, search []string) (int, string) {
 		}
 	}
 	if best == 0 {
-		return 0, ""
+		return nearestFuzzy(lines, search)
 	}
 	start := max(bestAt-len(search), 0)
 	end := min(bestAt-len(search)+len(search), len(lines))
@@ -598,4 +732,87 @@ func nearest(lines, search []string) (int, string) {
 		return 0, ""
 	}
 	return start + 1, strings.Join(lines[start:end], "\n") + "\n"
+}
+
+// After is the texts of files once the result's changes are made: the
+// input of the next round when the model repairs failed blocks (apply its
+// new blocks to these, then take ChangesBetween the first texts and the
+// last).
+func (r *Result) After(files map[string]string) map[string]string {
+	out := make(map[string]string, len(files)+len(r.Changes))
+	for p, t := range files {
+		out[p] = t
+	}
+	for _, c := range r.Changes {
+		if c.Delete {
+			delete(out, c.Path)
+		} else {
+			out[c.Path] = c.New
+		}
+	}
+	return out
+}
+
+// ChangesBetween is the changes that turn the texts before into those
+// after (both by cleaned path; a path missing from one is a file missing
+// there), by path: what WriteAll writes after several rounds of blocks.
+func ChangesBetween(before, after map[string]string) []Change {
+	var out []Change
+	for p, old := range before {
+		if nw, ok := after[p]; !ok {
+			out = append(out, Change{Path: p, Old: old, Existed: true, Delete: true})
+		} else if nw != old {
+			out = append(out, Change{Path: p, Old: old, New: nw, Existed: true})
+		}
+	}
+	for p, nw := range after {
+		if _, ok := before[p]; !ok {
+			out = append(out, Change{Path: p, New: nw})
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// nearestFuzzy is nearest when no line is equal: the window whose lines
+// share the most characters at their ends with SEARCH's, if on average
+// half of each; files too large for the search get no suggestion.
+func nearestFuzzy(lines, search []string) (int, string) {
+	if len(search) == 0 || len(search) > len(lines) || len(lines)*len(search) > 1<<21 {
+		return 0, ""
+	}
+	trim := func(in []string) []string { return mapStrings(in, strings.TrimSpace) }
+	fl, sl := trim(lines), trim(search)
+	best, bestAt := 0.0, -1
+	for i := 0; i+len(sl) <= len(fl); i++ {
+		score := 0.0
+		for j, s := range sl {
+			score += likeness(fl[i+j], s)
+		}
+		if score > best {
+			best, bestAt = score, i
+		}
+	}
+	if bestAt < 0 || best < 0.5*float64(len(sl)) {
+		return 0, ""
+	}
+	return bestAt + 1, strings.Join(lines[bestAt:bestAt+len(search)], "\n") + "\n"
+}
+
+// likeness is the share of the longer string that a common head and tail
+// cover: 1 for equal strings, 0 for nothing alike.
+func likeness(a, b string) float64 {
+	n := max(len(a), len(b))
+	if n == 0 {
+		return 1
+	}
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	q := 0
+	for q < len(a)-p && q < len(b)-p && a[len(a)-1-q] == b[len(b)-1-q] {
+		q++
+	}
+	return float64(p+q) / float64(n)
 }

@@ -332,3 +332,67 @@ func count(lines, search []string) int {
 	}
 	return n
 }
+
+// BlockDiff is a SEARCH/REPLACE block as a patch of one file with one
+// hunk in git's format, every SEARCH line in it (as context or removed),
+// at line (from 1) as the place hint. Tools that take patches read it;
+// lore's benchmark feeds it to git apply --recount as the baseline.
+func BlockDiff(b Block, line int) string {
+	s, _ := splitText(b.Search)
+	r, _ := splitText(b.Replace)
+	ops := diffLines(s, r)
+	if len(ops) > 0 && ops[len(ops)-1].kind != '=' {
+		// git apply takes a hunk without trailing context to belong at the
+		// end of the file: when the lines the block adds end like the
+		// lines it keeps, put the kept ones last.
+		if alt := diffLinesTailFirst(s, r); alt[len(alt)-1].kind == '=' {
+			ops = alt
+		}
+	}
+	var body strings.Builder
+	for _, o := range ops {
+		switch o.kind {
+		case '=':
+			body.WriteString(" " + s[o.a] + "\n")
+		case '-':
+			body.WriteString("-" + s[o.a] + "\n")
+		case '+':
+			body.WriteString("+" + r[o.b] + "\n")
+		}
+	}
+	newLine := line
+	if len(r) == 0 {
+		newLine--
+	}
+	return fmt.Sprintf("diff --git a/%s b/%s\n--- a/%s\n+++ b/%s\n@@ -%s +%s @@\n%s",
+		b.Path, b.Path, b.Path, b.Path, hunkRange(line, len(s)), hunkRange(newLine, len(r)), body.String())
+}
+
+// diffLinesTailFirst is diffLines matching the common tail before the
+// common head: of two equal runs, the later is the one kept.
+func diffLinesTailFirst(a, b []string) []op {
+	ra, rb := reversed(a), reversed(b)
+	ops := diffLines(ra, rb)
+	out := make([]op, len(ops))
+	for i, o := range ops {
+		o2 := op{kind: o.kind}
+		switch o.kind {
+		case '=':
+			o2.a, o2.b = len(a)-1-o.a, len(b)-1-o.b
+		case '-':
+			o2.a = len(a) - 1 - o.a
+		case '+':
+			o2.b = len(b) - 1 - o.b
+		}
+		out[len(ops)-1-i] = o2
+	}
+	return out
+}
+
+func reversed(l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[len(l)-1-i] = s
+	}
+	return out
+}

@@ -293,3 +293,15 @@ func TestRealHistoryRoundTrip(t *testing.T) {
 	}
 	t.Logf("%d commits, %d files, %d blocks applied exactly", len(commits), files, blocks)
 }
+
+// A block whose added lines end like the lines it keeps becomes a hunk
+// with trailing context, which git apply places by its context rather
+// than at the end of the file.
+func TestBlockDiffTrailingContext(t *testing.T) {
+	file := "a\nb\nfi\n\nz\ny\n"
+	b := Block{Path: "f", Search: "a\nb\nfi\n\n", Replace: "a\nb\nfi\n\nnew\nfi\n\n"}
+	after := gitApply(t, map[string]string{"f": file}, BlockDiff(b, 1))
+	if want := "a\nb\nfi\n\nnew\nfi\n\nz\ny\n"; after["f"] != want {
+		t.Errorf("git apply of BlockDiff: %q, want %q", after["f"], want)
+	}
+}

@@ -25,10 +25,11 @@ func Hash(text string) string {
 var ErrChanged = errors.New("changed on disk since the edits were generated")
 
 // ReadFiles reads, under root, the files named by paths (as a model wrote
-// them; see CleanPath) for Apply, and their hashes for WriteAll: a missing
-// file is absent from files and has the hash Absent. A path that leaves
-// root, through ".." or a symbolic link, or that is not a regular file,
-// is an error.
+// them: the blocks' paths) for Apply, and their hashes for WriteAll, by
+// cleaned path: a missing file is absent from files and has the hash
+// Absent. A path CleanPath refuses is skipped (Apply refuses its blocks,
+// naming the reason). A path that leaves root through a symbolic link, or
+// that is not a regular file, is an error.
 func ReadFiles(root string, paths []string) (files, hashes map[string]string, err error) {
 	realRoot, err := resolveRoot(root)
 	if err != nil {
@@ -38,7 +39,7 @@ func ReadFiles(root string, paths []string) (files, hashes map[string]string, er
 	for _, p := range paths {
 		c, err := CleanPath(p)
 		if err != nil {
-			return nil, nil, err
+			continue
 		}
 		if _, done := hashes[c]; done {
 			continue

@@ -232,9 +232,54 @@ func TestReadFiles(t *testing.T) {
 		!reflect.DeepEqual(hashes, map[string]string{"a.go": Hash("package a\n"), "missing.go": Absent}) {
 		t.Errorf("ReadFiles: %v %v", files, hashes)
 	}
-	for _, p := range []string{"out/secret", "../x", "/etc/passwd"} {
-		if _, _, err := ReadFiles(root, []string{p}); err == nil {
-			t.Errorf("ReadFiles(%s) read outside the root", p)
+	if _, _, err := ReadFiles(root, []string{"out/secret"}); err == nil || !strings.Contains(err.Error(), "symbolic link out") {
+		t.Errorf("ReadFiles through a link out of the root: %v", err)
+	}
+	// Apply refuses the blocks of these, naming the reason.
+	files, hashes, err = ReadFiles(root, []string{"../x", "/etc/passwd"})
+	if err != nil || len(files) > 0 || len(hashes) > 0 {
+		t.Errorf("ReadFiles of paths out of the root: %v %v %v", files, hashes, err)
+	}
+}
+
+// The whole round trip a hand-off makes: an answer with a block that
+// fails, the repair note, the model's second answer with the failed block
+// only, and one all-or-nothing write of both rounds.
+func TestRepairRoundThenWrite(t *testing.T) {
+	root := tree(t, map[string]string{"a.go": "package a\n\nfunc A() int {\n\treturn 1\n}\n", "b.go": "package b\n"})
+	first := "a.go\n```go\n<<<<<<< SEARCH\nfunc A() int {\n=======\n// A is one.\nfunc A() int {\n>>>>>>> REPLACE\n```\n\n" +
+		"a.go\n```go\n<<<<<<< SEARCH\n\treturn 2\n=======\n\treturn 3\n>>>>>>> REPLACE\n```\n\n" +
+		"b.go\n```go\n<<<<<<< DELETE\n```\n"
+	blocks, err := Parse(first, FormatDiff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, hashes, err := ReadFiles(root, []string{"a.go", "b.go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := Apply(blocks, files)
+	note := RepairNote(r1)
+	for _, s := range []string{"Blocks 1 and 3 applied", "## Block 2 for path a.go did not apply", "lines 5 to 5"} {
+		if !strings.Contains(note, s) {
+			t.Fatalf("repair note lacks %q:\n%s", s, note)
 		}
+	}
+	files1 := r1.After(files)
+	second, err := Parse("a.go\n```go\n<<<<<<< SEARCH\n\treturn 1\n=======\n\treturn 3\n>>>>>>> REPLACE\n```\n", FormatDiff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := Apply(second, files1)
+	if len(r2.Failures) > 0 {
+		t.Fatal(r2.Failures)
+	}
+	changes := ChangesBetween(files, r2.After(files1))
+	if err := WriteAll(root, changes, hashes); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a.go": "package a\n\n// A is one.\nfunc A() int {\n\treturn 3\n}\n"}
+	if got := listing(t, root); !reflect.DeepEqual(got, want) {
+		t.Errorf("after both rounds: %v", got)
 	}
 }

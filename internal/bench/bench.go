@@ -32,6 +32,7 @@ const usage = `Usage:
   lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
   lore bench faults --model FILE [--repo DIR] [--kills N] [--disk-mb N] [--json]
   lore bench hooks --model FILE [--repo DIR] [--commits N] [--interval D] [--json]
+  lore bench apply [--repo DIR] [-n N] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -80,6 +81,16 @@ hooks measures the time lore's git hooks add to git commit, with and
 without a daemon, the share of commits noted within 10 s and the time of a
 commit-message draft (see lore bench hooks --help).
 
+apply takes the last N non-merge commits of a repository (any branch
+merged in; default: the one the command runs in, N 100), makes the SEARCH/REPLACE
+blocks that turn each modified file of the parent into the commit's, and
+applies each block, one at a time, exactly and perturbed as models get
+them wrong (re-indented, spaces at line ends, a blank line added or left
+out, unchanged lines elided with "...", sent for another file of the
+commit), with lore's edit package and, as the baseline, with
+git apply --recount of the same block as a one-hunk patch. It counts the
+blocks applied at their place, refused, and applied at a wrong place.
+
 ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
 parse cache, and warm, and the same tree with repomix plain and --compress
 when repomix is installed, with each run's peak resident memory.
@@ -107,13 +118,15 @@ func Run(args []string, stdout, stderr io.Writer) error {
 			return runFaults(args[1:], stdout, stderr)
 		case "hooks":
 			return runHooksBench(args[1:], stdout, stderr)
+		case "apply":
+			return runApplyBench(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks, apply")
 }
 
 // setup is what every benchmark that runs lore starts from: the repository,
