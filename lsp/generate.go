@@ -17,6 +17,7 @@ import (
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
 	"lore/api"
+	"lore/config"
 )
 
 // lore.generate hands a plan to the larger tier by running `lore generate
@@ -236,4 +237,37 @@ func endOf(text string) protocol.Position {
 	line := strings.Count(text, "\n")
 	last := text[strings.LastIndexByte(text, '\n')+1:]
 	return protocol.Position{Line: protocol.UInteger(line), Character: protocol.UInteger(len(utf16.Encode([]rune(last))))}
+}
+
+// GenerateActionTitle is the code action that runs lore.generate.
+const GenerateActionTitle = "Generate the plan's code with the larger tier"
+
+// generateAction is the code action of lore.generate on the newest plan:
+// offered only when the settings name a larger tier and a plan exists.
+// It reads the settings files and the plans folder, no daemon.
+func generateAction(root string) (protocol.CodeAction, bool) {
+	s, err := config.Load(root)
+	if err != nil || s.Handoff.Model == "" {
+		return protocol.CodeAction{}, false
+	}
+	entries, err := os.ReadDir(config.PlansDir(root))
+	if err != nil {
+		return protocol.CodeAction{}, false
+	}
+	newest, at := "", time.Time{}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || !strings.HasSuffix(e.Name(), ".md") {
+			continue
+		}
+		if newest == "" || info.ModTime().After(at) {
+			newest, at = strings.TrimSuffix(e.Name(), ".md"), info.ModTime()
+		}
+	}
+	if newest == "" {
+		return protocol.CodeAction{}, false
+	}
+	title := GenerateActionTitle + " (" + newest + ")"
+	return protocol.CodeAction{Title: title, Command: &protocol.Command{Title: title, Command: CommandGenerate,
+		Arguments: []any{CommandArgs{Plan: newest}}}}, true
 }

@@ -59,6 +59,23 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// With a larger tier configured and a plan saved, a fourth code action
+	// runs lore.generate on the newest plan.
+	var actions []struct {
+		Title   string
+		Command struct {
+			Command   string
+			Arguments []lsp.CommandArgs
+		}
+	}
+	if err := e.call("textDocument/codeAction", map[string]any{"textDocument": map[string]any{"uri": uri(alpha)},
+		"range": rng(3, 0, 3, 0), "context": map[string]any{"diagnostics": []any{}}}, &actions); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(actions); n != 4 || actions[3].Command.Command != lsp.CommandGenerate || actions[3].Command.Arguments[0].Plan != "polite" {
+		t.Errorf("code actions: %+v", actions)
+	}
+
 	if err := e.call("workspace/executeCommand", map[string]any{
 		"command": lsp.CommandGenerate, "arguments": []any{lsp.CommandArgs{Plan: "polite"}},
 	}, &started); err != nil || !started.Started || started.Command != lsp.CommandGenerate {
