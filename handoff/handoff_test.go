@@ -356,3 +356,26 @@ func TestDryRunSendsNothing(t *testing.T) {
 		t.Errorf("dry run:\n%s", rep.Request)
 	}
 }
+
+func TestNoBlocksAndContextLength(t *testing.T) {
+	root := repo(t)
+	prose := tiertest.Reply{Text: "I would change greet to be polite."}
+	srv := tiertest.OpenAI(t, prose, prose, prose)
+	o := handoff.Options{Root: root, Settings: settings("openai", srv.URL), Plan: plan, Getenv: getenv, Apply: true}
+	_, err := handoff.Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "no edit blocks") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("an answer without blocks: %v", err)
+	}
+	if len(srv.Requests()) != 1+handoff.MaxRepairRounds || !strings.Contains(string(srv.Requests()[1].Body), "could not be used") {
+		t.Errorf("the answer without blocks was not sent back for repair")
+	}
+
+	srv = tiertest.OpenAI(t, tiertest.Reply{Status: 400, Error: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9100 tokens."})
+	o.Settings = settings("openai", srv.URL)
+	_, err = handoff.Run(context.Background(), o)
+	var te *tier.Error
+	if !errors.As(err, &te) || te.Kind != tier.ErrContextLength || !strings.Contains(err.Error(), "main.go (~") ||
+		!strings.Contains(err.Error(), "Drop files from the plan") || !strings.Contains(err.Error(), "9100 tokens") {
+		t.Errorf("context length: %v", err)
+	}
+}

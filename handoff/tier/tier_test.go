@@ -220,3 +220,18 @@ func TestDryRunMasksKey(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeoutNamesTheSetting(t *testing.T) {
+	hold := make(chan struct{})
+	srv := tiertest.OpenAI(t, tiertest.Reply{Text: strings.Repeat("y", 400), Hold: hold})
+	c, err := tier.New(tier.Config{Provider: "openai", BaseURL: srv.URL, Model: "big", KeyEnv: "TIER_KEY",
+		Timeout: 300 * time.Millisecond, Getenv: env("TIER_KEY")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Stream(context.Background(), request(), nil)
+	var te *tier.Error
+	if !errors.As(err, &te) || te.Kind != tier.ErrTimeout || !strings.Contains(err.Error(), "tier.large.timeout") {
+		t.Errorf("timeout: %v", err)
+	}
+}
