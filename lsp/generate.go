@@ -172,6 +172,35 @@ func (s *Server) runGenerate(ctx context.Context, cancel context.CancelFunc, bin
 	return &GenerateResult{Applied: true, Files: files}
 }
 
+// changeAnnotationSupport reads initialize's
+// capabilities.workspace.workspaceEdit.changeAnnotationSupport.
+func changeAnnotationSupport(params json.RawMessage) bool {
+	var p struct {
+		Capabilities struct {
+			Workspace struct {
+				WorkspaceEdit struct {
+					ChangeAnnotationSupport json.RawMessage `json:"changeAnnotationSupport"`
+				} `json:"workspaceEdit"`
+			} `json:"workspace"`
+		} `json:"capabilities"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return false
+	}
+	a := p.Capabilities.Workspace.WorkspaceEdit.ChangeAnnotationSupport
+	return len(a) > 0 && string(a) != "null"
+}
+
+// annotatedEdit is a text edit with a change annotation.
+type annotatedEdit struct {
+	Range        protocol.Range `json:"range"`
+	NewText      string         `json:"newText"`
+	AnnotationID string         `json:"annotationId,omitempty"`
+}
+
+// editAnnotation is the one change annotation of lore.generate's edits.
+const editAnnotation = "lore.generate"
+
 // workspaceEdit turns the edits into document changes. A file the edits
 // were not made from (its open buffer or the disk holds other text now) is
 // refused: the edit would undo the user's changes.
@@ -179,6 +208,19 @@ func (s *Server) workspaceEdit(root string, rep generateReport) (map[string]any,
 	var changes []any
 	var files []string
 	null := json.RawMessage("null")
+	s.mu.Lock()
+	annotate := s.caps.changeAnnotations
+	s.mu.Unlock()
+	ann := ""
+	if annotate {
+		ann = editAnnotation
+	}
+	op := func(m map[string]any) map[string]any {
+		if ann != "" {
+			m["annotationId"] = ann
+		}
+		return m
+	}
 	for _, e := range rep.Edits {
 		abs := filepath.Join(root, filepath.FromSlash(e.Path))
 		uri := fileURI(abs)
@@ -186,9 +228,9 @@ func (s *Server) workspaceEdit(root string, rep generateReport) (map[string]any,
 		switch e.Action {
 		case "create":
 			changes = append(changes,
-				map[string]any{"kind": "create", "uri": uri, "options": map[string]bool{"overwrite": false, "ignoreIfExists": false}},
+				op(map[string]any{"kind": "create", "uri": uri, "options": map[string]bool{"overwrite": false, "ignoreIfExists": false}}),
 				map[string]any{"textDocument": map[string]any{"uri": uri, "version": null},
-					"edits": []protocol.TextEdit{{Range: protocol.Range{}, NewText: e.Text}}})
+					"edits": []annotatedEdit{{Range: protocol.Range{}, NewText: e.Text, AnnotationID: ann}}})
 		case "delete", "modify":
 			cur, version, err := s.currentText(uri, abs)
 			if err != nil {
@@ -199,11 +241,11 @@ func (s *Server) workspaceEdit(root string, rep generateReport) (map[string]any,
 				return nil, nil, fmt.Errorf("%s changed since the edits were generated (unsaved changes in the editor?): save or undo them, then run lore.generate again", e.Path)
 			}
 			if e.Action == "delete" {
-				changes = append(changes, map[string]any{"kind": "delete", "uri": uri})
+				changes = append(changes, op(map[string]any{"kind": "delete", "uri": uri}))
 				continue
 			}
 			changes = append(changes, map[string]any{"textDocument": map[string]any{"uri": uri, "version": version},
-				"edits": []protocol.TextEdit{{Range: protocol.Range{End: endOf(cur)}, NewText: e.Text}}})
+				"edits": []annotatedEdit{{Range: protocol.Range{End: endOf(cur)}, NewText: e.Text, AnnotationID: ann}}})
 		default:
 			return nil, nil, fmt.Errorf("%s: unknown action %q", e.Path, e.Action)
 		}
@@ -211,7 +253,14 @@ func (s *Server) workspaceEdit(root string, rep generateReport) (map[string]any,
 	if len(changes) == 0 {
 		return nil, nil, fmt.Errorf("the larger tier's edits change nothing")
 	}
-	return map[string]any{"documentChanges": changes}, files, nil
+	out := map[string]any{"documentChanges": changes}
+	if ann != "" {
+		out["changeAnnotations"] = map[string]any{ann: map[string]any{
+			"label": "lore: edits of the larger tier", "needsConfirmation": true,
+			"description": "review the diff, then apply",
+		}}
+	}
+	return out, files, nil
 }
 
 // currentText is a file's text as the editor has it (an open buffer, with

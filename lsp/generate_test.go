@@ -27,7 +27,12 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 	repo := testenv.FixtureRepo(t)
 	t.Cleanup(func() { stopDaemon(t, bin, repo) })
 	e := startEditor(t, lsp.Options{LoreBinary: filepath.Join(bin, "lore")})
-	if err := e.call("initialize", eglotParams(repo, map[string]any{"maxTokens": 8}), nil); err != nil {
+	// An editor that takes change annotations (as VS Code): the edits ask
+	// for a confirmation, which VS Code shows as its diff preview.
+	params := eglotParams(repo, map[string]any{"maxTokens": 8})
+	params["capabilities"] = map[string]any{"workspace": map[string]any{"configuration": false,
+		"workspaceEdit": map[string]any{"documentChanges": true, "changeAnnotationSupport": map[string]any{}}}}
+	if err := e.call("initialize", params, nil); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
 	e.notify("initialized", map[string]any{})
@@ -100,7 +105,8 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 	}
 	body := string(reqs[0])
 	if len(ae.Edit.DocumentChanges) != 3 || !strings.Contains(body, `"kind":"create"`) || !strings.Contains(body, uri(filepath.Join(repo, "alpha", "doc.go"))) ||
-		!strings.Contains(body, `return \"Hello, \" + name + \"!\"`) || !strings.Contains(ae.Label, "polite") {
+		!strings.Contains(body, `return \"Hello, \" + name + \"!\"`) || !strings.Contains(ae.Label, "polite") ||
+		!strings.Contains(body, `"needsConfirmation":true`) || strings.Count(body, `"annotationId":"lore.generate"`) != 3 {
 		t.Errorf("applyEdit: %s", body)
 	}
 	// The server itself wrote nothing: applying is the editor's.
@@ -134,7 +140,7 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 // loaded machine, where waitFor's seconds are for the server alone.
 func waitLong(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(8 * time.Minute)
 	for !ok() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
