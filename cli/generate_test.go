@@ -55,6 +55,10 @@ func TestPlanThenGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	alpha := filepath.Join(repo, "alpha", "alpha.go")
+	if out, _, code := run(t, vars, repo, "lore", "config", "show"); code != 0 || strings.Contains(out, tierKey) ||
+		!strings.Contains(out, "tier.large.api_key_env") || !strings.Contains(out, "LORE_TEST_TIER_KEY") {
+		t.Errorf("config show (exit %d):\n%s", code, out)
+	}
 
 	out, errOut, code = run(t, vars, repo, "lore", "generate", "--plan", name)
 	if code != 0 || !strings.Contains(out, "+\treturn \"Hello, \" + name + \"!\"") || !strings.Contains(errOut, "nothing written") {

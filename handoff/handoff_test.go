@@ -379,3 +379,19 @@ func TestNoBlocksAndContextLength(t *testing.T) {
 		t.Errorf("context length: %v", err)
 	}
 }
+
+func TestApplyRefusesFileChangedDuringGeneration(t *testing.T) {
+	root := repo(t)
+	main := filepath.Join(root, "main.go")
+	srv := tiertest.OpenAI(t, tiertest.Reply{Text: goodAnswer, Before: func() {
+		os.WriteFile(main, []byte(mainGo+"// edited meanwhile\n"), 0o644)
+	}})
+	o := handoff.Options{Root: root, Settings: settings("openai", srv.URL), Plan: plan, Getenv: getenv, Apply: true}
+	_, err := handoff.Run(context.Background(), o)
+	if !errors.Is(err, edit.ErrChanged) || !strings.Contains(err.Error(), "rerun lore generate") {
+		t.Fatalf("err = %v", err)
+	}
+	if got, _ := os.ReadFile(main); string(got) != mainGo+"// edited meanwhile\n" {
+		t.Errorf("main.go was overwritten:\n%s", got)
+	}
+}

@@ -26,6 +26,9 @@ type Reply struct {
 	// Hold, when set, is closed after the first chunk; the stream then
 	// waits for the client to go away (a cancellation mid-stream).
 	Hold chan struct{}
+	// Before, when set, runs when the request has arrived, before the
+	// answer (a test changes the work tree during the generation).
+	Before func()
 }
 
 // Recorded is one request the server received.
@@ -92,6 +95,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep, s.script = s.script[0], s.script[1:]
 	}
 	s.mu.Unlock()
+	if ok && rep.Before != nil {
+		rep.Before()
+	}
 	if r.URL.Path != want {
 		s.fail(w, 404, fmt.Sprintf("no route %s (want %s)", r.URL.Path, want))
 		return
