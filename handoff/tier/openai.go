@@ -24,8 +24,12 @@ func (p *openaiProvider) client(extra ...option.RequestOption) openai.Client {
 	} else {
 		opts = append(opts, option.WithHeaderDel("Authorization"))
 	}
+	// The SDK's environment defaults (OPENAI_BASE_URL, OPENAI_ORG_ID,
+	// OPENAI_PROJECT_ID) must not send this request elsewhere, or tell a
+	// third-party server the user's OpenAI organization.
+	opts = append(opts, option.WithBaseURL(p.c.URL()))
 	if cfg.BaseURL != "" {
-		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
+		opts = append(opts, option.WithHeaderDel("OpenAI-Organization"), option.WithHeaderDel("OpenAI-Project"))
 	}
 	if cfg.HTTPClient != nil {
 		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
