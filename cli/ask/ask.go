@@ -20,6 +20,7 @@ import (
 )
 
 const askUsage = `Usage: ask [--repo DIR] [--json] [--session NAME] [--file PATH [--lines A-B]] [flags] "question"
+       ask --plan [--session NAME] [--edit] [--json] "goal"
 
 Asks the repository's lore daemon a question and streams the answer. The
 daemon is started in the background when none runs (the first start prefills
