@@ -48,8 +48,9 @@ type Block struct {
 	// Index counts the blocks of the answer from 1, as the repair note
 	// names them.
 	Index int
-	// Path is the file's path as the model wrote it, slash-separated and
-	// cleaned; Apply refuses one outside the repository.
+	// Path is the file's path as the model wrote it (wrapping quotes,
+	// backticks and "**" removed); Apply cleans it with CleanPath and
+	// refuses one outside the repository.
 	Path string
 	// Search is the text to find: whole lines, each ending in "\n"
 	// ("" creates the file). Replace is its replacement, or the whole new

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,8 +63,12 @@ type applyReport struct {
 	Blocks  int    `json:"blocks"` // SEARCH/REPLACE blocks made from them
 	// Unbuildable: hunks whose block matched more than once even with 40
 	// lines of context (left out of every row).
-	Unbuildable int        `json:"unbuildable"`
-	Rows        []applyRow `json:"rows"`
+	Unbuildable int `json:"unbuildable"`
+	// SameElsewhere: blocks left out of the wrong-file row because the
+	// commit makes the very same block in the other file too (a license
+	// header updated everywhere): applying them there is no mistake.
+	SameElsewhere int        `json:"same_elsewhere"`
+	Rows          []applyRow `json:"rows"`
 	// Targeted sums the rows of correctly targeted blocks as models write
 	// them (all but wrong-file and elided-thin, whose pieces are often
 	// ambiguous in themselves); the goal is Lore.Correct/Blocks >= 0.99,
@@ -248,9 +253,16 @@ func measureCommit(ctx context.Context, scratch string, files []applyFile, rep *
 					if len(files) < 2 {
 						continue
 					}
-					other := files[(fi+1)%len(files)]
+					oi := (fi + 1) % len(files)
+					other := files[oi]
 					pb, ok, target = t.block, true, other.old
 					pb.Path = other.path
+					if slices.ContainsFunc(perFile[oi], func(o blockTruth) bool {
+						return o.block.Search == pb.Search && o.block.Replace == pb.Replace
+					}) {
+						rep.SameElsewhere++
+						continue
+					}
 				} else {
 					pb, ok = perturb(p, t.block, k)
 				}
@@ -509,6 +521,9 @@ func gitText(ctx context.Context, repo string, args ...string) (string, error) {
 func (rep *applyReport) print(w io.Writer) {
 	fmt.Fprintf(w, "%s: %d commits, %d modified files, %d blocks (%d left out: ambiguous even with 40 lines of context); %.0f s\n",
 		rep.Repo, rep.Commits, rep.Files, rep.Blocks, rep.Unbuildable, rep.Seconds)
+	if rep.SameElsewhere > 0 {
+		fmt.Fprintf(w, "%d wrong-file blocks left out: the commit makes the same block in the other file too\n", rep.SameElsewhere)
+	}
 	fmt.Fprintf(w, "\n%-16s %6s | %-33s | %-33s\n", "perturbation", "blocks", "lore: right (same text) refused WRONG", "git apply --recount: right refused WRONG")
 	for _, r := range append(rep.Rows, rep.Targeted) {
 		fmt.Fprintf(w, "%-16s %6d | %6.1f%% (%5.1f%%) %6.1f%% %5d | %6.1f%% (%5.1f%%) %6.1f%% %5d\n", r.Perturbation, r.Blocks,
