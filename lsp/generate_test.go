@@ -2,6 +2,7 @@ package lsp_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,8 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 	}, &started); err != nil || !started.Started {
 		t.Fatalf("lore.plan: %v %+v", err, started)
 	}
-	waitLong(t, "the plan to be saved", func() bool { return e.message("plan saved") != "" || e.message("failed") != "" })
+	waitLong(t, "the plan to be saved", func() bool { return e.message("plan saved") != "" || e.message("failed") != "" },
+		func() string { return fmt.Sprintf("messages %q; daemon status %+v", e.messages(), e.status()) })
 	file := config.PlanFile(repo, "polite")
 	text, err := os.ReadFile(file)
 	if err != nil || !strings.Contains(string(text), "Goal: Greet politely") || !strings.Contains(e.message("plan saved"), file) {
@@ -138,11 +140,14 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 
 // waitLong waits for a daemon's cold start or a hand-off: minutes on a
 // loaded machine, where waitFor's seconds are for the server alone.
-func waitLong(t *testing.T, what string, ok func() bool) {
+func waitLong(t *testing.T, what string, ok func() bool, state ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(8 * time.Minute)
 	for !ok() {
 		if time.Now().After(deadline) {
+			for _, f := range state {
+				t.Log(f())
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -28,6 +28,10 @@ func (s *Server) runPlan(ctx context.Context, r askRequest) (*api.AskResult, err
 	if err != nil {
 		return nil, err
 	}
+	if r.maxTokens <= 0 {
+		// The editor's answer cap (maxTokens) bounds a plan too.
+		r.maxTokens = s.currentSettings().MaxTokens
+	}
 	res, err := c.Plan(ctx, api.PlanParams{Goal: r.question, Session: r.session, MaxTokens: r.maxTokens, Location: r.loc},
 		func(text string) {
 			r.progress.startGenerating()
