@@ -93,6 +93,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		leaf("stop [--repo DIR | --all]", "stop the repository's daemon, or all of them (each saves its KV snapshot first)", runStop),
 		leaf("logs [--repo DIR] [-f]", "print (or follow) the background daemon's log", runLogs),
 		leaf("pack [--repo DIR]", "write the repository's pack (xml, markdown or json), optionally within a token budget", runPack),
+		leaf("generate [--plan NAME | --plan-file F]", "hand a plan (ask --plan) to the larger tier; print or --apply its edits", runGenerate),
 		group("model", "download, list and inspect GGUF models; generate test models",
 			leaf("pull NAME|hf:ORG/REPO/FILE.gguf|URL", "download a GGUF model into the models folder and make it the default", sub("pull", runModel)),
 			alias(leaf("ls", "list the models in the models folder", sub("ls", runModel)), "list"),

@@ -45,15 +45,28 @@ func (s *Settings) loadFile(path, label, base string) error {
 	for _, key := range md.Keys() {
 		name := key[0]
 		k := lookupKey(name)
+		if k == nil && len(key) > 1 {
+			// A setting inside a table, such as [tier.large] model.
+			if k = lookupKey(strings.Join(key, ".")); k != nil {
+				name = k.name
+			}
+		}
+		if k == nil && isTable(strings.Join(key, ".")) {
+			if _, ok := lookupRaw(raw, key).(map[string]any); ok {
+				continue
+			}
+			return &FileError{Path: path, Line: keyLine(text, key), Key: key.String(),
+				Msg: "is a table of settings; write it as [" + key.String() + "]"}
+		}
 		if k == nil {
 			return &FileError{Path: path, Line: keyLine(text, key), Key: key.String(),
 				Msg: "unknown key; valid keys: " + strings.Join(Keys(), ", ")}
 		}
-		if len(key) > 1 {
+		if len(key) > 1 && k.name != strings.Join(key, ".") {
 			return &FileError{Path: path, Line: keyLine(text, key), Key: key.String(),
 				Msg: fmt.Sprintf("unknown key; %s is not a table", name)}
 		}
-		v, err := parseTOML(k, raw[name])
+		v, err := parseTOML(k, lookupRaw(raw, key))
 		if err != nil {
 			return &FileError{Path: path, Line: keyLine(text, key), Key: name, Msg: err.Error()}
 		}

@@ -239,3 +239,50 @@ func TestFlagKey(t *testing.T) {
 		}
 	}
 }
+
+func TestHandoffSettingsTable(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "xdg"))
+	root := filepath.Join(dir, "repo")
+	if err := os.MkdirAll(filepath.Join(root, ".lore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := "check = \"go build ./...\"\n\n[tier.large]\nprovider = \"anthropic\"\nmodel = \"claude-x\"\nmax_tokens = 2000\ntimeout = \"90s\"\nedit_format = \"whole\"\nredact = [\"corp\\\\.internal\"]\n"
+	if err := os.WriteFile(RepoConfigPath(root), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handoff
+	if h.Provider != "anthropic" || h.Model != "claude-x" || h.MaxTokens != 2000 || h.Timeout != 90*time.Second ||
+		h.EditFormat != "whole" || h.Check != "go build ./..." || len(h.Redact) != 1 || h.KeyEnv() != "ANTHROPIC_API_KEY" {
+		t.Fatalf("handoff settings %+v", h)
+	}
+	if src := s.Source("tier.large.model"); !strings.HasSuffix(src, "config.toml:5") {
+		t.Errorf("source of tier.large.model = %q, want line 5", src)
+	}
+	if err := s.ValidateHandoff(); err != nil {
+		t.Error(err)
+	}
+	if err := os.WriteFile(RepoConfigPath(root), []byte("[tier.large]\nmodle = \"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(root); err == nil || !strings.Contains(err.Error(), "tier.large.modle") {
+		t.Errorf("misspelt key: err = %v, want one naming tier.large.modle", err)
+	}
+	if err := os.WriteFile(RepoConfigPath(root), []byte("[tier.large]\nprovider = \"gemini\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(root); err == nil || !strings.Contains(err.Error(), `"openai", "anthropic"`) {
+		t.Errorf("bad provider: err = %v", err)
+	}
+	s = Defaults()
+	if err := s.ValidateHandoff(); err == nil || !strings.Contains(err.Error(), "tier.large.model") {
+		t.Errorf("no model: err = %v", err)
+	}
+	if s.Handoff.KeyEnv() != "OPENAI_API_KEY" {
+		t.Errorf("default key env %q", s.Handoff.KeyEnv())
+	}
+}

@@ -64,6 +64,7 @@ var handlers = map[string]handler{
 	api.MethodSummarize:     typed((*Daemon).summarizeMethod),
 	api.MethodCommitDraft:   typed((*Daemon).commitDraftMethod),
 	api.MethodNote:          typed((*Daemon).noteMethod),
+	api.MethodPlan:          typed((*Daemon).planMethod),
 }
 
 // paramsExample is added to the error for a method called without params.

@@ -10,9 +10,9 @@ import (
 // no daemon, no file access beyond resolving the path, so the list comes at
 // once even while the daemon starts.
 //
-// A fourth action, "Generate code with the larger model", belongs here once
-// lore has a larger model tier configured (see docs/editors.md); until then
-// it is never offered.
+// A fourth action, "Generate the plan's code with the larger tier"
+// (lore.generate of the newest plan), is offered when [tier.large] names a
+// model and a plan exists (generateAction, lsp/generate.go).
 func (s *Server) codeAction(c *call) (any, error) {
 	var p protocol.CodeActionParams
 	if err := unmarshal(c.req, &p); err != nil {
@@ -37,6 +37,10 @@ func (s *Server) codeAction(c *call) (any, error) {
 				Arguments: []any{CommandArgs{URI: p.TextDocument.URI, Range: &r}},
 			},
 		})
+	}
+	if a, ok := generateAction(s.repoRoot()); ok {
+		a.Kind = &kind
+		actions = append(actions, a)
 	}
 	return actions, nil
 }

@@ -42,6 +42,8 @@ func (s *Server) executeCommand(c *call) (any, error) {
 		return s.summarizeChanges(c, p.WorkDoneToken)
 	case CommandCancel:
 		return s.cancelCommands(p.Arguments)
+	case CommandGenerate:
+		return s.generateCommand(c, args, p.WorkDoneToken)
 	default:
 		return nil, invalidParams("unknown command %q (lore serves %s)", p.Command, strings.Join(Commands, ", "))
 	}
@@ -83,7 +85,11 @@ func (s *Server) askCommand(c *call, command string, args CommandArgs, token jso
 		command: command, title: title, question: r.question, loc: r.loc, token: token,
 		run: func(ctx context.Context, w *workDone) (*AskResult, error) {
 			r.progress = w
-			res, err := s.runAsk(ctx, r)
+			ask := s.runAsk
+			if command == CommandPlan {
+				ask = s.runPlan
+			}
+			res, err := ask(ctx, r)
 			if err != nil {
 				return nil, err
 			}

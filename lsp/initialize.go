@@ -38,6 +38,7 @@ func (s *Server) initialize(c *call) (any, error) {
 	if w := p.Capabilities.Workspace; w != nil {
 		caps.configuration = w.Configuration != nil && *w.Configuration
 	}
+	caps.changeAnnotations = changeAnnotationSupport(*c.req.Params)
 	caps.markdownHover = true
 	if td := p.Capabilities.TextDocument; td != nil && td.Hover != nil && len(td.Hover.ContentFormat) > 0 {
 		caps.markdownHover = false

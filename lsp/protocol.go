@@ -30,10 +30,13 @@ const (
 	// CommandCancel stops answer commands still running: the one whose
 	// work-done token its argument {token} names, else all of them.
 	CommandCancel = "lore.cancel"
+	// CommandGenerate hands a plan to the larger tier and sends its edits
+	// to the editor as workspace/applyEdit (lsp/generate.go).
+	CommandGenerate = "lore.generate"
 )
 
 // Commands lists the commands in the order initialize advertises them.
-var Commands = []string{CommandAsk, CommandExplain, CommandPlan, CommandStatus, CommandSummarizeChanges, CommandCancel}
+var Commands = []string{CommandAsk, CommandExplain, CommandPlan, CommandStatus, CommandSummarizeChanges, CommandCancel, CommandGenerate}
 
 // CodeActionKind is the kind of lore's code actions.
 const CodeActionKind = protocol.CodeActionKind("lore")
@@ -144,7 +147,9 @@ type CommandArgs struct {
 	URI      string          `json:"uri,omitempty"`
 	Range    *protocol.Range `json:"range,omitempty"`
 	Question string          `json:"question,omitempty"`
-	Session  string          `json:"session,omitempty"` // lore.plan only
+	Session  string          `json:"session,omitempty"`  // lore.plan only
+	Plan     string          `json:"plan,omitempty"`     // lore.generate: the plan's name ("" = the newest)
+	PlanFile string          `json:"planFile,omitempty"` // lore.generate: a plan file instead
 }
 
 // Settings are lore's editor settings: initializationOptions (or its "lore"

@@ -92,6 +92,10 @@ type clientCaps struct {
 	showDocument     bool
 	configuration    bool
 	markdownHover    bool
+	// changeAnnotations: the client takes change annotations in workspace
+	// edits; lore.generate's ask for a confirmation (VS Code shows its
+	// refactor preview, a diff, before applying).
+	changeAnnotations bool
 }
 
 // Serve runs an LSP session on in/out until the exit notification or the

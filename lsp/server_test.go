@@ -104,6 +104,8 @@ func startEditor(t *testing.T, opts lsp.Options) *editor {
 			return []json.RawMessage{cfg}, nil
 		case "window/showDocument":
 			return map[string]bool{"success": true}, nil
+		case "workspace/applyEdit":
+			return map[string]any{"applied": true}, nil
 		}
 		return nil, nil
 	}

@@ -21,6 +21,7 @@ import (
 )
 
 const askUsage = `Usage: ask [flags] QUESTION...
+       ask --plan [--session NAME] [--edit] [--json] GOAL...
        lore ask [flags] QUESTION...
 
 Asks the repository's lore daemon a question and streams the answer. The
@@ -37,6 +38,12 @@ With --session NAME the question continues a planning session: its earlier
 turns stay in the context (their KV is kept, so they are not computed
 again), and the turn is saved; see lore session. With --file (and --lines)
 the question is about that code, which is placed right before it.
+
+With --plan, the words are a goal and the answer is a plan for it (steps,
+files to change or create, risks) in the planning session plan-<goal> (or
+--session NAME); the paths it names are checked against the tree, and it is
+saved as a Markdown file for lore generate --plan NAME (--edit opens it in
+$VISUAL or $EDITOR first). See docs/handoff.md.
 
 On a terminal the answer is rendered as Markdown (--plain, or a pipe, prints
 it as the model wrote it; NO_COLOR turns colors off). With --json, stdout is
@@ -76,6 +83,8 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	prio := fs.String("priority", api.PriorityInteractive, "interactive, hook or background: who goes first when the daemon is busy")
 	file := fs.String("file", "", "the question is about this file (path in the repository)")
 	lineSpan := fs.String("lines", "", "with --file: the lines the question is about, A or A-B (1-based)")
+	planMode := fs.Bool("plan", false, "the words are a goal: write a plan for it and save it for lore generate")
+	edit := fs.Bool("edit", false, "with --plan: open the saved plan in $VISUAL or $EDITOR")
 	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
@@ -102,6 +111,12 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if *edit && !*planMode {
+		return cmdline.UsageErr("--edit goes with --plan")
+	}
+	if *planMode && *streamJSON {
+		return cmdline.UsageErr("--stream-json does not go with --plan (use --json)")
+	}
 	ctx, cancel := cmdline.SignalContext()
 	defer cancel()
 	tty := cmdline.IsTerminal(stderr)
@@ -126,6 +141,10 @@ func Run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if *planMode {
+		return plan(ctx, c, root, planOptions{goal: question, session: *session, maxTokens: *maxTokens,
+			maxSet: flagSet(fs, "max-tokens"), json: *asJSON, edit: *edit}, prog, stdout, stderr)
+	}
 	var out answerWriter
 	switch {
 	case *streamJSON:

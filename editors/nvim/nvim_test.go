@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"lore/config"
+	"lore/handoff/edit"
+	"lore/handoff/tier/tiertest"
 	"lore/internal/testenv"
 )
 
@@ -695,5 +697,86 @@ func TestLazySpec(t *testing.T) {
 	}
 	if !out.Commands || !out.Module || len(out.Lsp) != 1 || out.Lsp[0] != filepath.Join(pluginDir(t), "lsp", "lore.lua") {
 		t.Errorf("after the lazy.nvim spec: %+v", out)
+	}
+}
+
+// TestGenerateAppliesEdits: :LoreGenerate through a real `lore lsp` and
+// `lore generate` against a loopback larger tier (the one stand-in, speaking
+// the OpenAI wire format): Neovim receives workspace/applyEdit, asks, and
+// its buffers hold the edits (a changed file and a new one).
+func TestGenerateAppliesEdits(t *testing.T) {
+	nvim := requireNvim(t)
+	bins := testenv.Binaries(t)
+	vars := append(testenv.Env(t), "LORE_TEST_TIER_KEY=sk-nvim-test-key-0123456789")
+	repo := testenv.FixtureRepo(t)
+	lore := filepath.Join(bins, "lore")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, lore, "stop")
+		cmd.Dir, cmd.Env = repo, vars
+		cmd.Run()
+	})
+	for _, kv := range vars {
+		if k, v, _ := strings.Cut(kv, "="); k == config.EnvStateDir {
+			t.Setenv(k, v)
+		}
+	}
+	plan := config.PlanFile(repo, "polite")
+	if err := os.MkdirAll(filepath.Dir(plan), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plan, []byte("# Plan polite\n\n## Files\n- `alpha/alpha.go` (change): greet politely\n- `alpha/doc.go` (create)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	answer := edit.Render([]edit.Block{
+		{Path: "alpha/alpha.go", Search: "\treturn \"hello \" + name\n", Replace: "\treturn \"Hello, \" + name + \"!\"\n"},
+		{Path: "alpha/doc.go", Replace: "// Package alpha greets.\npackage alpha\n"},
+	})
+	srv := tiertest.OpenAI(t, tiertest.Reply{Text: answer, Input: 400, Output: 30})
+	cfg := "[tier.large]\nprovider = \"openai\"\nbase_url = \"" + srv.URL + "\"\nmodel = \"big\"\napi_key_env = \"LORE_TEST_TIER_KEY\"\n"
+	os.MkdirAll(filepath.Join(repo, ".lore"), 0o755)
+	if err := os.WriteFile(config.RepoConfigPath(repo), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := ""
+	var env []string
+	for _, kv := range vars {
+		if k, v, _ := strings.Cut(kv, "="); k == config.EnvModel {
+			model = v
+			continue
+		}
+		env = append(env, kv)
+	}
+	file := filepath.Join(repo, "alpha", "alpha.go")
+	setup := map[string]any{"cmd": []string{lore, "lsp"}, "env": map[string]string{config.EnvModel: model}}
+	facts := map[string]any{"plan": "polite", "created": filepath.Join(repo, "alpha", "doc.go")}
+	var out struct {
+		Error    string
+		ReplyErr any `json:"reply_err"`
+		Reply    map[string]any
+		Buffer   string
+		Modified bool
+		Created  any
+		Confirm  []struct{ Msg string }
+	}
+	r := runNvim(t, nvim, env, repo, setup, facts, "generate.lua", file, &out)
+	if out.Error != "" {
+		t.Fatalf("driver: %s\n%s", out.Error, r.logs())
+	}
+	if out.Reply["started"] != true || out.ReplyErr != nil {
+		t.Errorf("lore.generate reply %v, error %v", out.Reply, out.ReplyErr)
+	}
+	if len(out.Confirm) != 1 || !strings.Contains(out.Confirm[0].Msg, "alpha/alpha.go") || !strings.Contains(out.Confirm[0].Msg, "polite") {
+		t.Errorf("confirmation: %+v", out.Confirm)
+	}
+	if !strings.Contains(out.Buffer, "return \"Hello, \" + name + \"!\"") || !strings.Contains(out.Buffer, "// Alpha greets.") {
+		t.Errorf("buffer after the edit:\n%s", out.Buffer)
+	}
+	if s, _ := out.Created.(string); !strings.Contains(s, "package alpha") {
+		t.Errorf("the new file's buffer: %v", out.Created)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests to the larger tier, want 1", n)
 	}
 }

@@ -41,13 +41,16 @@ var allowed = map[string][]string{
 	"daemon":              {"api", "cache", "config", "engine", "ingest", "ingest/*", "internal/atomicfile", "internal/rpcwire"},
 	"internal/bench":      {"api", "config", "engine", "handoff/edit", "ingest", "ingest/*", "internal/cmdline", "lsp"},
 	"cli": {"api", "cache", "config", "daemon", "engine", "ingest", "ingest/*", "internal/atomicfile",
-		"cli/ask", "internal/bench", "internal/bytesize", "internal/cmdline", "lsp", "models", "models/*"},
+		"cli/ask", "internal/bench", "internal/bytesize", "internal/cmdline", "lsp", "models", "models/*", "handoff", "handoff/*"},
 	"cmd/lore":                   {"cli"},
 	"internal/testenv":           {"config", "models/synth"},
 	"internal/tsgen":             {"api", "lsp"},
 	"ingest/internal/ingesttest": nil,
 	"editors/nvim":               nil,
 	"editors/emacs":              nil,
+	"handoff/tier":               nil,
+	"handoff/tier/tiertest":      nil,
+	"handoff":                    {"api", "config", "handoff/edit", "handoff/tier", "ingest", "ingest/rank", "ingest/scan"},
 }
 
 func TestPackageMap(t *testing.T) {

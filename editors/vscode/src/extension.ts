@@ -44,6 +44,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await vscode.commands.executeCommand(ServerCommands.summarizeChanges);
       }
     }),
+    vscode.commands.registerCommand(UiCommands.generate, async () => {
+      // The server runs `lore generate` on a plan (ask --plan, lore.plan) and
+      // sends the edits as a workspace edit annotated for confirmation:
+      // VS Code shows its refactor preview, a diff, before applying.
+      const plan = await vscode.window.showInputBox({
+        prompt: 'Plan to hand to the larger tier (empty: the newest)',
+        placeHolder: 'plan name',
+      });
+      if (plan === undefined) {
+        return;
+      }
+      if (await srv.ensure()) {
+        await vscode.commands.executeCommand(ServerCommands.generate, plan.trim() ? { plan: plan.trim() } : {});
+      }
+    }),
     vscode.commands.registerCommand(UiCommands.restart, async () => {
       await srv.restart();
       statusBar.refresh();

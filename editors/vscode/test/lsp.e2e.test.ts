@@ -84,6 +84,7 @@ test('a real lore lsp: status, a streamed question, cancellation, a code-action 
       'lore.status',
       'lore.summarizeChanges',
       'lore.cancel',
+      'lore.generate',
     ]);
     assert.equal(init.capabilities.hoverProvider, undefined, 'no hover with lore.hover off');
     await conn.sendNotification(InitializedNotification.type, {});

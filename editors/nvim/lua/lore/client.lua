@@ -104,6 +104,36 @@ local function on_progress(err, result, ctx, cfg)
   end
 end
 
+-- on_apply_edit serves workspace/applyEdit (lore.generate's edits): it
+-- lists the files, asks for a confirmation (the confirm_edits option),
+-- then applies them with vim.lsp.util.apply_workspace_edit.
+local function on_apply_edit(_, result, ctx)
+  if type(result) ~= 'table' or type(result.edit) ~= 'table' then
+    return { applied = false, failureReason = 'no edit' }
+  end
+  local files, seen = {}, {}
+  for _, ch in ipairs(result.edit.documentChanges or {}) do
+    local uri = ch.uri or (ch.textDocument and ch.textDocument.uri)
+    if uri and not seen[uri] then
+      seen[uri] = true
+      local what = ch.kind or 'change'
+      table.insert(files, string.format('  %s %s', what, vim.fn.fnamemodify(vim.uri_to_fname(uri), ':~:.')))
+    end
+  end
+  if config.options.confirm_edits then
+    local msg = (result.label or 'lore: edits') .. '\n' .. table.concat(files, '\n') .. '\nApply these edits?'
+    if vim.fn.confirm(msg, '&Apply\n&Cancel', 2) ~= 1 then
+      return { applied = false, failureReason = 'declined in Neovim' }
+    end
+  end
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, result.edit, client and client.offset_encoding or 'utf-16')
+  if not ok then
+    return { applied = false, failureReason = tostring(err) }
+  end
+  return { applied = true }
+end
+
 local function run_waiting(id, client, err)
   local list = waiting[id]
   waiting[id] = nil
@@ -147,7 +177,7 @@ function M.start(root)
     -- "lore" section of workspace/configuration.
     init_options = { hover = opts.hover, maxTokens = opts.max_tokens },
     settings = { lore = { hover = opts.hover, maxTokens = opts.max_tokens } },
-    handlers = { ['$/progress'] = on_progress },
+    handlers = { ['$/progress'] = on_progress, ['workspace/applyEdit'] = on_apply_edit },
     commands = {
       ['lore.ask'] = function(command, ctx)
         require('lore')._command('ask', command, ctx)

@@ -33,6 +33,8 @@ M.defaults = {
   autostart = true,
   -- Called as on_attach(client, bufnr) when lore attaches a buffer.
   on_attach = nil,
+  -- Ask before applying the edits of :LoreGenerate (workspace/applyEdit).
+  confirm_edits = true,
 }
 
 M.options = vim.deepcopy(M.defaults)
@@ -50,6 +52,7 @@ local types = {
   explain_question = { string = true },
   autostart = { boolean = true },
   on_attach = { ['function'] = true },
+  confirm_edits = { boolean = true },
 }
 
 -- Lists replace the defaults instead of being merged index by index.

@@ -230,6 +230,39 @@ function M.plan(question, opts)
   M.ask(question, opts)
 end
 
+-- M.generate hands a plan (its name; nil: the newest) to the larger tier
+-- configured under [tier.large]: the server runs `lore generate` and sends
+-- the edits back as workspace/applyEdit, which asks before applying
+-- (confirm_edits). fn(err, result), when given, gets the command's reply.
+function M.generate(plan, fn)
+  local bufnr = api.nvim_get_current_buf()
+  local root = client.root_for(api.nvim_buf_get_name(bufnr), bufnr)
+  if not root then
+    notify('this buffer is not in a repository lore serves', vim.log.levels.ERROR)
+    return
+  end
+  client.with_client(root, function(c, err)
+    if not c then
+      notify(err or 'the lore server is not running', vim.log.levels.ERROR)
+      return
+    end
+    local args = {}
+    if plan and plan ~= '' then
+      args.plan = plan
+    end
+    client.request(c, 'workspace/executeCommand', { command = 'lore.generate', arguments = { args } }, function(e, result)
+      if e then
+        notify('lore.generate: ' .. (e.message or vim.inspect(e)), vim.log.levels.ERROR)
+      else
+        notify('the larger tier is writing the code; its edits will be offered for applying')
+      end
+      if fn then
+        fn(e, result)
+      end
+    end, bufnr)
+  end)
+end
+
 local function human_bytes(n)
   local units = { 'B', 'KiB', 'MiB', 'GiB', 'TiB' }
   local i = 1
@@ -375,7 +408,7 @@ local function range_opts(o)
   return {}
 end
 
--- M.create_commands defines :LoreAsk, :LorePlan and :LoreStatus.
+-- M.create_commands defines :LoreAsk, :LorePlan, :LoreGenerate and :LoreStatus.
 function M.create_commands()
   api.nvim_create_user_command('LoreAsk', function(o)
     M.ask(o.args, range_opts(o))
@@ -383,6 +416,9 @@ function M.create_commands()
   api.nvim_create_user_command('LorePlan', function(o)
     M.plan(o.args, range_opts(o))
   end, { nargs = '*', range = true, desc = "Continue lore's planning session" })
+  api.nvim_create_user_command('LoreGenerate', function(o)
+    M.generate(o.args)
+  end, { nargs = '?', desc = 'Hand a plan (default: the newest) to the larger tier and apply its edits' })
   api.nvim_create_user_command('LoreStatus', function()
     M.status()
   end, { nargs = 0, desc = "Show the lore daemon's status" })

@@ -22,6 +22,7 @@ export const ServerCommands = {
   plan: 'lore.plan',
   status: 'lore.status',
   summarizeChanges: 'lore.summarizeChanges',
+  generate: 'lore.generate',
 } as const;
 
 /** The extension's own palette commands (distinct ids, so they never clash with the server's). */
@@ -31,6 +32,7 @@ export const UiCommands = {
   status: 'lore.ui.status',
   explain: 'lore.ui.explain',
   summarizeChanges: 'lore.ui.summarizeChanges',
+  generate: 'lore.ui.generate',
   restart: 'lore.ui.restart',
   stop: 'lore.ui.stop',
 } as const;

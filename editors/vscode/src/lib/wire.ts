@@ -51,6 +51,8 @@ export interface CommandArgs {
   range?: Range;
   question?: string;
   session?: string;
+  plan?: string;
+  planFile?: string;
 }
 
 /** lore/api.Status */
