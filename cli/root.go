@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"lore/cli/ask"
 	"lore/internal/bench"
@@ -63,7 +65,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 			Use:                use,
 			Short:              short,
 			DisableFlagParsing: true,
-			RunE:               func(_ *cobra.Command, args []string) error { return run(args, stdout, stderr) },
+			RunE: func(_ *cobra.Command, args []string) error {
+				// The command printed its help itself: cobra, seeing
+				// ErrHelp, would print it a second time.
+				if err := run(args, stdout, stderr); !errors.Is(err, pflag.ErrHelp) {
+					return err
+				}
+				return nil
+			},
 		}
 		c.SetHelpFunc(func(*cobra.Command, []string) { run([]string{"--help"}, stdout, stderr) })
 		c.ValidArgsFunction = func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
