@@ -27,6 +27,9 @@ import (
 type Options struct {
 	Repo     string        // repository root (absolute)
 	Engine   engine.Config // library, model, context settings
+	// OpenEngine opens the engine the daemon serves from (a remote one,
+	// say); nil opens the in-process engine with Engine.
+	OpenEngine func() (engine.Backend, error)
 	StateDir string        // "" = config.RepoStateDir(Repo)
 	Socket   string        // "" = config.SocketPath(Repo)
 	NoWatch  bool          // no file watcher: refresh at each question only
@@ -63,7 +66,7 @@ type Daemon struct {
 	// store, eng and prefix are set once as they open; after ready is
 	// closed they are read without mu.
 	store      *cache.Store
-	eng        *engine.Engine
+	eng        engine.Backend
 	prefix     *prefix
 	state      string
 	failure    error
@@ -211,7 +214,11 @@ func (d *Daemon) load(ctx context.Context) error {
 	d.mu.Lock()
 	d.store = store
 	d.mu.Unlock()
-	eng, err := engine.Open(d.opts.Engine)
+	open := d.opts.OpenEngine
+	if open == nil {
+		open = func() (engine.Backend, error) { return engine.Open(d.opts.Engine) }
+	}
+	eng, err := open()
 	if err != nil {
 		d.mu.Lock()
 		d.store = nil
