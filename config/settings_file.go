@@ -43,17 +43,20 @@ func (s *Settings) loadFile(path, label, base string) error {
 	// Report keys in file order so that the first error is the first one
 	// a reader meets.
 	for _, key := range md.Keys() {
-		name := key[0]
+		name := strings.Join(key, ".")
 		k := lookupKey(name)
+		if k == nil && len(key) == 1 && isTable(name) {
+			continue // a table ([remote]); its keys come next
+		}
+		if k == nil && len(key) > 1 && lookupKey(key[0]) != nil {
+			return &FileError{Path: path, Line: keyLine(text, key), Key: key.String(),
+				Msg: fmt.Sprintf("unknown key; %s is not a table", key[0])}
+		}
 		if k == nil {
 			return &FileError{Path: path, Line: keyLine(text, key), Key: key.String(),
 				Msg: "unknown key; valid keys: " + strings.Join(Keys(), ", ")}
 		}
-		if len(key) > 1 {
-			return &FileError{Path: path, Line: keyLine(text, key), Key: key.String(),
-				Msg: fmt.Sprintf("unknown key; %s is not a table", name)}
-		}
-		v, err := parseTOML(k, raw[name])
+		v, err := parseTOML(k, lookupRaw(raw, key))
 		if err != nil {
 			return &FileError{Path: path, Line: keyLine(text, key), Key: name, Msg: err.Error()}
 		}
@@ -199,4 +202,28 @@ func formatRaw(v any) string {
 		return "the value"
 	}
 	return fmt.Sprint(v)
+}
+
+// isTable reports whether name is a table of settings (remote for
+// remote.url, ...).
+func isTable(name string) bool {
+	for _, k := range keyDefs {
+		if strings.HasPrefix(k.name, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupRaw finds a dotted key's value in decoded TOML.
+func lookupRaw(raw map[string]any, key toml.Key) any {
+	var v any = raw
+	for _, part := range key {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[part]
+	}
+	return v
 }
