@@ -141,6 +141,8 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	d, err := daemon.New(daemon.Options{
 		Repo:             root,
 		Engine:           engine.SettingsConfig(s),
+		OpenEngine:       openEngine(s, root, log),
+		EngineLabel:      engineLabel(s),
 		Scan:             scanOptions(s),
 		Policy:           policy,
 		SnapshotBudget:   s.SnapshotBudget,
@@ -234,6 +236,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.LastPrefillTokens > 0 {
 		fmt.Fprintf(w, "last sync    %d tokens prefilled in %.0f ms, at %s\n", st.LastPrefillTokens, st.LastPrefillMillis, st.LastPrefillAt.Local().Format("15:04:05.000"))
 	}
+	printEngineStatus(w, st)
 	fmt.Fprintf(w, "engine       prefill %.0f tokens/s, decode %.1f tokens/s, %s resident\n",
 		st.PrefillTokensPerSec, st.DecodeTokensPerSec, bytesize.Format(st.MemoryBytes))
 	if st.RetrievalAllowance > 0 {

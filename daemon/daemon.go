@@ -30,6 +30,8 @@ type Options struct {
 	// OpenEngine opens the engine the daemon serves from (a remote one,
 	// say); nil opens the in-process engine with Engine.
 	OpenEngine func() (engine.Backend, error)
+	// EngineLabel names the engine in status ("" = "local").
+	EngineLabel string
 	StateDir string        // "" = config.RepoStateDir(Repo)
 	Socket   string        // "" = config.SocketPath(Repo)
 	NoWatch  bool          // no file watcher: refresh at each question only
@@ -77,6 +79,9 @@ type Daemon struct {
 	// lastRetrieved and lastFull are what the last question answered
 	// retrieved, and which of those in full (lore status).
 	lastRetrieved, lastFull []string
+	// lastPrompt and lastCached are the last answer's prompt tokens and
+	// the part the engine had cached (status).
+	lastPrompt, lastCached int
 	buffers                 map[string]buffer                // unsaved editor buffers, by path below the root
 	cancels                 map[cancelKey]context.CancelFunc // asks in flight
 
@@ -367,6 +372,11 @@ func (d *Daemon) Status() *api.Status {
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
 		st.QuestionPrefillTokensPerSec = d.questionRate
+		st.Engine = d.opts.EngineLabel
+		if st.Engine == "" {
+			st.Engine = "local"
+		}
+		st.LastPromptTokens, st.LastCachedTokens = d.lastPrompt, d.lastCached
 		st.LastRetrieved, st.LastRetrievedFull = d.lastRetrieved, d.lastFull
 		rate := d.questionRate
 		if rate <= 0 {
