@@ -123,8 +123,8 @@ type Status struct {
 	Engine           string `json:"engine,omitempty"`
 	LastPromptTokens int    `json:"last_prompt_tokens,omitempty"`
 	LastCachedTokens int    `json:"last_cached_tokens,omitempty"`
-	Buffers           int       `json:"buffers"`         // unsaved editor buffers in the pack
-	Sessions          int       `json:"sessions"`        // planning sessions kept
+	Buffers          int    `json:"buffers"`  // unsaved editor buffers in the pack
+	Sessions         int    `json:"sessions"` // planning sessions kept
 	// Segment tokenizations served from the token cache, and computed.
 	TokenCacheHits   int64 `json:"token_cache_hits"`
 	TokenCacheMisses int64 `json:"token_cache_misses"`

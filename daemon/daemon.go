@@ -25,18 +25,18 @@ import (
 
 // Options configure a daemon.
 type Options struct {
-	Repo     string        // repository root (absolute)
-	Engine   engine.Config // library, model, context settings
+	Repo   string        // repository root (absolute)
+	Engine engine.Config // library, model, context settings
 	// OpenEngine opens the engine the daemon serves from (a remote one,
 	// say); nil opens the in-process engine with Engine.
 	OpenEngine func() (engine.Backend, error)
 	// EngineLabel names the engine in status ("" = "local").
 	EngineLabel string
-	StateDir string        // "" = config.RepoStateDir(Repo)
-	Socket   string        // "" = config.SocketPath(Repo)
-	NoWatch  bool          // no file watcher: refresh at each question only
-	Scan     scan.Options  // file selection (size limit, excludes, vendored, generated)
-	Policy   layout.Policy // zero: layout.DefaultPolicy
+	StateDir    string        // "" = config.RepoStateDir(Repo)
+	Socket      string        // "" = config.SocketPath(Repo)
+	NoWatch     bool          // no file watcher: refresh at each question only
+	Scan        scan.Options  // file selection (size limit, excludes, vendored, generated)
+	Policy      layout.Policy // zero: layout.DefaultPolicy
 	// SnapshotBudget caps the bytes of KV snapshot kept on disk; a snapshot
 	// that would exceed it is not written (0: no limit).
 	SnapshotBudget int64
@@ -82,8 +82,8 @@ type Daemon struct {
 	// lastPrompt and lastCached are the last answer's prompt tokens and
 	// the part the engine had cached (status).
 	lastPrompt, lastCached int
-	buffers                 map[string]buffer                // unsaved editor buffers, by path below the root
-	cancels                 map[cancelKey]context.CancelFunc // asks in flight
+	buffers                map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels                map[cancelKey]context.CancelFunc // asks in flight
 
 	sessionLocks sessionLocks
 
