@@ -4,6 +4,11 @@
 GO      ?= go
 BIN     := bin
 LLAMA   := $(CURDIR)/third_party/llama
+# llama.cpp's server for the remote engine's tests and benchmark, built
+# once from source by scripts/llama-server.sh (about 15 minutes of CPU on
+# 2 cores) into a folder keyed by its version.
+LLAMA_SERVER_VERSION := 3.22.1
+LLAMA_SERVER := $(CURDIR)/third_party/llama-server-$(LLAMA_SERVER_VERSION)
 DEMO    := $(CURDIR)/.lore-demo
 # The demo keeps its state apart from the user's and caps the context so the
 # first prefill of this repository takes seconds on a 2-core CPU (the files
@@ -13,13 +18,17 @@ DEMO_ENV := LORE_LLAMA_LIB=$(LLAMA) LORE_MODEL=$(DEMO)/demo.gguf LORE_STATE_DIR=
 BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
+export LORE_LLAMA_SERVER ?= $(LLAMA_SERVER)/llama-server
 
-.PHONY: all deps build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
+.PHONY: all deps deps-server bench-remote build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
 
 all: build
 
 deps:
 	./scripts/deps.sh $(LLAMA)
+
+deps-server:
+	./scripts/llama-server.sh $(LLAMA_SERVER)
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -49,7 +58,7 @@ test: test-go fuzz vscode
 
 # LORE_TEST_REQUIRE: a test whose llama.cpp libraries or nvim are missing
 # fails instead of skipping, so the run cannot pass hollow.
-test-go: deps
+test-go: deps deps-server
 	$(GO) vet ./...
 	LORE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 30m ./...
 

@@ -63,3 +63,7 @@ func init() {
 		keyDef{name: "remote.model", kind: kString, help: "model name sent to an OpenAI-compatible server (empty: its default)", field: func(s *Settings) any { return &s.Remote.Model }},
 	)
 }
+
+// EnvLlamaServer is the llama-server executable the remote engine's tests
+// and `lore bench remote` start (make deps-server builds it).
+const EnvLlamaServer = "LORE_LLAMA_SERVER"

@@ -14,7 +14,7 @@ set -euo pipefail
 PKG="node-llama-cpp"
 VERSION="3.22.1"
 TARBALL="${PKG}-${VERSION}.tgz"
-SHA256="${LORE_SERVER_SHA256:-}"
+SHA256="a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f"
 
 DEST="${1:-third_party/llama-server-$VERSION}"
 STAMP="$DEST/.installed-$VERSION"
@@ -48,12 +48,10 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 echo "deps-server: fetching $PKG@$VERSION"
 (cd "$tmp" && npm pack --silent "$PKG@$VERSION" >/dev/null)
-if [[ -n "$SHA256" ]]; then
-  got="$(sha256sum "$tmp/$TARBALL" | cut -d' ' -f1)"
-  if [[ "$got" != "$SHA256" ]]; then
-    echo "deps-server: checksum mismatch for $TARBALL: got $got, want $SHA256" >&2
-    exit 1
-  fi
+got="$(sha256sum "$tmp/$TARBALL" | cut -d' ' -f1)"
+if [[ "$got" != "$SHA256" ]]; then
+  echo "deps-server: checksum mismatch for $TARBALL: got $got, want $SHA256" >&2
+  exit 1
 fi
 tar -xzf "$tmp/$TARBALL" -C "$tmp" package/llama/gitRelease.bundle
 git clone --quiet "$tmp/package/llama/gitRelease.bundle" "$tmp/src"
