@@ -178,3 +178,6 @@ func (s *Server) Restart(ctx context.Context) error {
 
 // ErrNoServer is returned when no llama-server binary is configured.
 var ErrNoServer = errors.New("no llama-server binary: run `make deps-server` (or set LORE_LLAMA_SERVER)")
+
+// SaveDir is the server's --slot-save-path ("" = none).
+func (s *Server) SaveDir() string { return s.opts.SaveDir }
