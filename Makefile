@@ -122,6 +122,13 @@ bench-faults: deps build
 	$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf
 	$(BIN)/lore bench faults --model $(DEMO)/demo.gguf --repo . --kills $(KILLS) --disk-mb 256
 
+# The remote engine against the in-process one on this machine: the same
+# model and pack, llama-server on loopback (see BENCHMARKS.md).
+bench-remote: deps deps-server build
+	@mkdir -p $(DEMO)
+	$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf
+	$(BIN)/lore bench remote --model $(DEMO)/demo.gguf --server $(LORE_LLAMA_SERVER) --repo . --ctx $(BENCH_CTX)
+
 # Ingest speed and memory against repomix on GOROOT/src (or DIR=...).
 bench-ingest: deps build
 	./scripts/bench-ingest.sh $(DIR)

@@ -32,6 +32,7 @@ const usage = `Usage:
   lore bench batch --model FILE [--prefix N,N] [--questions N] [--json]
   lore bench faults --model FILE [--repo DIR] [--kills N] [--disk-mb N] [--json]
   lore bench hooks --model FILE [--repo DIR] [--commits N] [--interval D] [--json]
+  lore bench remote --model FILE --server PATH [--repo DIR] [--ctx N] [--runs N] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -80,6 +81,10 @@ hooks measures the time lore's git hooks add to git commit, with and
 without a daemon, the share of commits noted within 10 s and the time of a
 commit-message draft (see lore bench hooks --help).
 
+remote serves the same pack with the same model in process and from
+llama-server on loopback: warm time to first token and restart to ready
+(the server's slot restored), as ratios (see lore bench remote --help).
+
 ingest times 'lore pack DIR' (a full pack with symbols) cold, with an empty
 parse cache, and warm, and the same tree with repomix plain and --compress
 when repomix is installed, with each run's peak resident memory.
@@ -107,13 +112,15 @@ func Run(args []string, stdout, stderr io.Writer) error {
 			return runFaults(args[1:], stdout, stderr)
 		case "hooks":
 			return runHooksBench(args[1:], stdout, stderr)
+		case "remote":
+			return runRemote(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks, remote")
 }
 
 // setup is what every benchmark that runs lore starts from: the repository,
