@@ -19,6 +19,8 @@ func RegisterEngineFlags(fs *flag.FlagSet) {
 	fs.Bool("flash-attention", false, "enable flash attention")
 	fs.String("kv-cache-type", "f16", "KV cache element type: f16, q8_0 or q4_0 (quantized needs --flash-attention)")
 	fs.Bool("moe-cpu-experts", false, "keep MoE expert tensors in CPU memory (with a GPU build)")
+	fs.String("engine", "local", "where the model runs: local or remote (env "+config.EnvEngine+")")
+	fs.String("remote-url", "", "the remote engine's base URL (env "+config.EnvRemoteURL+")")
 }
 
 // Settings loads the effective configuration for a repository: defaults,
