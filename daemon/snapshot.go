@@ -275,7 +275,7 @@ func (p *prefix) saveSnapshotLocked(ctx context.Context) error {
 	if ps == nil {
 		return nil
 	}
-	state, toks, err := p.eng.SaveState()
+	state, toks, err := p.eng.SaveStateAs(p.snapName)
 	if err != nil {
 		return err
 	}

@@ -23,10 +23,11 @@ type Backend interface {
 	Holds(tokens []Token) bool
 	Sync(ctx context.Context, tokens []Token, progress Progress) (SyncStats, error)
 	Truncate(n int) error
-	// SaveState and LoadState persist the prefix across restarts (the
+	// SaveStateAs and LoadState persist the prefix across restarts (the
 	// state is opaque to the caller: KV bytes in process, a reference to
-	// a server-side slot file remotely).
-	SaveState() ([]byte, []Token, error)
+	// a server-side slot save remotely). name is the snapshot's (one per
+	// branch): a remote engine keeps one save per name on the server.
+	SaveStateAs(name string) ([]byte, []Token, error)
 	LoadState(state []byte, tokens []Token) error
 	// Generate answers one question after the prefix.
 	Generate(ctx context.Context, req GenerateRequest, emit Emit) (GenerateStats, error)

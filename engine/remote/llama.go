@@ -22,13 +22,14 @@ import (
 type llama struct {
 	e    *Engine
 	slot int
-	file string // the slot's save file on the server
+	key  string // names the repository's save files on the server: lore-<key>-<snapshot>.bin
 
 	mu sync.Mutex
 	// saved is what the save file holds (nil: none made or found); lost
 	// is set when the server may have lost the slot (a failed request),
 	// so the next one checks it first.
 	saved      []engine.Token
+	savedFile  string // the save file holding saved
 	lost       bool
 	noSave     bool // the server has no --slot-save-path
 	slotsShown bool // the server's /slots endpoint answers
@@ -81,7 +82,7 @@ func openLlama(ctx context.Context, e *Engine) (*llama, error) {
 		h.Write([]byte(e.cfg.Key))
 		p.slot = int(h.Sum32() % uint32(props.TotalSlots))
 	}
-	p.file = "lore-" + keyHash(e.cfg.Key) + ".bin"
+	p.key = keyHash(e.cfg.Key)
 	e.info.ContextSize = props.Defaults.NCtx
 	if c := e.cfg.Local.ContextSize; c > 0 && c < e.info.ContextSize {
 		e.info.ContextSize = c
@@ -208,7 +209,7 @@ func (p *llama) markLost() {
 // is prefilled again.
 func (p *llama) ensure(ctx context.Context, want []engine.Token) {
 	p.mu.Lock()
-	saved, lost, shown := p.saved, p.lost, p.slotsShown
+	saved, file, lost, shown := p.saved, p.savedFile, p.lost, p.slotsShown
 	p.mu.Unlock()
 	if saved == nil || !shown || commonLen(saved, want) == 0 {
 		return
@@ -226,7 +227,7 @@ func (p *llama) ensure(ctx context.Context, want []engine.Token) {
 		}
 		return
 	}
-	if err := p.restore(ctx, saved); err != nil {
+	if err := p.restore(ctx, file, len(saved)); err != nil {
 		p.e.log.Warn("restoring the server's slot failed: prefilling it again", "url", p.e.cfg.URL, "slot", p.slot, "err", err)
 		return
 	}
@@ -344,16 +345,17 @@ type slotResult struct {
 	NRestored int `json:"n_restored"`
 }
 
-func (p *llama) save(prefix []engine.Token) ([]byte, error) {
+func (p *llama) save(name string, prefix []engine.Token) ([]byte, error) {
 	p.mu.Lock()
 	noSave := p.noSave
 	p.mu.Unlock()
 	if noSave {
 		return nil, nil
 	}
+	file := p.fileFor(name)
 	ctx := context.Background()
 	var res slotResult
-	err := p.e.callJSON(ctx, http.MethodPost, fmt.Sprintf("/slots/%d?action=save", p.slot), map[string]string{"filename": p.file}, &res)
+	err := p.e.callJSON(ctx, http.MethodPost, fmt.Sprintf("/slots/%d?action=save", p.slot), map[string]string{"filename": file}, &res)
 	var se *ServerError
 	if errors.As(err, &se) && se.Status == http.StatusNotImplemented {
 		p.mu.Lock()
@@ -366,16 +368,22 @@ func (p *llama) save(prefix []engine.Token) ([]byte, error) {
 		p.markLost()
 		return nil, err
 	}
-	// The slot holds the prefix and whatever the last request added
-	// after it (a question, the token a prefill sampled); what is saved
-	// is reported as the prefix, the part lore relies on.
+	// The slot holds the prefix and whatever the last request added after
+	// it (a question and its answer, the token a prefill sampled): lore
+	// relies on the prefix, and the server on the tokens it saved with
+	// the KV, so a stale tail is never taken for the prefix.
 	if res.NSaved < len(prefix) {
 		return nil, fmt.Errorf("the server saved %d tokens of slot %d, fewer than the prefix's %d: another client uses the slot (set remote.slot)", res.NSaved, p.slot, len(prefix))
 	}
 	p.mu.Lock()
-	p.saved = prefix
+	p.saved, p.savedFile = prefix, file
 	p.mu.Unlock()
-	return json.Marshal(slotState{Server: p.e.cfg.URL, File: p.file, Slot: p.slot, Tokens: res.NSaved})
+	return json.Marshal(slotState{Server: p.e.cfg.URL, File: file, Slot: p.slot, Tokens: len(prefix)})
+}
+
+// fileFor is the save file of the snapshot name (a branch's) on the server.
+func (p *llama) fileFor(name string) string {
+	return "lore-" + p.key + "-" + keyHash(name) + ".bin"
 }
 
 func (p *llama) load(state []byte, tokens []engine.Token) error {
@@ -383,28 +391,27 @@ func (p *llama) load(state []byte, tokens []engine.Token) error {
 	if err := json.Unmarshal(state, &s); err != nil || s.File == "" {
 		return errors.New("the snapshot is no reference to a llama-server slot save")
 	}
-	if s.File != p.file {
+	if !strings.HasPrefix(s.File, "lore-"+p.key+"-") {
 		return fmt.Errorf("the snapshot refers to another repository's slot save %s", s.File)
 	}
-	p.mu.Lock()
-	p.saved = tokens
-	p.mu.Unlock()
-	return p.restoreCount(context.Background(), s.Tokens)
-}
-
-func (p *llama) restore(ctx context.Context, saved []engine.Token) error {
-	return p.restoreCount(ctx, -1)
-}
-
-// restoreCount restores the save file into the slot; want >= 0 is the
-// token count it must hold (another branch's save overwrote it when not).
-func (p *llama) restoreCount(ctx context.Context, want int) error {
-	var res slotResult
-	if err := p.e.callJSON(ctx, http.MethodPost, fmt.Sprintf("/slots/%d?action=restore", p.slot), map[string]string{"filename": p.file}, &res); err != nil {
+	if err := p.restore(context.Background(), s.File, len(tokens)); err != nil {
 		return err
 	}
-	if want >= 0 && res.NRestored != want {
-		return fmt.Errorf("the server's save of slot %d holds %d tokens, not the snapshot's %d (saved since from another branch)", p.slot, res.NRestored, want)
+	p.mu.Lock()
+	p.saved, p.savedFile = tokens, s.File
+	p.mu.Unlock()
+	return nil
+}
+
+// restore loads the save file into the slot, which must then hold at
+// least want tokens.
+func (p *llama) restore(ctx context.Context, file string, want int) error {
+	var res slotResult
+	if err := p.e.callJSON(ctx, http.MethodPost, fmt.Sprintf("/slots/%d?action=restore", p.slot), map[string]string{"filename": file}, &res); err != nil {
+		return err
+	}
+	if res.NRestored < want {
+		return fmt.Errorf("the server's save %s holds %d tokens, fewer than the snapshot's %d", file, res.NRestored, want)
 	}
 	p.mu.Lock()
 	p.lost = false

@@ -222,7 +222,7 @@ func (o *openai) generate(ctx context.Context, prefix []engine.Token, req engine
 	return st, nil
 }
 
-func (o *openai) save([]engine.Token) ([]byte, error) { return nil, nil }
+func (o *openai) save(string, []engine.Token) ([]byte, error) { return nil, nil }
 
 func (o *openai) load([]byte, []engine.Token) error {
 	return errors.New("an OpenAI-compatible server keeps no slot saves: the prefix is sent again")

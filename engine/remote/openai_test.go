@@ -52,7 +52,7 @@ func TestOpenAICompatible(t *testing.T) {
 				}
 			}
 			// No slots to save: the daemon keeps no snapshot.
-			if state, toks, err := e.SaveState(); err != nil || state != nil || toks != nil {
+			if state, toks, err := e.SaveStateAs("branch-main"); err != nil || state != nil || toks != nil {
 				t.Fatalf("SaveState: %v %v %v", state, toks, err)
 			}
 		})

@@ -113,7 +113,7 @@ type protocol interface {
 	// sync makes the server's cache hold tokens (text: their text).
 	sync(ctx context.Context, tokens []engine.Token, progress engine.Progress) (engine.SyncStats, error)
 	generate(ctx context.Context, prefix []engine.Token, req engine.GenerateRequest, emit engine.Emit) (engine.GenerateStats, error)
-	save(prefix []engine.Token) ([]byte, error)
+	save(name string, prefix []engine.Token) ([]byte, error)
 	load(state []byte, tokens []engine.Token) error
 }
 
@@ -233,10 +233,10 @@ func (e *Engine) Truncate(n int) error {
 	return nil
 }
 
-// SaveState saves the server's slot (llama-server with --slot-save-path)
+// SaveStateAs saves the server's slot (llama-server with --slot-save-path)
 // and returns a reference to the save, not the KV itself. Where the
 // server cannot save, it returns no tokens: nothing to keep.
-func (e *Engine) SaveState() ([]byte, []engine.Token, error) {
+func (e *Engine) SaveStateAs(name string) ([]byte, []engine.Token, error) {
 	if err := e.check(); err != nil {
 		return nil, nil, err
 	}
@@ -246,14 +246,14 @@ func (e *Engine) SaveState() ([]byte, []engine.Token, error) {
 	if len(prefix) == 0 {
 		return nil, nil, nil
 	}
-	state, err := e.proto.save(prefix)
+	state, err := e.proto.save(name, prefix)
 	if err != nil || state == nil {
 		return nil, nil, err
 	}
 	return state, prefix, nil
 }
 
-// LoadState restores a save SaveState referenced into the server's slot.
+// LoadState restores a save SaveStateAs referenced into the server's slot.
 func (e *Engine) LoadState(state []byte, tokens []engine.Token) error {
 	if err := e.check(); err != nil {
 		return err
