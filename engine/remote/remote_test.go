@@ -219,4 +219,3 @@ func modTime(t *testing.T, path string) time.Time {
 	}
 	return st.ModTime()
 }
-
