@@ -141,6 +141,7 @@ type completionRequest struct {
 	Temperature    float32        `json:"temperature"`
 	TopP           float32        `json:"top_p,omitempty"`
 	TopK           int            `json:"top_k"`
+	MinP           float32        `json:"min_p"` // 0: the in-process sampler has no min-p stage
 	Seed           uint32         `json:"seed"`
 	ReturnTokens   bool           `json:"return_tokens,omitempty"`
 }

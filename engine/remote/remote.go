@@ -212,6 +212,11 @@ func (e *Engine) Sync(ctx context.Context, tokens []engine.Token, progress engin
 	if err := e.check(); err != nil {
 		return engine.SyncStats{}, err
 	}
+	// Held already (restored, or synced before): nothing to send. Were
+	// the server to have lost it since, the next question restores it.
+	if e.Holds(tokens) {
+		return engine.SyncStats{Reused: len(tokens)}, nil
+	}
 	st, err := e.proto.sync(ctx, tokens, progress)
 	if err != nil {
 		return st, err
