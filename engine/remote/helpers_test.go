@@ -42,7 +42,16 @@ func startServer(t *testing.T, slots int, model string) *remote.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("llama-server's log (end):\n%s", b)
+		}
+	})
 	return s
 }
 

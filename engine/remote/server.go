@@ -88,7 +88,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		cmd.Stdout, cmd.Stderr, logf = f, f, f
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: Linux sends it when the thread that started the
+	// child ends, and Go ends threads at will; callers Stop the server.
 	if err := cmd.Start(); err != nil {
 		if logf != nil {
 			logf.Close()
