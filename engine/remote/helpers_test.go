@@ -27,6 +27,17 @@ import (
 // of 8192 tokens (the daemons' LORE_CTX) saved under a folder of the test.
 func startServer(t *testing.T, slots int, model string) *remote.Server {
 	t.Helper()
+	return startServerOpts(t, slots, model)
+}
+
+// startServerWith starts the tiny model's server with extra flags.
+func startServerWith(t *testing.T, extra ...string) *remote.Server {
+	t.Helper()
+	return startServerOpts(t, 1, "", extra...)
+}
+
+func startServerOpts(t *testing.T, slots int, model string, extra ...string) *remote.Server {
+	t.Helper()
 	bin := testenv.LlamaServer(t)
 	if model == "" {
 		model = testenv.TinyModel(t)
@@ -38,7 +49,7 @@ func startServer(t *testing.T, slots int, model string) *remote.Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := remote.StartServer(ctx, remote.ServerOptions{Binary: bin, Model: model, Context: 8192, Slots: slots, Threads: 2, SaveDir: save, LogFile: filepath.Join(dir, "server.log")})
+	s, err := remote.StartServer(ctx, remote.ServerOptions{Binary: bin, Model: model, Context: 8192, Slots: slots, Threads: 2, SaveDir: save, LogFile: filepath.Join(dir, "server.log"), Extra: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
