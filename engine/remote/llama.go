@@ -25,12 +25,13 @@ type llama struct {
 	key  string // names the repository's save files on the server: lore-<key>-<snapshot>.bin
 
 	mu sync.Mutex
-	// saved is what the save file holds (nil: none made or found); lost
-	// is set when the server may have lost the slot (a failed request),
-	// so the next one checks it first.
-	saved      []engine.Token
-	savedFile  string // the save file holding saved
-	lost       bool
+	// saved is what the save file holds (nil: none made or found).
+	saved     []engine.Token
+	savedFile string // the save file holding saved
+	// restored is set by a restore and cleared by the next request: a
+	// restored slot still looks unused in /slots, and restoring it again
+	// would read the whole save once more.
+	restored   bool
 	noSave     bool // the server has no --slot-save-path
 	slotsShown bool // the server's /slots endpoint answers
 }
@@ -168,8 +169,10 @@ type completionChunk struct {
 func (p *llama) complete(ctx context.Context, req completionRequest, onChunk func(*completionChunk) error) (*completionChunk, error) {
 	req.CachePrompt, req.IDSlot, req.Stream = true, p.slot, true
 	resp, err := p.e.do(ctx, http.MethodPost, "/completion", req)
+	p.mu.Lock()
+	p.restored = false
+	p.mu.Unlock()
 	if err != nil {
-		p.markLost()
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -189,7 +192,6 @@ func (p *llama) complete(ctx context.Context, req completionRequest, onChunk fun
 		return false, nil
 	})
 	if err != nil {
-		p.markLost()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -198,21 +200,15 @@ func (p *llama) complete(ctx context.Context, req completionRequest, onChunk fun
 	return last, nil
 }
 
-func (p *llama) markLost() {
-	p.mu.Lock()
-	p.lost = true
-	p.mu.Unlock()
-}
-
 // ensure restores the slot's save before a request when the server lost
 // the slot since lore last used it (a restart: the slot has served no
 // request). Without /slots (--no-slots) it cannot tell, and a lost slot
 // is prefilled again.
 func (p *llama) ensure(ctx context.Context, want []engine.Token) {
 	p.mu.Lock()
-	saved, file, lost, shown := p.saved, p.savedFile, p.lost, p.slotsShown
+	saved, file, restored, shown := p.saved, p.savedFile, p.restored, p.slotsShown
 	p.mu.Unlock()
-	if saved == nil || !shown || commonLen(saved, want) == 0 {
+	if saved == nil || restored || !shown || commonLen(saved, want) == 0 {
 		return
 	}
 	fresh, err := p.slotFresh(ctx)
@@ -221,11 +217,6 @@ func (p *llama) ensure(ctx context.Context, want []engine.Token) {
 		return
 	}
 	if !fresh {
-		if lost {
-			p.mu.Lock()
-			p.lost = false
-			p.mu.Unlock()
-		}
 		return
 	}
 	if err := p.restore(ctx, file, len(saved)); err != nil {
@@ -366,7 +357,6 @@ func (p *llama) save(name string, prefix []engine.Token) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		p.markLost()
 		return nil, err
 	}
 	// The slot holds the prefix and whatever the last request added after
@@ -415,7 +405,7 @@ func (p *llama) restore(ctx context.Context, file string, want int) error {
 		return fmt.Errorf("the server's save %s holds %d tokens, fewer than the snapshot's %d", file, res.NRestored, want)
 	}
 	p.mu.Lock()
-	p.lost = false
+	p.restored = true
 	p.mu.Unlock()
 	return nil
 }

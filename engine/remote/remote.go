@@ -100,11 +100,10 @@ type Engine struct {
 	log    *slog.Logger
 	proto  protocol
 
-	mu       sync.Mutex
-	prefix   []engine.Token // what the server's cache is meant to hold before every question
-	running  int
-	answered int64
-	closed   bool
+	mu      sync.Mutex
+	prefix  []engine.Token // what the server's cache is meant to hold before every question
+	running int
+	closed  bool
 }
 
 // protocol is what differs between llama-server and OpenAI-compatible
@@ -298,7 +297,6 @@ func (e *Engine) Generate(ctx context.Context, req engine.GenerateRequest, emit 
 	defer func() {
 		e.mu.Lock()
 		e.running--
-		e.answered++
 		e.mu.Unlock()
 	}()
 	return e.proto.generate(ctx, prefix, req, emit)
@@ -330,9 +328,6 @@ func (e *Engine) check() error {
 	}
 	return nil
 }
-
-// URL is the server's base URL.
-func (e *Engine) URL() string { return e.cfg.URL }
 
 // ServerError is an HTTP error reply of the server.
 type ServerError struct {
