@@ -211,13 +211,14 @@ func (d *daemon) stop(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or a minute passed.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond until it holds or two minutes passed (the machines
+// that run the tests are shared and slow); d's log is shown on failure.
+func waitFor(t *testing.T, d *daemon, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s; the daemon's log:\n%s", what, d.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -45,7 +45,8 @@ func TestRemoteDaemon(t *testing.T) {
 
 	// An edit goes to the overlay after the prefix: the server keeps the
 	// prefix and prefills the edited file's segment only.
-	waitFor(t, "the slot's save", func() bool { return len(slotFiles(srv)) == 1 && saves(d) == 1 })
+	waitFor(t, d, "the slot's save", func() bool { return len(slotFiles(srv)) == 1 && saves(d) >= 1 })
+	saved := saves(d)
 	if err := os.WriteFile(filepath.Join(e.repo, "gamma", "gamma.go"), []byte(strings.Replace(testenv.FixtureFiles["gamma/gamma.go"], "!", "?!", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestRemoteDaemon(t *testing.T) {
 	// the slot's save instead of prefilling the pack again.
 	// (Killed while it writes a save, the server leaves half a file: a
 	// restore then fails and the slot is prefilled again.)
-	waitFor(t, "the slot saved after the edit", func() bool { return saves(d) == 2 })
+	waitFor(t, d, "the slot saved after the edit", func() bool { return saves(d) > saved })
 	restart(t, srv)
 	res = d.ask(t, "Who calls Alpha?")
 	if !cached(res, edited.PackTokens) {
