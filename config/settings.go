@@ -14,29 +14,31 @@ import (
 // command-line flags (SetFlag). Each value remembers where it came from
 // (Source).
 type Settings struct {
-	Model            string         // model: GGUF model file
-	LlamaLib         string         // llama_lib: folder of the llama.cpp libraries ("" = auto-detect)
-	Context          int            // context: context size in tokens (0 = the model's, capped)
-	Threads          int            // threads: CPU threads (0 = all cores)
-	GPULayers        int            // gpu_layers: layers offloaded by a GPU build
-	FlashAttention   bool           // flash_attention
-	KVCacheType      string         // kv_cache_type: f16, q8_0 or q4_0
-	MoECPUExperts    bool           // moe_cpu_experts: keep expert tensors on the CPU
-	OverlayMax       float64        // overlay_max: fraction of the pack the edit overlay may hold
-	WarmMax          float64        // warm_max: fraction the warm tier (with the overlay) may hold
-	StaleMax         float64        // stale_max: fraction of stale text before part of the cold base is rebuilt
-	SnapshotBudget   int64          // snapshot_budget: bytes of KV snapshots kept, least recently used evicted first (0 = no limit)
-	IdleShutdown     time.Duration  // idle_shutdown: stop the daemon after this long idle (0 = never)
-	MaxFileSize      int64          // max_file_size: files larger than this are left out of the pack
-	Exclude          []string       // exclude: gitignore patterns left out of the pack
-	IncludeVendored  bool           // include_vendored: keep vendored folders in the pack
-	IncludeGenerated bool           // include_generated: keep generated files in the pack
-	HookTimeout      time.Duration  // hook_timeout: the commit-message hook's hard deadline (0 = no drafts)
-	CommitStyle      string         // commit_style: plain or conventional
-	HookStartDaemon  bool           // hook_start_daemon: a hook that finds no daemon starts one for next time
-	RetrievalLatency time.Duration  // retrieval_latency: first-token time the files retrieved per question may cost (0 = all the room)
-	Engine           string         // engine: local or remote (settings_remote.go)
-	Remote           RemoteSettings // remote.*: the remote engine's server
+	Model            string        // model: GGUF model file
+	LlamaLib         string        // llama_lib: folder of the llama.cpp libraries ("" = auto-detect)
+	Context          int           // context: context size in tokens (0 = the model's, capped)
+	Threads          int           // threads: CPU threads (0 = all cores)
+	GPULayers        int           // gpu_layers: layers offloaded by a GPU build
+	FlashAttention   bool          // flash_attention
+	KVCacheType      string        // kv_cache_type: f16, q8_0 or q4_0
+	MoECPUExperts    bool          // moe_cpu_experts: keep expert tensors on the CPU
+	OverlayMax       float64       // overlay_max: fraction of the pack the edit overlay may hold
+	WarmMax          float64       // warm_max: fraction the warm tier (with the overlay) may hold
+	StaleMax         float64       // stale_max: fraction of stale text before part of the cold base is rebuilt
+	SnapshotBudget   int64         // snapshot_budget: bytes of KV snapshots kept, least recently used evicted first (0 = no limit)
+	IdleShutdown     time.Duration // idle_shutdown: stop the daemon after this long idle (0 = never)
+	MaxFileSize      int64         // max_file_size: files larger than this are left out of the pack
+	Exclude          []string      // exclude: gitignore patterns left out of the pack
+	IncludeVendored  bool          // include_vendored: keep vendored folders in the pack
+	IncludeGenerated bool          // include_generated: keep generated files in the pack
+	HookTimeout      time.Duration // hook_timeout: the commit-message hook's hard deadline (0 = no drafts)
+	CommitStyle      string        // commit_style: plain or conventional
+	HookStartDaemon  bool          // hook_start_daemon: a hook that finds no daemon starts one for next time
+	RetrievalLatency time.Duration // retrieval_latency: first-token time the files retrieved per question may cost (0 = all the room)
+
+	// The engine: where the model runs (settings_remote.go).
+	Engine string         // engine: local or remote
+	Remote RemoteSettings // remote.*: the remote engine's server
 
 	// UserFile and RepoFile are the config files consulted (they need not exist).
 	UserFile, RepoFile string

@@ -25,18 +25,13 @@ import (
 
 // Options configure a daemon.
 type Options struct {
-	Repo   string        // repository root (absolute)
-	Engine engine.Config // library, model, context settings
-	// OpenEngine opens the engine the daemon serves from (a remote one,
-	// say); nil opens the in-process engine with Engine.
-	OpenEngine func() (engine.Backend, error)
-	// EngineLabel names the engine in status ("" = "local").
-	EngineLabel string
-	StateDir    string        // "" = config.RepoStateDir(Repo)
-	Socket      string        // "" = config.SocketPath(Repo)
-	NoWatch     bool          // no file watcher: refresh at each question only
-	Scan        scan.Options  // file selection (size limit, excludes, vendored, generated)
-	Policy      layout.Policy // zero: layout.DefaultPolicy
+	Repo     string        // repository root (absolute)
+	Engine   engine.Config // library, model, context settings
+	StateDir string        // "" = config.RepoStateDir(Repo)
+	Socket   string        // "" = config.SocketPath(Repo)
+	NoWatch  bool          // no file watcher: refresh at each question only
+	Scan     scan.Options  // file selection (size limit, excludes, vendored, generated)
+	Policy   layout.Policy // zero: layout.DefaultPolicy
 	// SnapshotBudget caps the bytes of KV snapshot kept on disk; a snapshot
 	// that would exceed it is not written (0: no limit).
 	SnapshotBudget int64
@@ -48,6 +43,12 @@ type Options struct {
 	// 0: always the whole room).
 	RetrievalLatency time.Duration
 	Logger           *slog.Logger // nil = slog.Default()
+
+	// OpenEngine opens the engine the daemon serves from (a remote one,
+	// say); nil opens the in-process engine with Engine.
+	OpenEngine func() (engine.Backend, error)
+	// EngineLabel names the engine in status ("" = "local").
+	EngineLabel string
 }
 
 // Daemon serves one repository.
@@ -79,11 +80,12 @@ type Daemon struct {
 	// lastRetrieved and lastFull are what the last question answered
 	// retrieved, and which of those in full (lore status).
 	lastRetrieved, lastFull []string
+	buffers                 map[string]buffer                // unsaved editor buffers, by path below the root
+	cancels                 map[cancelKey]context.CancelFunc // asks in flight
+
 	// lastPrompt and lastCached are the last answer's prompt tokens and
 	// the part the engine had cached (status).
 	lastPrompt, lastCached int
-	buffers                map[string]buffer                // unsaved editor buffers, by path below the root
-	cancels                map[cancelKey]context.CancelFunc // asks in flight
 
 	sessionLocks sessionLocks
 
