@@ -2,6 +2,8 @@ package remote_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,4 +59,32 @@ func TestOpenAICompatible(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenAIDaemon runs a daemon with remote.protocol = "completions"
+// against llama-server's /v1/completions: it answers, and the second
+// question finds the pack cached by the server.
+func TestOpenAIDaemon(t *testing.T) {
+	srv := startServer(t, 1, "")
+	cfgDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(cfgDir, "lore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "lore", "config.toml"), []byte("[remote]\nprotocol = \"completions\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, srv.URL, "XDG_CONFIG_HOME="+cfgDir)
+	d := e.start()
+	st := d.ready(t)
+	if !strings.Contains(st.Engine, "(completions)") || st.PackTokens == 0 {
+		t.Fatalf("status: engine %q pack %d", st.Engine, st.PackTokens)
+	}
+	d.ask(t, "What does Gamma do?")
+	res := d.ask(t, "What does Beta do?")
+	// The server counts its own tokens of the pack's text: within a few
+	// of the local count at its edges.
+	if res.Text == "" || res.CachedTokens < st.PackTokens-8 || res.CachedTokens >= res.PromptTokens {
+		t.Fatalf("second answer: %+v (pack %d tokens)", res, st.PackTokens)
+	}
+	d.stop(t)
 }
