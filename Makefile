@@ -4,6 +4,13 @@
 GO      ?= go
 BIN     := bin
 LLAMA   := $(CURDIR)/third_party/llama
+# llama.cpp's server for the remote engine's tests and benchmark, built
+# once from source by scripts/llama-server.sh (about 15 minutes of CPU on
+# 2 cores) into a folder keyed by its version.
+LLAMA_SERVER_VERSION := 3.22.1
+# The build is kept in the user's cache folder, not in the checkout, so that
+# a fresh clone (CI's) reuses it: it is paid once per machine.
+LLAMA_SERVER ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/lore/llama-server-$(LLAMA_SERVER_VERSION)
 DEMO    := $(CURDIR)/.lore-demo
 # The demo keeps its state apart from the user's and caps the context so the
 # first prefill of this repository takes seconds on a 2-core CPU (the files
@@ -17,8 +24,9 @@ LDFLAGS := -X lore/cli.version=$(VERSION)
 BENCH_CTX ?= 16384
 
 export LORE_LLAMA_LIB ?= $(LLAMA)
+export LORE_LLAMA_SERVER ?= $(LLAMA_SERVER)/llama-server
 
-.PHONY: all deps deps-llama build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
+.PHONY: all deps deps-llama deps-server bench-remote build generate demo test test-go fuzz vscode vscode-test bench bench-daemon bench-batch bench-lsp bench-editors bench-faults bench-ingest bench-freshness vet clean
 
 all: build
 
@@ -29,6 +37,9 @@ deps:
 # editors the tests drive).
 deps-llama:
 	./scripts/deps.sh --libs-only $(LLAMA)
+
+deps-server:
+	./scripts/llama-server.sh $(LLAMA_SERVER)
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
@@ -50,7 +61,7 @@ test: test-go fuzz vscode
 
 # LORE_TEST_REQUIRE: a test whose llama.cpp libraries or nvim are missing
 # fails instead of skipping, so the run cannot pass hollow.
-test-go: deps
+test-go: deps deps-server
 	$(GO) vet ./...
 	LORE_TEST_REQUIRE=1 $(GO) test -race -count=1 -timeout 30m ./...
 
@@ -114,6 +125,13 @@ bench-faults: deps build
 	@mkdir -p $(DEMO)
 	$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf
 	$(BIN)/lore bench faults --model $(DEMO)/demo.gguf --repo . --kills $(KILLS) --disk-mb 256
+
+# The remote engine against the in-process one on this machine: the same
+# model and pack, llama-server on loopback (see BENCHMARKS.md).
+bench-remote: deps deps-server build
+	@mkdir -p $(DEMO)
+	$(BIN)/lore model synth --size demo -o $(DEMO)/demo.gguf
+	$(BIN)/lore bench remote --model $(DEMO)/demo.gguf --server $(LORE_LLAMA_SERVER) --repo . --ctx $(BENCH_CTX)
 
 # Ingest speed and memory against repomix on GOROOT/src (or DIR=...).
 bench-ingest: deps build

@@ -116,8 +116,15 @@ type Status struct {
 	LastPrefillTokens int       `json:"last_prefill_tokens"`
 	LastPrefillMillis float64   `json:"last_prefill_ms"`
 	LastPrefillAt     time.Time `json:"last_prefill_at"` // when it ended: the prefix held the change from then on
-	Buffers           int       `json:"buffers"`         // unsaved editor buffers in the pack
-	Sessions          int       `json:"sessions"`        // planning sessions kept
+	// Engine says where the model runs: "local", or "remote" with the
+	// server's URL. LastPromptTokens and LastCachedTokens are the last
+	// question's prompt and what of it the engine served from its cache
+	// (a remote server's own count: a cache miss shows here).
+	Engine           string `json:"engine,omitempty"`
+	LastPromptTokens int    `json:"last_prompt_tokens,omitempty"`
+	LastCachedTokens int    `json:"last_cached_tokens,omitempty"`
+	Buffers          int    `json:"buffers"`  // unsaved editor buffers in the pack
+	Sessions         int    `json:"sessions"` // planning sessions kept
 	// Segment tokenizations served from the token cache, and computed.
 	TokenCacheHits   int64 `json:"token_cache_hits"`
 	TokenCacheMisses int64 `json:"token_cache_misses"`

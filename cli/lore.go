@@ -71,6 +71,8 @@ first), and serves questions on a unix socket until SIGINT/SIGTERM or
 	d, err := daemon.New(daemon.Options{
 		Repo:             root,
 		Engine:           engine.SettingsConfig(s),
+		OpenEngine:       openEngine(s, root, log),
+		EngineLabel:      engineLabel(s),
 		Scan:             scanOptions(s),
 		Policy:           policy,
 		SnapshotBudget:   s.SnapshotBudget,

@@ -221,6 +221,7 @@ func benchGroup(leaf func(use, short string, run runFunc) *cobra.Command) *cobra
 		"faults":    "kills, damaged snapshots and a full disk: each restart must answer",
 		"hooks":     "the time lore's git hooks add to git commit",
 		"apply":     "SEARCH/REPLACE blocks from real commits, perturbed, applied against git apply",
+		"remote":    "llama-server against the in-process engine: warm first token, restart",
 	}
 	var subs []*cobra.Command
 	for _, name := range bench.Names {

@@ -77,6 +77,7 @@ func printStatus(w io.Writer, st *api.Status, verbose bool) {
 		speed += fmt.Sprintf(", answers %.1f tokens/s", st.DecodeTokensPerSec)
 	}
 	line("speed", "%s; %s of memory in use", speed, bytesize.Format(st.MemoryBytes))
+	engineStatus(st, line)
 	if note := api.SeenNote(st.LastRetrievedFull, st.LastRetrieved); note != "" {
 		line("last answer", "%s", note)
 	}

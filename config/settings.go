@@ -39,6 +39,10 @@ type Settings struct {
 	MemoryCheck      bool            // memory_check: refuse to load a model whose weights and KV cache do not fit
 	Handoff          HandoffSettings // [tier.large], check, check_timeout: the hand-off to a larger tier (settings_handoff.go)
 
+	// The engine: where the model runs (settings_remote.go).
+	Engine string         // engine: local or remote
+	Remote RemoteSettings // remote.*: the remote engine's server
+
 	// UserFile and RepoFile are the config files consulted (they need not exist).
 	UserFile, RepoFile string
 
@@ -182,6 +186,8 @@ func Defaults() *Settings {
 		CommitStyle:      "plain",
 		MemoryCheck:      true,
 		Handoff:          defaultHandoff(),
+		Engine:           EngineLocal,
+		Remote:           RemoteSettings{Protocol: ProtocolLlama},
 	}
 	for _, k := range keyDefs {
 		s.sources[k.name] = SourceDefault

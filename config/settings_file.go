@@ -213,3 +213,27 @@ func formatRaw(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// isTable reports whether name is a table of settings ("remote" for
+// remote.url, "tier" and "tier.large" for tier.large.model).
+func isTable(name string) bool {
+	for _, k := range keyDefs {
+		if strings.HasPrefix(k.name, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupRaw finds a dotted key's value in decoded TOML.
+func lookupRaw(raw map[string]any, key toml.Key) any {
+	var v any = raw
+	for _, part := range key {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[part]
+	}
+	return v
+}

@@ -92,27 +92,3 @@ var handoffKeyDefs = []keyDef{
 }
 
 func init() { keyDefs = append(keyDefs, handoffKeyDefs...) }
-
-// isTable reports whether name is a table holding settings ("tier",
-// "tier.large").
-func isTable(name string) bool {
-	for _, k := range keyDefs {
-		if strings.HasPrefix(k.name, name+".") {
-			return true
-		}
-	}
-	return false
-}
-
-// lookupRaw finds a dotted key's value in decoded TOML.
-func lookupRaw(raw map[string]any, key []string) any {
-	var cur any = raw
-	for _, part := range key {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[part]
-	}
-	return cur
-}

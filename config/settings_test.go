@@ -146,7 +146,7 @@ func TestFileErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown key", "context = 1\n\ncontxt = 2\n", 3, []string{"contxt", "unknown key", "valid keys", "context", "max_file_size"}},
-		{"unknown table", "threads = 1\n[engine]\nctx = 5\n", 2, []string{"engine", "unknown key"}},
+		{"unknown table", "threads = 1\n[gpu]\nctx = 5\n", 2, []string{"gpu", "unknown key"}},
 		{"unknown dotted", "engine.ctx = 5\n", 1, []string{"engine.ctx", "unknown key"}},
 		{"negative context", "threads = 2\ncontext = -5\n", 2, []string{"context", "-5 is negative", ">= 0"}},
 		{"wrong type", "context = \"big\"\n", 1, []string{"context", `"big" is a string`, "integer"}},
@@ -284,5 +284,41 @@ func TestHandoffSettingsTable(t *testing.T) {
 	}
 	if s.Handoff.KeyEnv() != "OPENAI_API_KEY" {
 		t.Errorf("default key env %q", s.Handoff.KeyEnv())
+	}
+}
+
+// TestRemoteSettings checks the engine setting and the [remote] table: a
+// file sets them, the environment overrides the URL, and an unknown key in
+// the table is named.
+func TestRemoteSettings(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if err := os.MkdirAll(filepath.Join(root, ".lore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := "engine = \"remote\"\n[remote]\nurl = \"http://127.0.0.1:1\"\napi_key_env = \"MY_KEY\"\nslot = \"2\"\nprotocol = \"chat\"\n"
+	if err := os.WriteFile(RepoConfigPath(root), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvRemoteURL, "http://127.0.0.1:2")
+	s, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RemoteSettings{URL: "http://127.0.0.1:2", APIKeyEnv: "MY_KEY", Slot: "2", Protocol: ProtocolChat}
+	if s.Engine != EngineRemote || s.Remote != want {
+		t.Fatalf("engine %q, remote %+v; want remote, %+v", s.Engine, s.Remote, want)
+	}
+	if src := s.Source("remote.api_key_env"); !strings.Contains(src, "repo file") || !strings.HasSuffix(src, ":4") {
+		t.Errorf("remote.api_key_env source %q, want the repo file's line 4", src)
+	}
+	if src := s.Source("remote.url"); src != "env "+EnvRemoteURL {
+		t.Errorf("remote.url source %q", src)
+	}
+	if err := os.WriteFile(RepoConfigPath(root), []byte("[remote]\nurll = \"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(root); err == nil || !strings.Contains(err.Error(), "remote.urll") || !strings.Contains(err.Error(), "unknown key") {
+		t.Fatalf("unknown key in [remote]: %v", err)
 	}
 }

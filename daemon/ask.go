@@ -127,6 +127,7 @@ func (d *Daemon) ask(ctx context.Context, conn *jsonrpc2.Conn, p api.AskParams) 
 		d.questionRate = float64(n) / t.Seconds()
 	}
 	d.lastRetrieved, d.lastFull = res.Retrieved, res.RetrievedFull
+	d.lastPrompt, d.lastCached = st.PromptTokens, st.CachedTokens
 	d.mu.Unlock()
 	return res, nil
 }

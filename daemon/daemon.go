@@ -43,6 +43,12 @@ type Options struct {
 	// 0: always the whole room).
 	RetrievalLatency time.Duration
 	Logger           *slog.Logger // nil = slog.Default()
+
+	// OpenEngine opens the engine the daemon serves from (a remote one,
+	// say); nil opens the in-process engine with Engine.
+	OpenEngine func() (engine.Backend, error)
+	// EngineLabel names the engine in status ("" = "local").
+	EngineLabel string
 }
 
 // Daemon serves one repository.
@@ -63,7 +69,7 @@ type Daemon struct {
 	// store, eng and prefix are set once as they open; after ready is
 	// closed they are read without mu.
 	store      *cache.Store
-	eng        *engine.Engine
+	eng        engine.Backend
 	prefix     *prefix
 	state      string
 	failure    error
@@ -76,6 +82,10 @@ type Daemon struct {
 	lastRetrieved, lastFull []string
 	buffers                 map[string]buffer                // unsaved editor buffers, by path below the root
 	cancels                 map[cancelKey]context.CancelFunc // asks in flight
+
+	// lastPrompt and lastCached are the last answer's prompt tokens and
+	// the part the engine had cached (status).
+	lastPrompt, lastCached int
 
 	sessionLocks sessionLocks
 
@@ -216,7 +226,11 @@ func (d *Daemon) load(ctx context.Context) error {
 	d.store = store
 	d.mu.Unlock()
 	d.writeSessionIndex()
-	eng, err := engine.Open(d.opts.Engine)
+	open := d.opts.OpenEngine
+	if open == nil {
+		open = func() (engine.Backend, error) { return engine.Open(d.opts.Engine) }
+	}
+	eng, err := open()
 	if err != nil {
 		d.mu.Lock()
 		d.store = nil
@@ -391,6 +405,11 @@ func (d *Daemon) Status() *api.Status {
 		st.ContextSize = info.ContextSize
 		st.KVTokens = d.eng.PrefixLen()
 		st.QuestionPrefillTokensPerSec = d.questionRate
+		st.Engine = d.opts.EngineLabel
+		if st.Engine == "" {
+			st.Engine = "local"
+		}
+		st.LastPromptTokens, st.LastCachedTokens = d.lastPrompt, d.lastCached
 		st.LastRetrieved, st.LastRetrievedFull = d.lastRetrieved, d.lastFull
 		rate := d.questionRate
 		if rate <= 0 {

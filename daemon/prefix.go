@@ -25,7 +25,7 @@ type prefix struct {
 	opts     Options
 	log      *slog.Logger
 	store    *cache.Store
-	eng      *engine.Engine
+	eng      engine.Backend
 	life     context.Context // background rebuilds and snapshots run in it
 	activity *activity
 	buffers  func() map[string][]byte // editor buffers, packed instead of their files
@@ -83,7 +83,7 @@ type view struct {
 	scanned *scan.Result
 }
 
-func newPrefix(life context.Context, d *Daemon, store *cache.Store, eng *engine.Engine) *prefix {
+func newPrefix(life context.Context, d *Daemon, store *cache.Store, eng engine.Backend) *prefix {
 	return &prefix{
 		opts:     d.opts,
 		log:      d.log,

@@ -151,7 +151,7 @@ func (p *prefix) resumeBestLocked(res *scan.Result, opts pack.Options) (*pack.Pa
 const maxResumeCandidates = 6
 
 // snapshotSettings are the context settings a saved KV state depends on.
-func snapshotSettings(eng *engine.Engine) cache.Settings {
+func snapshotSettings(eng engine.Backend) cache.Settings {
 	cfg := eng.Settings()
 	return cache.Settings{ContextSize: eng.Info().ContextSize, FlashAttention: cfg.FlashAttention, KVType: cfg.KVType}
 }
@@ -275,7 +275,7 @@ func (p *prefix) saveSnapshotLocked(ctx context.Context) error {
 	if ps == nil {
 		return nil
 	}
-	state, toks, err := p.eng.SaveState()
+	state, toks, err := p.eng.SaveStateAs(p.snapName)
 	if err != nil {
 		return err
 	}

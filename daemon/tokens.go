@@ -22,7 +22,7 @@ const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b
 // a text's tokens depend only on the text and the tokenizer.
 type tokenCache struct {
 	store        *cache.Store
-	eng          *engine.Engine
+	eng          engine.Backend
 	log          *slog.Logger
 	hits, misses atomic.Int64 // tokenizations from the cache, and computed
 }

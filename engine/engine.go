@@ -289,26 +289,30 @@ func Open(cfg Config) (*Engine, error) {
 }
 
 func (e *Engine) describe(fp string) ModelInfo {
-	arch, _ := llama.ModelMetaValStr(e.model, "general.architecture")
-	name, ok := llama.ModelMetaValStr(e.model, "general.name")
+	return describeModel(e.model, e.cfg.ModelPath, fp, e.nVoc)
+}
+
+func describeModel(model llama.Model, path, fp string, nVoc int) ModelInfo {
+	arch, _ := llama.ModelMetaValStr(model, "general.architecture")
+	name, ok := llama.ModelMetaValStr(model, "general.name")
 	if !ok || name == "" {
-		name = filepath.Base(e.cfg.ModelPath)
+		name = filepath.Base(path)
 	}
 	info := ModelInfo{
 		Name:          name,
-		Path:          e.cfg.ModelPath,
+		Path:          path,
 		Fingerprint:   fp,
 		Architecture:  arch,
-		Params:        llama.ModelNParams(e.model),
-		Layers:        int(llama.ModelNLayer(e.model)),
-		VocabSize:     e.nVoc,
-		TrainContext:  int(llama.ModelNCtxTrain(e.model)),
-		SlidingWindow: int(llama.ModelNSWA(e.model)),
+		Params:        llama.ModelNParams(model),
+		Layers:        int(llama.ModelNLayer(model)),
+		VocabSize:     nVoc,
+		TrainContext:  int(llama.ModelNCtxTrain(model)),
+		SlidingWindow: int(llama.ModelNSWA(model)),
 	}
-	if v, ok := llama.ModelMetaValStr(e.model, arch+".expert_count"); ok {
+	if v, ok := llama.ModelMetaValStr(model, arch+".expert_count"); ok {
 		fmt.Sscan(v, &info.Experts)
 	}
-	if v, ok := llama.ModelMetaValStr(e.model, arch+".expert_used_count"); ok {
+	if v, ok := llama.ModelMetaValStr(model, arch+".expert_used_count"); ok {
 		fmt.Sscan(v, &info.ExpertsUsed)
 	}
 	return info

@@ -164,6 +164,10 @@ func (e *Engine) decodeBatch(n int32) error {
 	}
 }
 
+// SaveStateAs is SaveState: the state is returned, so the name is the
+// caller's to keep.
+func (e *Engine) SaveStateAs(string) ([]byte, []Token, error) { return e.SaveState() }
+
 // SaveState returns the KV state of sequence 0 and the tokens it holds.
 func (e *Engine) SaveState() ([]byte, []Token, error) {
 	e.mu.Lock()

@@ -15,18 +15,20 @@ import (
 // NUL bytes become U+FFFD: the C API takes the text as a C string and
 // llama.cpp aborts the process on an embedded NUL. A stretch without white
 // space longer than maxRun is tokenized in pieces (see maxRun).
-func (e *Engine) Tokenize(text string) []Token {
+func (e *Engine) Tokenize(text string) []Token { return tokenize(e.vocab, text) }
+
+func tokenize(vocab llama.Vocab, text string) []Token {
 	if text == "" {
 		return nil
 	}
 	text = strings.ReplaceAll(text, "\x00", "\uFFFD")
 	pieces := splitRuns(text, maxRun)
 	if len(pieces) == 1 {
-		return fromLlama(llama.Tokenize(e.vocab, text, false, false))
+		return fromLlama(llama.Tokenize(vocab, text, false, false))
 	}
 	var toks []Token
 	for _, p := range pieces {
-		toks = append(toks, fromLlama(llama.Tokenize(e.vocab, p, false, false))...)
+		toks = append(toks, fromLlama(llama.Tokenize(vocab, p, false, false))...)
 	}
 	return toks
 }
@@ -70,12 +72,14 @@ func (e *Engine) BOS() (Token, bool) { return e.bos, e.addBOS && e.bos >= 0 }
 func (e *Engine) TokenizerFingerprint() string { return e.info.Fingerprint }
 
 // Piece returns the bytes of one token as it appears in generated text.
-func (e *Engine) Piece(t Token) []byte {
+func (e *Engine) Piece(t Token) []byte { return piece(e.vocab, t) }
+
+func piece(vocab llama.Vocab, t Token) []byte {
 	buf := make([]byte, 64)
-	n := llama.TokenToPiece(e.vocab, llama.Token(t), buf, 0, false)
+	n := llama.TokenToPiece(vocab, llama.Token(t), buf, 0, false)
 	if n < 0 {
 		buf = make([]byte, -n)
-		n = llama.TokenToPiece(e.vocab, llama.Token(t), buf, 0, false)
+		n = llama.TokenToPiece(vocab, llama.Token(t), buf, 0, false)
 	}
 	if n <= 0 {
 		return nil

@@ -34,6 +34,7 @@ const usage = `Usage:
   lore bench faults --model FILE [--repo DIR] [--kills N] [--disk-mb N] [--json]
   lore bench hooks --model FILE [--repo DIR] [--commits N] [--interval D] [--json]
   lore bench apply [--repo DIR] [-n N] [--json]
+  lore bench remote --model FILE --server PATH [--repo DIR] [--ctx N] [--runs N] [--json]
 
 spine measures, on real daemons over a private state folder, with ratios
 taken in one run:
@@ -82,6 +83,10 @@ hooks measures the time lore's git hooks add to git commit, with and
 without a daemon, the share of commits noted within 10 s and the time of a
 commit-message draft (see lore bench hooks --help).
 
+remote serves the same pack with the same model in process and from
+llama-server on loopback: warm time to first token and restart to ready
+(the server's slot restored), as ratios (see lore bench remote --help).
+
 apply takes the last N non-merge commits of a repository (any branch
 merged in; default: the one the command runs in, N 100), makes the SEARCH/REPLACE
 blocks that turn each modified file of the parent into the commit's, and
@@ -115,7 +120,7 @@ func subUsage(name string) string {
 }
 
 // Names are the benchmarks, as lore bench NAME takes them.
-var Names = []string{"spine", "freshness", "localize", "ingest", "daemon", "lsp", "batch", "faults", "hooks", "apply"}
+var Names = []string{"spine", "freshness", "localize", "ingest", "daemon", "lsp", "batch", "faults", "hooks", "apply", "remote"}
 
 // Run runs lore bench with its arguments (the benchmark's name first).
 func Run(args []string, stdout, stderr io.Writer) error {
@@ -141,13 +146,15 @@ func Run(args []string, stdout, stderr io.Writer) error {
 			return runHooksBench(args[1:], stdout, stderr)
 		case "apply":
 			return runApplyBench(args[1:], stdout, stderr)
+		case "remote":
+			return runRemote(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks, apply")
+	return cmdline.UsageErr("lore bench needs a benchmark name: spine, freshness, localize, ingest, daemon, lsp, batch, faults, hooks, apply, remote")
 }
 
 // setup is what every benchmark that runs lore starts from: the repository,

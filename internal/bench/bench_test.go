@@ -146,3 +146,26 @@ func TestBenchFaults(t *testing.T) {
 		t.Errorf("a bad --ctx: exit %d:\n%s", code, errOut)
 	}
 }
+
+// TestBenchRemote runs lore bench remote on the tiny model with a real
+// llama-server: both engines answer, both restarts restore, and every
+// ratio is reported.
+func TestBenchRemote(t *testing.T) {
+	server := testenv.LlamaServer(t)
+	vars := testenv.Env(t)
+	repo := testenv.FixtureRepo(t)
+	out, errOut, code := run(t, vars, repo, "lore", "bench", "remote", "--model", testenv.TinyModel(t), "--server", server, "--ctx", "4096", "--runs", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, k := range []string{"pack_tokens", "local_warm_ttft_ms", "remote_warm_ttft_ms", "round_trip_ms", "remote_warm_over_local_plus_rtt",
+		"local_restore_over_refill", "remote_restore_over_refill", "remote_restore_over_local_restore"} {
+		if v, ok := res[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v", k, res[k])
+		}
+	}
+}

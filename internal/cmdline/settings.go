@@ -21,6 +21,8 @@ func RegisterEngineFlags(fs *flag.FlagSet) {
 	fs.Bool("moe-cpu-experts", false, "keep MoE expert tensors in CPU memory (with a GPU build)")
 	fs.String("memory-limit", "", "memory the weights and KV cache may take, e.g. 24GiB; 0 = the available memory (env "+config.EnvMemoryLimit+")")
 	fs.Bool("memory-check", true, "refuse to load a model whose weights and KV cache do not fit the memory limit")
+	fs.String("engine", "local", "where the model runs: local or remote (env "+config.EnvEngine+")")
+	fs.String("remote-url", "", "the remote engine's base URL (env "+config.EnvRemoteURL+")")
 }
 
 // Settings loads the effective configuration for a repository: defaults,

@@ -90,6 +90,9 @@ export interface LoreStatus {
   last_prefill_tokens: number;
   last_prefill_ms: number;
   last_prefill_at: string;
+  engine?: string;
+  last_prompt_tokens?: number;
+  last_cached_tokens?: number;
   buffers: number;
   sessions: number;
   token_cache_hits: number;
