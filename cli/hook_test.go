@@ -42,6 +42,38 @@ func mustGit(t *testing.T, vars []string, dir string, args ...string) string {
 	return out
 }
 
+// settleHooks makes the test's end wait (up to a minute) until no hook
+// that git left running in the background (post-commit, post-merge,
+// post-rewrite) runs in repo: they may still write into its .git folder
+// (a pending note) when the test's temporary folders are removed.
+func settleHooks(t *testing.T, repo string) {
+	t.Helper()
+	if real, err := filepath.EvalSymlinks(repo); err == nil {
+		repo = real
+	}
+	t.Cleanup(func() {
+		for deadline := time.Now().Add(time.Minute); hookRunning(repo) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// hookRunning reports whether a lore hook (the script, or the lore process
+// it started) runs with its working folder in repo.
+func hookRunning(repo string) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmd, err := os.ReadFile(filepath.Join(p, "cmdline"))
+		if err != nil || !(bytes.Contains(cmd, []byte("\x00hook\x00run\x00")) || bytes.Contains(cmd, []byte("/hooks/post-"))) {
+			continue
+		}
+		if cwd, err := os.Readlink(filepath.Join(p, "cwd")); err == nil && (cwd == repo || strings.HasPrefix(cwd, repo+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
 // hookFile is what a hooks folder holds under one name.
 type hookFile struct {
 	mode    fs.FileMode
@@ -88,6 +120,7 @@ func writeExec(t *testing.T, p, body string, mode fs.FileMode) {
 func TestHookInstallChainsAndRestores(t *testing.T) {
 	vars := testenv.Env(t)
 	repo := testenv.FixtureRepo(t)
+	settleHooks(t, repo)
 	dir := filepath.Join(repo, ".git", "hooks")
 	writeExec(t, filepath.Join(dir, "prepare-commit-msg"), "#!/bin/sh\necho \"the earlier hook ran on $1\" >&2\n[ -z \"$FAIL_HOOK\" ]\n", 0o755)
 	writeExec(t, filepath.Join(dir, "post-merge"), "#!/bin/sh\nexit 0\n", 0o640) // not executable: git does not run it
@@ -237,6 +270,7 @@ func editorScript(t *testing.T) (editor, copyPath string) {
 func TestHookWithoutDaemon(t *testing.T) {
 	vars := testenv.Env(t)
 	repo := testenv.FixtureRepo(t)
+	settleHooks(t, repo)
 	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
 		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
 	}
@@ -270,6 +304,7 @@ func hookRepo(t *testing.T, settings string) (vars []string, repo, seenDir strin
 	writeExec(t, filepath.Join(cfg, "lore", "config.toml"), settings, 0o644)
 	vars = append(vars, "XDG_CONFIG_HOME="+cfg)
 	repo = testenv.FixtureRepo(t)
+	settleHooks(t, repo)
 	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
 		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
 	}
@@ -529,6 +564,7 @@ func TestHookNotes(t *testing.T) {
 func TestHookPendingNotes(t *testing.T) {
 	vars := testenv.Env(t)
 	repo := testenv.FixtureRepo(t)
+	settleHooks(t, repo)
 	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
 	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
 		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
@@ -566,6 +602,7 @@ func TestHookPendingNotes(t *testing.T) {
 func TestSummarizeMissing(t *testing.T) {
 	vars := testenv.Env(t)
 	repo := testenv.FixtureRepo(t)
+	settleHooks(t, repo)
 	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
 	writeExec(t, filepath.Join(repo, "beta", "beta.go"), "package beta\n", 0o644)
 	mustGit(t, vars, repo, "commit", "-qam", "beta emptied")
@@ -590,6 +627,7 @@ func TestHookStartsDaemon(t *testing.T) {
 	writeExec(t, filepath.Join(cfg, "lore", "config.toml"), "hook_start_daemon = true\n", 0o644)
 	vars = append(vars, "XDG_CONFIG_HOME="+cfg)
 	repo := testenv.FixtureRepo(t)
+	settleHooks(t, repo)
 	t.Cleanup(func() { run(t, vars, repo, "lore", "stop") })
 	if out, errOut, code := run(t, vars, repo, "lore", "hook", "install"); code != 0 {
 		t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
