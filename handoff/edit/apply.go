@@ -498,7 +498,7 @@ func keepContext(found, keys, replace []string, key func(string) string) []strin
 // and each file line must be the same prefix plus the cut line. It
 // returns -1 when nothing matches.
 func locateIndent(lines []string, from int, search, replace []string) (int, []string, *blockErr) {
-	ci := commonIndent(search)
+	ci := CommonIndent(search)
 	ded := make([]string, len(search))
 	nonBlank := false
 	for j, s := range search {
@@ -579,9 +579,9 @@ func indentAt(lines, ded []string) (string, bool) {
 	return prefix, set
 }
 
-// commonIndent is the longest run of leading white space all non-blank
-// lines share.
-func commonIndent(lines []string) string {
+// CommonIndent is the longest run of leading white space all non-blank
+// lines share (what a re-indented block is shifted by).
+func CommonIndent(lines []string) string {
 	ci, set := "", false
 	for _, l := range lines {
 		if isBlank(l) {

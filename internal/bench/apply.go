@@ -380,7 +380,7 @@ func perturb(kind string, b edit.Block, k int) (edit.Block, bool) {
 	switch kind {
 	case pertExact:
 	case pertReindent:
-		ci := commonIndent(append(append([]string{}, s...), r...))
+		ci := edit.CommonIndent(append(append([]string{}, s...), r...))
 		shift := func(l string) string {
 			if strings.TrimSpace(l) == "" {
 				return l
@@ -449,26 +449,6 @@ func mapLines(l []string, f func(string) string) []string {
 		out[i] = f(l[i])
 	}
 	return out
-}
-
-func commonIndent(lines []string) string {
-	ci, set := "", false
-	for _, l := range lines {
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		ind := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
-		if !set {
-			ci, set = ind, true
-			continue
-		}
-		n := 0
-		for n < len(ci) && n < len(ind) && ci[n] == ind[n] {
-			n++
-		}
-		ci = ci[:n]
-	}
-	return ci
 }
 
 // keptLine finds the first line that SEARCH and REPLACE both have
