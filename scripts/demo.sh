@@ -59,9 +59,12 @@ run lore stop --all
 cat <<'TEXT'
 
 Next steps
-  A real model   lore model pull URL (a GGUF file; see "Real models" in README.md),
+  A real model   lore model ls --recommended, then lore model pull qwen3-coder-30b
+                 (or hf:ORG/REPO/FILE.gguf, or a URL; see "Real models" in README.md),
                  then ask in any git repository: lore ask "how does X work?"
   Editors        VS Code, Neovim and Emacs packages: editors/ and README.md
   Git hooks      lore hook install (commit-message drafts, commit summaries)
+  Hand-off       ask --plan "goal", then lore generate (a larger model writes the
+                 code; see docs/handoff.md)
   Help           lore --help, lore <command> --help; docs/ for the design
 TEXT
