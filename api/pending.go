@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"lore/internal/atomicfile"
 )
@@ -30,8 +31,19 @@ type PendingNote struct {
 // MaxNoteAttempts is how many times a pending note is tried.
 const MaxNoteAttempts = 3
 
-// pendingName is a full commit id: the only names the folder holds.
-var pendingName = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+// pendingName is a full commit id, with "-amend" for a post-rewrite's
+// record: the only names the folder holds. An amend's post-commit and
+// post-rewrite both leave one for the same commit, in parallel, so the two
+// kinds are kept apart.
+var pendingName = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?(-amend)?$`)
+
+// pendingFile is n's record's name.
+func pendingFile(n NoteParams) string {
+	if n.Replaces != "" {
+		return n.Commit + "-amend"
+	}
+	return n.Commit
+}
 
 // PendingNotesDir is the folder of pending notes in the git folder common
 // to all worktrees (git rev-parse --git-common-dir).
@@ -42,7 +54,7 @@ func PendingNotesDir(gitCommonDir string) string {
 // SavePendingNote records n under its commit, which must be a full commit
 // id, replacing what was recorded for it.
 func SavePendingNote(gitCommonDir string, n PendingNote) error {
-	if !pendingName.MatchString(n.Commit) {
+	if !pendingName.MatchString(n.Commit) || strings.HasSuffix(n.Commit, "-amend") {
 		return fmt.Errorf("a pending note needs a full commit id, not %q", n.Commit)
 	}
 	dir := PendingNotesDir(gitCommonDir)
@@ -53,15 +65,16 @@ func SavePendingNote(gitCommonDir string, n PendingNote) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, n.Commit), b, 0o644)
+	return atomicfile.Write(filepath.Join(dir, pendingFile(n.NoteParams)), b, 0o644)
 }
 
-// DropPendingNote removes commit's record; none is no error.
-func DropPendingNote(gitCommonDir, commit string) error {
-	if !pendingName.MatchString(commit) {
+// DropPendingNote removes n's record; none is no error.
+func DropPendingNote(gitCommonDir string, n NoteParams) error {
+	name := pendingFile(n)
+	if !pendingName.MatchString(name) {
 		return nil
 	}
-	err := os.Remove(filepath.Join(PendingNotesDir(gitCommonDir), commit))
+	err := os.Remove(filepath.Join(PendingNotesDir(gitCommonDir), name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -94,7 +107,7 @@ func PendingNotes(gitCommonDir string) ([]PendingNote, error) {
 		if err == nil {
 			err = json.Unmarshal(b, &n)
 		}
-		if err != nil || n.Commit != e.Name() {
+		if err != nil || pendingFile(n.NoteParams) != e.Name() {
 			os.Remove(p)
 			continue
 		}

@@ -91,6 +91,9 @@ type Daemon struct {
 
 	notes chan api.PendingNote // commits to summarize as git notes (notes.go)
 
+	notesMu     sync.Mutex
+	notesQueued map[api.NoteParams]struct{} // the notes in the queue (queueNote)
+
 	bg sync.WaitGroup // the watcher, the idle shutdown, the notes writer and filler
 }
 
@@ -112,16 +115,17 @@ func New(opts Options) (*Daemon, error) {
 		opts.Policy = layout.DefaultPolicy
 	}
 	return &Daemon{
-		opts:     opts,
-		log:      opts.Logger,
-		ready:    make(chan struct{}),
-		stop:     make(chan struct{}),
-		activity: newActivity(),
-		nudges:   make(chan struct{}, 1),
-		notes:    make(chan api.PendingNote, maxQueuedNotes),
-		buffers:  map[string]buffer{},
-		cancels:  map[cancelKey]context.CancelFunc{},
-		state:    api.StateLoading,
+		opts:        opts,
+		log:         opts.Logger,
+		ready:       make(chan struct{}),
+		stop:        make(chan struct{}),
+		activity:    newActivity(),
+		nudges:      make(chan struct{}, 1),
+		notes:       make(chan api.PendingNote, maxQueuedNotes),
+		notesQueued: map[api.NoteParams]struct{}{},
+		buffers:     map[string]buffer{},
+		cancels:     map[cancelKey]context.CancelFunc{},
+		state:       api.StateLoading,
 	}, nil
 }
 

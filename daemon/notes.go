@@ -34,13 +34,37 @@ func (d *Daemon) noteMethod(c *call, p api.NoteParams) (struct{}, error) {
 	if strings.TrimSpace(p.Commit) == "" {
 		return struct{}{}, invalidParams("notes/write needs the commit to summarize")
 	}
-	select {
-	case d.notes <- api.PendingNote{NoteParams: p}:
-	default:
+	if !d.queueNote(api.PendingNote{NoteParams: p}) {
 		d.log.Warn("too many summary notes queued: this one waits for an idle moment", "commit", p.Commit)
 		d.savePending(c.ctx, api.PendingNote{NoteParams: p})
 	}
 	return struct{}{}, nil
+}
+
+// queueNote queues n unless the same note is queued already (the idle
+// filler finds the records of notes still waiting in the queue); false
+// when the queue is full.
+func (d *Daemon) queueNote(n api.PendingNote) bool {
+	key := n.NoteParams
+	d.notesMu.Lock()
+	defer d.notesMu.Unlock()
+	if _, ok := d.notesQueued[key]; ok {
+		return true
+	}
+	select {
+	case d.notes <- n:
+		d.notesQueued[key] = struct{}{}
+		return true
+	default:
+		return false
+	}
+}
+
+// noteDone forgets a note taken from the queue.
+func (d *Daemon) noteDone(n api.PendingNote) {
+	d.notesMu.Lock()
+	delete(d.notesQueued, n.NoteParams)
+	d.notesMu.Unlock()
 }
 
 // writeNotes writes the queued notes until the daemon stops.
@@ -50,17 +74,18 @@ func (d *Daemon) writeNotes(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case n := <-d.notes:
+			d.noteDone(n)
 			err := d.writeNote(ctx, n.NoteParams)
 			if ctx.Err() != nil {
 				return // stopped mid-note: a record, if any, stays for the next daemon
 			}
 			if err == nil {
-				d.dropPending(ctx, n.Commit)
+				d.dropPending(ctx, n.NoteParams)
 				continue
 			}
 			if n.Attempts++; n.Attempts >= api.MaxNoteAttempts {
 				d.log.Warn("summary note given up (lore summarize --missing tries again)", "commit", n.Commit, "attempts", n.Attempts, "err", err)
-				d.dropPending(ctx, n.Commit)
+				d.dropPending(ctx, n.NoteParams)
 				continue
 			}
 			d.log.Warn("summary note not written; it is tried again when the daemon is idle", "commit", n.Commit, "base", n.Base, "err", err)
@@ -93,12 +118,9 @@ func (d *Daemon) fillPendingNotes(ctx context.Context) {
 			if err != nil {
 				d.log.Warn("pending summary notes unreadable", "err", err)
 			}
-		queue:
 			for _, n := range pending {
-				select {
-				case d.notes <- n:
-				default:
-					break queue // the rest waits for the next idle moment
+				if !d.queueNote(n) {
+					break // the rest waits for the next idle moment
 				}
 			}
 		}
@@ -124,11 +146,14 @@ func (d *Daemon) savePending(ctx context.Context, n api.PendingNote) {
 	}
 }
 
-func (d *Daemon) dropPending(ctx context.Context, commit string) {
-	if commit, err := d.resolve(ctx, commit); err == nil {
-		if dir, err := d.gitCommonDir(ctx); err == nil {
-			api.DropPendingNote(dir, commit)
-		}
+func (d *Daemon) dropPending(ctx context.Context, n api.NoteParams) {
+	commit, err := d.resolve(ctx, n.Commit)
+	if err != nil {
+		return
+	}
+	n.Commit = commit
+	if dir, err := d.gitCommonDir(ctx); err == nil {
+		api.DropPendingNote(dir, n)
 	}
 }
 
