@@ -128,7 +128,11 @@ func (s *Server) askRequest(c *call) (any, error) {
 		}
 	}
 	r.progress = s.startProgress(c.ctx, p.WorkDoneToken, false, "lore: "+clip(q, 60), c.cancel)
-	res, err := s.runAsk(c.ctx, r)
+	ask := s.runAsk
+	if p.Plan {
+		ask = s.runPlan
+	}
+	res, err := ask(c.ctx, r)
 	if err != nil {
 		r.progress.end(failMessage(c.ctx, err))
 		return nil, err

@@ -135,6 +135,17 @@ func TestPlanAndGenerateCommands(t *testing.T) {
 	}, &gerr); err == nil || !strings.Contains(err.Error(), "no plan called") {
 		t.Errorf("unknown plan: %v", err)
 	}
+
+	// lore/ask with plan (what Neovim's :LorePlan sends) does the same and
+	// answers with the plan document.
+	var planned lsp.AskResult
+	if err := e.call(lsp.MethodAsk, lsp.AskParams{Question: "Greet in French", Session: "french", Plan: true, MaxTokens: 8}, &planned); err != nil {
+		t.Fatalf("lore/ask with plan: %v", err)
+	}
+	if text, err := os.ReadFile(config.PlanFile(repo, "french")); err != nil || !strings.Contains(string(text), "Goal: Greet in French") || string(text) != planned.Text {
+		t.Errorf("lore/ask with plan: the plan file (%v):\n%s\nthe answer:\n%s", err, text, planned.Text)
+	}
+
 	e.exit(0, true)
 }
 

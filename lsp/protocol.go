@@ -57,6 +57,10 @@ type AskParams struct {
 	Range        *protocol.Range `json:"range,omitempty"`
 	Session      string          `json:"session,omitempty"`
 	MaxTokens    int             `json:"maxTokens,omitempty"`
+	// Plan makes the question a goal: the daemon writes a plan for it
+	// (steps, files, risks; its paths checked against the tree), saved as
+	// the plan file lore.generate reads, as the lore.plan command does.
+	Plan bool `json:"plan,omitempty"`
 	// Tokens are numbers or strings; kept raw (see doc.go).
 	PartialResultToken json.RawMessage `json:"partialResultToken,omitempty"`
 	WorkDoneToken      json.RawMessage `json:"workDoneToken,omitempty"`

@@ -222,6 +222,7 @@ func TestPluginLoads(t *testing.T) {
 		Sent             []struct {
 			Question     string
 			Session      string
+			Plan         bool
 			TextDocument struct{ URI string } `json:"textDocument"`
 			Range        *lspRange
 		}
@@ -289,7 +290,7 @@ func TestPluginLoads(t *testing.T) {
 		if got.Range != nil {
 			rng = fmt.Sprintf("%d:%d-%d:%d", got.Range.Start.Line, got.Range.Start.Character, got.Range.End.Line, got.Range.End.Character)
 		}
-		if got.Question != want.question || got.Session != want.session || rng != want.rng || got.TextDocument.URI != newURI {
+		if got.Question != want.question || got.Session != want.session || got.Plan != (want.session == "plan") || rng != want.rng || got.TextDocument.URI != newURI {
 			t.Errorf("question %d sent %+v (range %s), want %q session %q range %q on %s", i, got, rng, want.question, want.session, want.rng, newURI)
 		}
 	}

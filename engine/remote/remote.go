@@ -340,6 +340,13 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("the server at %s answered %d: %s", e.URL, e.Status, e.Message)
 }
 
+// idempotent reports whether a POST to path may be sent twice: tokenizing,
+// and saving or restoring a slot (the same file each time). A completion
+// may not: it would run twice.
+func idempotent(path string) bool {
+	return strings.HasPrefix(path, "/slots/") || path == "/tokenize" || path == "/detokenize"
+}
+
 // do sends a JSON request and returns the response (the caller closes its
 // body). A server that does not answer is an error naming the URL.
 func (e *Engine) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
@@ -360,6 +367,12 @@ func (e *Engine) do(ctx context.Context, method, path string, body any) (*http.R
 	}
 	if e.cfg.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+e.cfg.APIKey)
+	}
+	if method == http.MethodPost && idempotent(path) {
+		// The server may close a kept-alive connection just as it is
+		// reused (a slot save then fails with EOF): marked idempotent
+		// (the key is not sent), the request is retried on a new one.
+		req.Header["Idempotency-Key"] = nil
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {

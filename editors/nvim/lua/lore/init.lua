@@ -171,7 +171,7 @@ function M.ask(question, opts)
       finish(err)
       return
     end
-    local params = { question = question, session = opts.session, maxTokens = config.options.max_tokens }
+    local params = { question = question, session = opts.session, maxTokens = config.options.max_tokens, plan = opts.plan }
     if ctx.uri then
       params.textDocument = { uri = ctx.uri }
       params.range = lsp_range(ctx, c)
@@ -224,9 +224,11 @@ function M.ask(question, opts)
   end)
 end
 
--- M.plan continues the planning session (the plan_session option).
+-- M.plan asks the daemon for a plan (steps, files to change or create,
+-- risks) in the planning session (the plan_session option), saved as the
+-- plan file that :LoreGenerate hands to the larger tier.
 function M.plan(question, opts)
-  opts = vim.tbl_extend('force', opts or {}, { session = config.options.plan_session })
+  opts = vim.tbl_extend('force', opts or {}, { session = config.options.plan_session, plan = true })
   M.ask(question, opts)
 end
 
@@ -385,6 +387,7 @@ function M._command(kind, command, ctx)
   elseif kind == 'plan' then
     if not blank(session) then
       opts.session = session
+      opts.plan = true
       M.ask(question, opts)
     else
       M.plan(question, opts)

@@ -11,6 +11,7 @@ export interface AskParams {
   range?: Range;
   session?: string;
   maxTokens?: number;
+  plan?: boolean;
   partialResultToken?: ProgressToken;
   workDoneToken?: ProgressToken;
 }
