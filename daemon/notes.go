@@ -15,8 +15,8 @@ import (
 // one at a time in the background at background priority: interactive
 // questions and hooks go first.
 const (
-	// maxQueuedNotes bounds the commits waiting for a note; past it a
-	// request is dropped (logged), to be filled in later.
+	// maxQueuedNotes bounds the commits waiting in memory for a note;
+	// past it a note waits in the pending folder (api.SavePendingNote).
 	maxQueuedNotes = 64
 	// noteMaxTokens is a note's length limit.
 	noteMaxTokens = 120
@@ -96,7 +96,7 @@ func (d *Daemon) writeNotes(ctx context.Context) {
 
 // Idle moments: no question for noteIdleQuiet. The pending folder is
 // looked at again every noteIdleRescan while the daemon stays idle.
-var (
+const (
 	noteIdleQuiet  = 20 * time.Second
 	noteIdleRescan = time.Minute
 )
