@@ -134,6 +134,16 @@ local function on_apply_edit(_, result, ctx)
   return { applied = true }
 end
 
+-- The handlers and client-side commands of lore's client, the same whether
+-- M.start or vim.lsp.enable (M.lsp_config) starts it.
+local handlers = { ['$/progress'] = on_progress, ['workspace/applyEdit'] = on_apply_edit }
+local commands = {}
+for _, kind in ipairs({ 'ask', 'explain', 'plan' }) do
+  commands['lore.' .. kind] = function(command, ctx)
+    require('lore')._command(kind, command, ctx)
+  end
+end
+
 local function run_waiting(id, client, err)
   local list = waiting[id]
   waiting[id] = nil
@@ -177,18 +187,8 @@ function M.start(root)
     -- "lore" section of workspace/configuration.
     init_options = { hover = opts.hover, maxTokens = opts.max_tokens },
     settings = { lore = { hover = opts.hover, maxTokens = opts.max_tokens } },
-    handlers = { ['$/progress'] = on_progress, ['workspace/applyEdit'] = on_apply_edit },
-    commands = {
-      ['lore.ask'] = function(command, ctx)
-        require('lore')._command('ask', command, ctx)
-      end,
-      ['lore.explain'] = function(command, ctx)
-        require('lore')._command('explain', command, ctx)
-      end,
-      ['lore.plan'] = function(command, ctx)
-        require('lore')._command('plan', command, ctx)
-      end,
-    },
+    handlers = handlers,
+    commands = commands,
     flags = { debounce_text_changes = 150 },
     on_attach = opts.on_attach,
     on_init = function(client)
@@ -254,18 +254,8 @@ function M.lsp_config()
     end,
     init_options = { hover = opts.hover, maxTokens = opts.max_tokens },
     settings = { lore = { hover = opts.hover, maxTokens = opts.max_tokens } },
-    handlers = { ['$/progress'] = on_progress },
-    commands = {
-      ['lore.ask'] = function(command, ctx)
-        require('lore')._command('ask', command, ctx)
-      end,
-      ['lore.explain'] = function(command, ctx)
-        require('lore')._command('explain', command, ctx)
-      end,
-      ['lore.plan'] = function(command, ctx)
-        require('lore')._command('plan', command, ctx)
-      end,
-    },
+    handlers = handlers,
+    commands = commands,
     on_attach = opts.on_attach,
     on_init = function(client)
       if not opts.hover and client.server_capabilities then
